@@ -1,0 +1,110 @@
+"""The client API group: list, submit, read, edit, vote and stats under /api/v1/feedback/.
+
+Deployed as one Cloud Function (entry point `feedback`). Importing it opens no
+connection: the pool is made on the first request.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The deployed bundle keeps the repository's layout: shared/ is two levels up.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import functions_framework  # noqa: E402
+
+from shared import errors, openapi  # noqa: E402
+from shared import feedback as service  # noqa: E402
+from shared.http import ANYONE, PUBLIC, USER, Api, Call, Reply, Route, client_ip  # noqa: E402
+from shared.models import (  # noqa: E402
+    FeedbackCreate,
+    FeedbackOut,
+    FeedbackPage,
+    FeedbackUpdate,
+    ListQuery,
+    Stats,
+    StatsQuery,
+    VoteResult,
+)
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def list_feedback(call: Call) -> Reply:
+    items, next_cursor = service.list_items(call.tx, call.principal, call.query)
+    headers = {}
+    body = '{"items":' + items + ',"next":' + (f'"{next_cursor}"' if next_cursor else "null") + "}"
+    if next_cursor:
+        url = call.request.base_url + "?" + _with_cursor(call.request.args, next_cursor)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return Reply(200, body, headers)
+
+
+def _with_cursor(args: object, cursor: str) -> str:
+    from urllib.parse import urlencode
+
+    params = {k: v for k, v in args.items() if k != "cursor"}  # type: ignore[attr-defined]
+    params["cursor"] = cursor
+    return urlencode(params)
+
+
+def submit(call: Call) -> Reply:
+    key = call.request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise errors.BadRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.")
+    result = service.submit(
+        call.tx, call.principal, call.body, idempotency_key=key, client_ip=client_ip(call.request)
+    )
+    return Reply(result.status, result.body)
+
+
+def detail(call: Call) -> Reply:
+    return Reply(200, service.get(call.tx, call.principal, call.args["id"]))
+
+
+def update(call: Call) -> Reply:
+    return Reply(200, service.update(call.tx, call.principal, call.args["id"], call.body))
+
+
+def add_vote(call: Call) -> Reply:
+    return Reply(200, service.vote(call.tx, call.principal, call.args["id"], add=True))
+
+
+def remove_vote(call: Call) -> Reply:
+    return Reply(200, service.vote(call.tx, call.principal, call.args["id"], add=False))
+
+
+def stats(call: Call) -> Reply:
+    return Reply(200, service.stats(call.tx, call.principal, call.query.tenant_id))
+
+
+def spec(call: Call) -> Reply:
+    return Reply(200, openapi.document(API))
+
+
+ID = "/feedback/<uuid:id>/"
+API = Api(
+    "feedback",
+    [
+        Route("GET", "/feedback/", list_feedback, USER, "List feedback of the caller's tenant",
+              query=ListQuery, response=FeedbackPage, problems=(401, 403, 422)),
+        Route("POST", "/feedback/", submit, ANYONE, "Submit feedback (anonymous by tenant key)",
+              body=FeedbackCreate, response=FeedbackOut, status=201,
+              problems=(400, 401, 409, 413, 415, 422, 429)),
+        Route("GET", "/feedback/stats/", stats, USER, "Feedback statistics",
+              query=StatsQuery, response=Stats, problems=(401, 403, 422)),
+        Route("GET", "/feedback/openapi.json", spec, PUBLIC, "This document", response=dict),
+        Route("GET", ID, detail, USER, "One feedback item", response=FeedbackOut, problems=(401, 404)),
+        Route("PATCH", ID, update, USER, "Edit feedback", body=FeedbackUpdate, response=FeedbackOut,
+              problems=(400, 401, 403, 404, 409, 413, 415, 422)),
+        Route("POST", ID + "vote/", add_vote, USER, "Vote for feedback", response=VoteResult,
+              problems=(401, 404, 409)),
+        Route("DELETE", ID + "vote/", remove_vote, USER, "Remove your vote", response=VoteResult,
+              problems=(401, 404, 409)),
+    ],
+)
+
+
+@functions_framework.http
+def feedback(request):  # noqa: ANN001 - functions-framework passes a flask.Request
+    return API(request)

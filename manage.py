@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Operator commands: migrate, check, makemigrations, serve, tenants, keys.
+
+Without DATABASE_URL (and without INSTANCE_CONNECTION_NAME) every command uses an
+embedded PostgreSQL kept under .data/, started for the command and stopped after.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+DATA_DIR = ROOT / ".data"
+DEMO_TENANT = "Demo"
+
+sys.path.insert(0, str(ROOT))
+
+from shared import db, errors, migrations  # noqa: E402
+
+
+def use_embedded_database_if_unset() -> None:
+    if os.environ.get("DATABASE_URL") or os.environ.get("INSTANCE_CONNECTION_NAME"):
+        return
+    from shared import embedded
+
+    url = embedded.with_database(embedded.start(DATA_DIR / "postgres"), embedded.DATABASE)
+    os.environ["DATABASE_URL"] = url
+    db.reset_pools()
+
+
+def emit(args: argparse.Namespace, doc: dict[str, Any], text: str) -> None:
+    print(json.dumps(doc, default=str) if args.json else text)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    applied = apply_migrations()
+    emit(args, {"applied": applied}, "\n".join(f"applied {name}" for name in applied) or "no pending migrations")
+    return 0
+
+
+def apply_migrations() -> list[str]:
+    conn = db.pool(owner=True).acquire()
+    try:
+        return migrations.migrate(conn)
+    finally:
+        db.pool(owner=True).release(conn)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from shared import checks
+
+    results = checks.run()
+    ok = all(r["ok"] for r in results)
+    text = "\n".join(f"{'ok  ' if r['ok'] else 'FAIL'} {r['name']}: {r['detail']}" for r in results)
+    emit(args, {"ok": ok, "checks": results}, text)
+    return 0 if ok else 1
+
+
+def cmd_makemigrations(args: argparse.Namespace) -> int:
+    path = migrations.make_next(args.name)
+    emit(args, {"created": path.name}, f"created sql/{path.name}")
+    return 0
+
+
+def cmd_tenants_create(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    tenant = tenancy.create_tenant(args.name)
+    emit(args, tenant, f"tenant {tenant['id']} ({tenant['name']})\nintake key: {tenant['intake_key']}")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    key = tenancy.create_key(args.tenant, args.role, args.user_id)
+    emit(args, key, f"{key['role']} key {key['id']} for tenant {key['tenant_id']}\ntoken: {key['token']}")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    key = tenancy.revoke_key(args.id)
+    emit(args, key, f"revoked key {key['id']}")
+    return 0
+
+
+def ensure_demo_tenant() -> uuid.UUID:
+    """The demo tenant, made with its keys (shown this once) on the first run."""
+    from shared import tenancy
+
+    found = tenancy.find_tenant(DEMO_TENANT)
+    if found is not None:
+        print(f"Demo tenant {found} (its keys were shown when it was made; "
+              "'python manage.py keys create' makes more).")
+        return found
+    tenant = tenancy.create_tenant(DEMO_TENANT)
+    tenant_id = uuid.UUID(tenant["id"])
+    member = tenancy.create_key(tenant_id, "member")
+    admin = tenancy.create_key(tenant_id, "admin")
+    print(
+        f"Demo tenant {tenant_id}: these keys are shown once.\n"
+        f"  member key: {member['token']}\n"
+        f"  admin key:  {admin['token']}\n"
+        f"  intake key: {tenant['intake_key']}  (X-Tenant-Key, for anonymous submission)"
+    )
+    return tenant_id
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from shared import devserver, logs
+
+    apply_migrations()
+    if args.demo:
+        demo = ensure_demo_tenant()
+        os.environ.setdefault("DEFAULT_TENANT_ID", str(demo))
+    # The server's worker is forked from this process: it must not inherit connections.
+    db.reset_pools()
+    logs.configure()
+    port = args.port or int(os.environ.get("PORT", "8080"))
+    print(f"Serving on http://{args.host}:{port}/api/v1/feedback/ (Ctrl-C stops)", flush=True)
+    devserver.serve(args.host, port)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    p = argparse.ArgumentParser(prog="manage.py", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", parents=[common], help="apply pending SQL migrations").set_defaults(func=cmd_migrate)
+    check = sub.add_parser("check", parents=[common], help="database reachable, migrated, RLS forced")
+    check.add_argument("app", nargs="?", choices=["feedback"], help="accepted for the guide's spelling")
+    check.set_defaults(func=cmd_check)
+    make = sub.add_parser("makemigrations", parents=[common], help="create the next numbered, empty SQL file")
+    make.add_argument("name")
+    make.set_defaults(func=cmd_makemigrations)
+
+    serve = sub.add_parser("serve", parents=[common], help="run every function group on one port")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="default: $PORT or 8080")
+    serve.add_argument("--demo", action="store_true", help="make a demo tenant and default to it")
+    serve.set_defaults(func=cmd_serve)
+
+    tenants = sub.add_parser("tenants").add_subparsers(dest="action", required=True)
+    create = tenants.add_parser("create", parents=[common])
+    create.add_argument("--name", required=True)
+    create.set_defaults(func=cmd_tenants_create)
+
+    keys = sub.add_parser("keys").add_subparsers(dest="action", required=True)
+    kc = keys.add_parser("create", parents=[common])
+    kc.add_argument("--tenant", required=True, type=uuid.UUID)
+    kc.add_argument("--role", required=True, choices=["member", "admin", "staff"])
+    kc.add_argument("--user-id", type=uuid.UUID)
+    kc.set_defaults(func=cmd_keys_create)
+    kr = keys.add_parser("revoke", parents=[common])
+    kr.add_argument("id", type=uuid.UUID)
+    kr.set_defaults(func=cmd_keys_revoke)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command != "makemigrations":
+        use_embedded_database_if_unset()
+    try:
+        return args.func(args)
+    except (errors.ApiError, migrations.MigrationError) as exc:
+        message = getattr(exc, "detail", str(exc))
+        emit(args, {"error": message}, f"error: {message}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Who is calling: API keys, JWTs from the identity provider, or anonymous by intake key.
+
+`read_credentials` works on the request alone (a JWT is verified here, before any
+database work); `authenticate` resolves the credential inside the request's
+transaction and sets the tenant for row-level security in the same statement.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from shared import errors, queries
+from shared.config import settings
+from shared.db import Tx
+
+API_KEY_PREFIX = "pfk_"
+INTAKE_KEY_PREFIX = "pfi_"
+ROLES = ("member", "admin", "staff")
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_intake_key() -> str:
+    return INTAKE_KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+def key_hash(token: str) -> bytes:
+    """Keys are 256 random bits, so a plain SHA-256 is a safe one-way store."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str  # anonymous, member, admin or staff
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID | None
+    # Stable name of the caller for idempotency records and logs (never a secret).
+    subject: str
+    email: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == "staff"
+
+    @property
+    def can_triage(self) -> bool:
+        return self.role in ("admin", "staff")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    kind: str  # api_key, jwt or anonymous
+    api_key_hash: bytes | None = None
+    claims: dict[str, Any] | None = None
+    intake_key_hash: bytes | None = None
+
+
+def read_credentials(headers: Any, args: Any) -> Credentials:
+    header = headers.get("Authorization", "")
+    if not header:
+        intake = headers.get("X-Tenant-Key") or args.get("tenant_key")
+        return Credentials("anonymous", intake_key_hash=key_hash(intake) if intake else None)
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise errors.Unauthorized("Use 'Authorization: Bearer <token>'.")
+    if token.startswith(API_KEY_PREFIX):
+        return Credentials("api_key", api_key_hash=key_hash(token))
+    if token.count(".") == 2:
+        return Credentials("jwt", claims=_verify_jwt(token))
+    raise errors.Unauthorized("The bearer token is neither an API key nor a JWT.")
+
+
+def authenticate(tx: Tx, creds: Credentials) -> Principal:
+    """Resolve the credentials and set the transaction's tenant."""
+    if creds.kind == "api_key":
+        row = tx.one(queries.AUTH_API_KEY, key_hash=creds.api_key_hash)
+        if row is None:
+            raise errors.Unauthorized("The API key is unknown or revoked.")
+        key_id, tenant_id, role, user_id = row[:4]
+        return Principal(role, tenant_id, user_id or key_id, f"key:{key_id}")
+    if creds.kind == "jwt":
+        return _jwt_principal(tx, creds.claims or {})
+    if creds.intake_key_hash is not None:
+        row = tx.one(queries.AUTH_INTAKE_KEY, key_hash=creds.intake_key_hash)
+        if row is None:
+            raise errors.Unauthorized("The tenant key is unknown.")
+        return Principal("anonymous", row[0], None, "anonymous")
+    default = settings().default_tenant_id
+    if default is None:
+        raise errors.Unauthorized("Authentication required: a bearer token or a tenant key.")
+    _set_tenant(tx, default, staff=False)
+    return Principal("anonymous", default, None, "anonymous")
+
+
+def _set_tenant(tx: Tx, tenant_id: uuid.UUID, *, staff: bool) -> None:
+    if tx.one(queries.AUTH_TENANT, tenant=str(tenant_id), staff="on" if staff else "") is None:
+        raise errors.Unauthorized("The token names a tenant that does not exist.")
+
+
+def _jwt_principal(tx: Tx, claims: dict[str, Any]) -> Principal:
+    cfg = settings()
+    role = claims.get(cfg.jwt_role_claim) or "member"
+    if role not in ROLES:
+        raise errors.Unauthorized("The token's role is not one this service knows.")
+    try:
+        tenant_id = uuid.UUID(str(claims.get(cfg.jwt_tenant_claim)))
+    except ValueError:
+        raise errors.Unauthorized("The token names no tenant.") from None
+    subject = str(claims["sub"])
+    try:
+        user_id = uuid.UUID(subject)
+    except ValueError:
+        # A stable UUID for providers whose subjects are not UUIDs.
+        user_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{cfg.jwt_issuer}#{subject}")
+    _set_tenant(tx, tenant_id, staff=role == "staff")
+    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    return Principal(role, tenant_id, user_id, f"jwt:{user_id}", email)
+
+
+def _verify_jwt(token: str) -> dict[str, Any]:
+    cfg = settings()
+    if not (cfg.jwt_issuer and cfg.jwt_audience and (cfg.jwt_secret or cfg.jwt_jwks_url)):
+        raise errors.Unauthorized("This deployment does not accept JWTs.")
+    import jwt  # only callers that present a JWT pay for the import
+
+    try:
+        if cfg.jwt_algorithm.startswith("HS"):
+            key: Any = cfg.jwt_secret
+        else:
+            key = _jwks_client(cfg.jwt_jwks_url).get_signing_key_from_jwt(token).key
+        return jwt.decode(
+            token,
+            key,
+            algorithms=[cfg.jwt_algorithm],
+            audience=cfg.jwt_audience,
+            issuer=cfg.jwt_issuer,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+            leeway=30,
+        )
+    except jwt.PyJWTError:
+        raise errors.Unauthorized("The token is invalid or expired.") from None
+
+
+@functools.cache
+def _jwks_client(url: str) -> Any:
+    import jwt
+
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)

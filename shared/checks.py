@@ -1,0 +1,96 @@
+"""Health of a deployment's database: reachable, migrated, isolated.
+
+Used by `manage.py check` and by the test suite's catalog test, so the promise
+the tests prove is the one operators verify.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from shared import db, migrations
+
+# Every table with a tenant_id column (and tenants itself) must have row-level
+# security enabled and forced, and a policy for all commands with USING and WITH CHECK.
+TENANT_TABLES_RLS = """
+SELECT c.relname,
+       c.relrowsecurity,
+       c.relforcerowsecurity,
+       EXISTS (SELECT 1 FROM pg_policy p
+                WHERE p.polrelid = c.oid AND p.polcmd = '*'
+                  AND p.polqual IS NOT NULL AND p.polwithcheck IS NOT NULL) AS guarded
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+   AND (c.relname = 'tenants'
+        OR EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))
+ ORDER BY 1"""
+
+# Run on the service's own connection: what its effective role could do.
+SERVICE_ROLE = """
+SELECT current_user,
+       r.rolsuper,
+       r.rolbypassrls,
+       (SELECT count(*) FROM pg_class c WHERE pg_has_role(current_user, c.relowner, 'MEMBER')
+                                          AND c.relnamespace = current_schema()::regnamespace)
+  FROM pg_roles r WHERE r.rolname = current_user"""
+
+
+def _result(name: str, ok: bool, detail: str) -> dict[str, Any]:
+    return {"name": name, "ok": ok, "detail": detail}
+
+
+def rls_problems(tx: db.Tx) -> list[str]:
+    """Each tenant table that lacks enabled, forced and guarded row-level security."""
+    problems = []
+    for name, enabled, forced, guarded in tx.rows(TENANT_TABLES_RLS):
+        missing = [what for what, ok in (("enabled", enabled), ("forced", forced), ("policy", guarded)) if not ok]
+        if missing:
+            problems.append(f"{name}: {', '.join(missing)} missing")
+    return problems
+
+
+def service_role_problems(tx: db.Tx) -> list[str]:
+    role, superuser, bypass, owned = tx.one(SERVICE_ROLE)
+    problems = []
+    if superuser:
+        problems.append(f"{role} is a superuser")
+    if bypass:
+        problems.append(f"{role} has BYPASSRLS")
+    if owned:
+        problems.append(f"{role} owns (or may act as the owner of) {owned} relations")
+    return problems
+
+
+def run() -> list[dict[str, Any]]:
+    results = []
+    try:
+        with db.transaction(owner=True) as tx:
+            tx.rows("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer here
+        return [_result("database", False, f"unreachable: {type(exc).__name__}")]
+    results.append(_result("database", True, "reachable"))
+
+    owner = db.pool(owner=True).acquire()
+    try:
+        pending = migrations.verify(owner, migrations.discover())
+        results.append(
+            _result("migrations", not pending, "current" if not pending else
+                    "pending: " + ", ".join(m.path.name for m in pending))
+        )
+    except migrations.MigrationError as exc:
+        results.append(_result("migrations", False, str(exc)))
+    finally:
+        db.pool(owner=True).release(owner)
+
+    with db.transaction(owner=True) as tx:
+        problems = rls_problems(tx)
+    results.append(_result("row_level_security", not problems, "; ".join(problems) or "forced on every tenant table"))
+
+    try:
+        with db.transaction() as tx:
+            problems = service_role_problems(tx)
+        results.append(_result("service_role", not problems, "; ".join(problems) or "owns nothing, cannot bypass RLS"))
+    except Exception as exc:  # noqa: BLE001
+        results.append(_result("service_role", False, f"cannot connect as the service: {exc}"))
+    return results

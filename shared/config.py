@@ -1,0 +1,86 @@
+"""Settings read from the environment, once per process.
+
+Every variable the code reads is named here, so the deployment (Terraform) and the
+local server can be checked against one list.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import uuid
+from dataclasses import dataclass
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+def _uuid_or_none(name: str) -> uuid.UUID | None:
+    raw = os.environ.get(name, "").strip()
+    return uuid.UUID(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Database: the Cloud SQL connector when an instance is named, else a URL.
+    database_url: str
+    # Owner connection for migrations and operator commands (defaults to the above).
+    migration_database_url: str
+    db_migration_user: str
+    instance_connection_name: str
+    db_user: str
+    db_password: str
+    db_name: str
+    db_iam_auth: bool
+    db_ip_type: str
+    # Role the service assumes on every connection: owns nothing, cannot bypass RLS.
+    db_service_role: str
+    db_pool_size: int
+    # Anonymous submissions.
+    default_tenant_id: uuid.UUID | None
+    anon_limit_per_ip: int
+    anon_limit_per_email: int
+    anon_window_seconds: int
+    forwarded_hops: int
+    # JWTs from the platform's identity provider.
+    jwt_issuer: str
+    jwt_audience: str
+    jwt_algorithm: str
+    jwt_secret: str
+    jwt_jwks_url: str
+    jwt_tenant_claim: str
+    jwt_role_claim: str
+    # Base path the public URL serves the API under.
+    api_base_path: str
+
+
+@functools.cache
+def settings() -> Settings:
+    env = os.environ.get
+    return Settings(
+        database_url=env("DATABASE_URL", ""),
+        migration_database_url=env("MIGRATION_DATABASE_URL", "") or env("DATABASE_URL", ""),
+        db_migration_user=env("DB_MIGRATION_USER", ""),
+        instance_connection_name=env("INSTANCE_CONNECTION_NAME", ""),
+        db_user=env("DB_USER", ""),
+        db_password=env("DB_PASSWORD", ""),
+        db_name=env("DB_NAME", "pilot_feedback"),
+        db_iam_auth=env("DB_IAM_AUTH", "true").lower() in ("1", "true", "yes"),
+        db_ip_type=env("DB_IP_TYPE", "PRIVATE"),
+        db_service_role=env("DB_SERVICE_ROLE", "pilot_feedback_app"),
+        db_pool_size=_int("DB_POOL_SIZE", 8),
+        default_tenant_id=_uuid_or_none("DEFAULT_TENANT_ID"),
+        anon_limit_per_ip=_int("ANON_LIMIT_PER_IP", 20),
+        anon_limit_per_email=_int("ANON_LIMIT_PER_EMAIL", 5),
+        anon_window_seconds=_int("ANON_WINDOW_SECONDS", 3600),
+        forwarded_hops=_int("FORWARDED_HOPS", 1),
+        jwt_issuer=env("JWT_ISSUER", ""),
+        jwt_audience=env("JWT_AUDIENCE", ""),
+        jwt_algorithm=env("JWT_ALGORITHM", "RS256"),
+        jwt_secret=env("JWT_SECRET", ""),
+        jwt_jwks_url=env("JWT_JWKS_URL", ""),
+        jwt_tenant_claim=env("JWT_TENANT_CLAIM", "tenant_id"),
+        jwt_role_claim=env("JWT_ROLE_CLAIM", "role"),
+        api_base_path=env("API_BASE_PATH", "/api/v1").rstrip("/"),
+    )

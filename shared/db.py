@@ -1,0 +1,273 @@
+"""The one way the service talks to PostgreSQL.
+
+One lazy pool per process over pg8000. A connection comes from the Cloud SQL
+Python Connector when INSTANCE_CONNECTION_NAME is set (imported only then: it
+costs most of a cold start), otherwise from DATABASE_URL (TCP or unix socket).
+
+Every request runs in one transaction with the tenant set transaction-locally
+(`set_config(..., true)`), so a connection handed to the next request carries no
+tenant. Statements are prepared once per connection: a prepared statement costs
+one round trip where an unnamed one costs three. Driver errors are translated to
+domain errors here and nowhere else.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pg8000.native
+from pg8000.exceptions import DatabaseError, InterfaceError
+
+from shared import errors
+from shared.config import settings
+
+ACQUIRE_TIMEOUT_SECONDS = 10
+STATEMENT_TIMEOUT_MS = 10_000
+
+# SQLSTATE classes and codes that mean the connection itself is gone.
+_CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
+# SQLSTATEs a request can cause, mapped to what the caller is told.
+_CONSTRAINT_ERRORS = {
+    "23505": errors.Conflict,  # unique_violation
+    "23503": errors.NotFound,  # foreign_key_violation: the parent is not visible
+    "23514": errors.ValidationFailed,  # check_violation
+    "22001": errors.ValidationFailed,  # string_data_right_truncation
+    "42501": errors.NotFound,  # a row-level security check refused the row
+}
+
+
+def parse_database_url(url: str) -> dict[str, Any]:
+    """pg8000 connection arguments from a postgresql:// URL.
+
+    `?host=/path/to/dir` names a unix socket directory, as libpq reads it.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError("DATABASE_URL must start with postgresql://")
+    query = urllib.parse.parse_qs(parts.query)
+    kwargs: dict[str, Any] = {
+        "user": urllib.parse.unquote(parts.username or "postgres"),
+        "database": urllib.parse.unquote(parts.path.lstrip("/")) or None,
+    }
+    if parts.password:
+        kwargs["password"] = urllib.parse.unquote(parts.password)
+    port = parts.port or 5432
+    socket_dir = query.get("host", [None])[0]
+    if socket_dir:
+        kwargs["unix_sock"] = f"{socket_dir.rstrip('/')}/.s.PGSQL.{port}"
+    else:
+        kwargs["host"] = parts.hostname or "localhost"
+        kwargs["port"] = port
+    if query.get("sslmode", ["disable"])[0] in ("require", "verify-ca", "verify-full"):
+        import ssl
+
+        kwargs["ssl_context"] = ssl.create_default_context()
+    return kwargs
+
+
+def url_connector(url: str) -> Callable[[], Any]:
+    kwargs = parse_database_url(url)
+    return lambda: pg8000.native.Connection(application_name="pilot-feedback", **kwargs)
+
+
+def cloud_sql_connector(user: str) -> Callable[[], Any]:
+    """Connections through the Cloud SQL Python Connector (lazy refresh, as on Functions)."""
+    from google.cloud.sql.connector import Connector, IPTypes
+
+    cfg = settings()
+    connector = Connector(refresh_strategy="lazy", ip_type=IPTypes[cfg.db_ip_type])
+
+    def connect() -> Any:
+        return connector.connect(
+            cfg.instance_connection_name,
+            "pg8000",
+            user=user,
+            password=cfg.db_password or None,
+            db=cfg.db_name,
+            enable_iam_auth=cfg.db_iam_auth,
+        )
+
+    return connect
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Connection:
+    """A pooled connection with its own cache of prepared statements."""
+
+    def __init__(self, raw: Any, role: str | None) -> None:
+        self.raw = raw
+        self.statements: dict[str, pg8000.native.PreparedStatement] = {}
+        setup = ["SET TIME ZONE 'UTC'", f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"]
+        if role:
+            setup.insert(0, f"SET ROLE {_quote_ident(role)}")
+        raw.execute_simple("; ".join(setup))
+
+    def run(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:
+        statement = self.statements.get(sql)
+        if statement is None:
+            statement = self.statements[sql] = pg8000.native.PreparedStatement(self.raw, sql)
+        return statement.run(**params)
+
+    def simple(self, sql: str) -> None:
+        self.raw.execute_simple(sql)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.raw.close()
+
+
+class Pool:
+    """A bounded LIFO pool: a semaphore counts the connections in use."""
+
+    def __init__(self, connect: Callable[[], Any], size: int, role: str | None) -> None:
+        self._connect = connect
+        self._role = role
+        self._idle: collections.deque[Connection] = collections.deque()
+        self._slots = threading.BoundedSemaphore(size)
+
+    def acquire(self) -> Connection:
+        if not self._slots.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS):
+            raise errors.ServiceUnavailable("All database connections are busy; retry shortly.")
+        try:
+            return self._idle.pop()
+        except IndexError:
+            pass
+        try:
+            return Connection(self._connect(), self._role)
+        except BaseException as exc:
+            self._slots.release()
+            if isinstance(exc, (InterfaceError, DatabaseError, OSError)):
+                raise errors.ServiceUnavailable() from None
+            raise
+
+    def release(self, conn: Connection, *, broken: bool = False) -> None:
+        if broken:
+            conn.close()
+        else:
+            self._idle.append(conn)
+        self._slots.release()
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
+
+
+_pools: dict[str, Pool] = {}
+_pool_lock = threading.Lock()
+
+
+def _make_pool(owner: bool) -> Pool:
+    cfg = settings()
+    if cfg.instance_connection_name:
+        connect = cloud_sql_connector(cfg.db_migration_user if owner else cfg.db_user)
+    elif cfg.migration_database_url if owner else cfg.database_url:
+        connect = url_connector(cfg.migration_database_url if owner else cfg.database_url)
+    else:
+        raise errors.ServiceUnavailable("No database is configured (set DATABASE_URL).")
+    if owner:
+        return Pool(connect, 2, None)
+    return Pool(connect, cfg.db_pool_size, cfg.db_service_role or None)
+
+
+def pool(*, owner: bool = False) -> Pool:
+    """The service's pool, or (owner=True) the migration owner's, made on first use."""
+    key = "owner" if owner else "service"
+    found = _pools.get(key)
+    if found is None:
+        with _pool_lock:
+            found = _pools.get(key) or _pools.setdefault(key, _make_pool(owner))
+    return found
+
+
+def reset_pools() -> None:
+    """Close the process's pools (tests and the local server change DATABASE_URL)."""
+    with _pool_lock:
+        for p in _pools.values():
+            p.close()
+        _pools.clear()
+    settings.cache_clear()
+
+
+def _sqlstate(exc: DatabaseError) -> str:
+    info = exc.args[0] if exc.args else None
+    return info.get("C", "") if isinstance(info, dict) else ""
+
+
+def _is_connection_lost(exc: BaseException) -> bool:
+    if isinstance(exc, (InterfaceError, OSError)):
+        return True
+    return isinstance(exc, DatabaseError) and _sqlstate(exc).startswith(_CONNECTION_LOST)
+
+
+def translate(exc: DatabaseError) -> errors.ApiError:
+    """A driver error as the domain error a caller handles."""
+    code = _sqlstate(exc)
+    if code.startswith(_CONNECTION_LOST) or code == "57014":  # 57014: statement timeout
+        return errors.ServiceUnavailable()
+    cls = _CONSTRAINT_ERRORS.get(code)
+    if cls is None:
+        return errors.ApiError("The request could not be completed.")
+    info = exc.args[0]
+    detail = info.get("M", cls.title) if cls is errors.ValidationFailed else cls.title
+    return cls(detail)
+
+
+class Tx:
+    """One transaction on one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def rows(self, sql: str, **params: Any) -> list[list[Any]]:
+        return self._conn.run(sql, params)
+
+    def one(self, sql: str, **params: Any) -> list[Any] | None:
+        rows = self._conn.run(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        row = self.one(sql, **params)
+        return row[0] if row else None
+
+    def set_tenant(self, tenant_id: uuid.UUID | None, *, staff: bool = False) -> None:
+        self.rows(SET_TENANT, tenant=str(tenant_id) if tenant_id else "", staff="on" if staff else "")
+
+
+SET_TENANT = (
+    "SELECT set_config('app.tenant_id', CAST(:tenant AS text), true),"
+    " set_config('app.staff', CAST(:staff AS text), true)"
+)
+
+
+@contextlib.contextmanager
+def transaction(*, owner: bool = False) -> Iterator[Tx]:
+    """Run the block in one transaction; roll back on any exception."""
+    p = pool(owner=owner)
+    conn = p.acquire()
+    broken = False
+    try:
+        conn.simple("BEGIN")
+        yield Tx(conn)
+        conn.simple("COMMIT")
+    except BaseException as exc:
+        broken = _is_connection_lost(exc)
+        if not broken:
+            try:
+                conn.simple("ROLLBACK")
+            except Exception:
+                broken = True
+        if isinstance(exc, DatabaseError) and not broken:
+            raise translate(exc) from None
+        if broken:
+            raise errors.ServiceUnavailable() from None
+        raise
+    finally:
+        p.release(conn, broken=broken)

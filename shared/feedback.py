@@ -1,0 +1,251 @@
+"""What the client API does, on one transaction: submit, list, read, edit, vote, stats."""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from shared import errors, queries
+from shared.auth import Principal
+from shared.config import settings
+from shared.db import Tx
+from shared.models import (
+    CLOSED_STATUSES,
+    SUBMITTER_FIELDS,
+    TRIAGE_FIELDS,
+    FeedbackCreate,
+    FeedbackUpdate,
+    ListQuery,
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A response body that is already JSON text, with its status."""
+
+    status: int
+    body: str
+
+
+def _viewer(p: Principal) -> dict[str, Any]:
+    return {"viewer": p.user_id, "see_emails": p.can_triage}
+
+
+def _scope(p: Principal, tenant_id: uuid.UUID | None = None) -> tuple[str, dict[str, Any]]:
+    """The tenant filter and its parameter: staff see all tenants unless they name one."""
+    if p.is_staff and tenant_id is None:
+        return queries.ALL_TENANTS, {}
+    if tenant_id is not None and not p.is_staff and tenant_id != p.tenant_id:
+        raise errors.Forbidden("Only staff may name another tenant.")
+    return queries.TENANT_SCOPE, {"tenant": tenant_id or p.tenant_id}
+
+
+# --- submit
+
+
+def submit(
+    tx: Tx,
+    p: Principal,
+    body: FeedbackCreate,
+    *,
+    idempotency_key: str | None,
+    client_ip: str,
+) -> Result:
+    if p.role == "anonymous":
+        if not body.submitter_email:
+            raise errors.ValidationFailed(
+                "Anonymous feedback needs submitter_email.",
+                errors=[{"field": "submitter_email", "message": "Field required", "type": "missing"}],
+            )
+        _rate_limit(tx, p.tenant_id, client_ip, body.submitter_email)
+    if idempotency_key is None:
+        return Result(201, _insert(tx, p, body))
+
+    request_hash = hashlib.sha256(body.model_dump_json().encode()).digest()
+    scope = f"{p.tenant_id}|{p.subject}|{idempotency_key}"
+    if not tx.scalar(queries.IDEMPOTENCY_LOCK, scope=scope):
+        raise errors.IdempotencyInFlight("A request with this Idempotency-Key is still in progress.")
+    ident = {"tenant": p.tenant_id, "principal": p.subject, "key": idempotency_key}
+    previous = tx.one(queries.IDEMPOTENCY_GET, **ident)
+    if previous is not None:
+        if previous[0] != request_hash:
+            raise errors.IdempotencyMismatch("This Idempotency-Key was used with another request body.")
+        return Result(previous[1], previous[2])
+    created = _insert(tx, p, body)
+    tx.rows(queries.IDEMPOTENCY_PUT, request_hash=request_hash, status=201, body=created, **ident)
+    return Result(201, created)
+
+
+def _insert(tx: Tx, p: Principal, body: FeedbackCreate) -> str:
+    return tx.scalar(
+        queries.INSERT_FEEDBACK,
+        tenant=p.tenant_id,
+        type=body.feedback_type,
+        summary=body.summary,
+        description=body.description,
+        priority=body.priority,
+        source=body.source,
+        context=json.dumps(body.context),
+        tags=json.dumps(body.tags),
+        rating=body.rating,
+        submitted_by=p.user_id,
+        email=body.submitter_email or p.email,
+        name=body.submitter_name,
+        **_viewer(p),
+    )
+
+
+def _rate_limit(tx: Tx, tenant_id: uuid.UUID, client_ip: str, email: str) -> None:
+    cfg = settings()
+    limits = {f"ip:{client_ip}": cfg.anon_limit_per_ip, f"email:{email.lower()}": cfg.anon_limit_per_email}
+    rows = tx.rows(
+        queries.RATE_HIT, tenant=tenant_id, buckets=list(limits), window=cfg.anon_window_seconds
+    )
+    over = [(bucket, retry) for bucket, hits, retry in rows if hits > limits[bucket]]
+    if over:
+        # Raising rolls the transaction back, so a refused request counts nothing more.
+        raise errors.RateLimited(
+            "Too many anonymous submissions; retry later.", max(retry for _, retry in over)
+        )
+
+
+# --- read
+
+
+def get(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
+    scope, params = _scope(p)
+    found = tx.scalar(queries.GET_FEEDBACK.format(scope=scope), id=item_id, **params, **_viewer(p))
+    if found is None:
+        raise errors.NotFound("No such feedback.")
+    return found
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _tsquery(text: str) -> str | None:
+    """Every word must match, each as a prefix: 'dark mo' -> 'dark':* & 'mo':*."""
+    words = _WORD.findall(text)
+    return " & ".join(f"'{w}':*" for w in words) or None
+
+
+def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
+    """One page as JSON text, and the cursor of the next page."""
+    scope, params = _scope(p, q.tenant_id)
+    params.update(_viewer(p))
+    filters = []
+    for name in ("status", "type", "priority", "source"):
+        value = getattr(q, name)
+        if value is not None:
+            filters.append(name)
+            params[name] = value
+    if q.tag is not None:
+        filters.append("tag")
+        params["tag"] = json.dumps([q.tag])
+    if q.q:
+        tsq = _tsquery(q.q)
+        if tsq:
+            filters.append("q")
+            params["q"] = tsq
+    if q.mine:
+        filters.append("mine")
+    keys = queries.SORTS[q.sort][2]
+    if q.cursor:
+        params.update({f"c_{k}": v for k, v in zip(keys, _decode_cursor(q.cursor, q.sort, len(keys)))})
+    sql = queries.list_feedback(scope, filters, q.sort, after=bool(q.cursor))
+    rows = tx.rows(sql, limit=q.limit + 1, **params)
+    page = rows[: q.limit]
+    next_cursor = _encode_cursor(q.sort, page[-1][1:]) if len(rows) > q.limit else None
+    return "[" + ",".join(r[0] for r in page) + "]", next_cursor
+
+
+def _encode_cursor(sort: str, keys: list[str]) -> str:
+    raw = json.dumps([sort, *keys], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str, size: int) -> list[str]:
+    bad = errors.ValidationFailed(
+        "The cursor is not valid for this list.",
+        errors=[{"field": "cursor", "message": "Invalid cursor", "type": "value_error"}],
+    )
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != size + 1
+        or decoded[0] != sort
+        or not all(isinstance(v, str) for v in decoded[1:])
+    ):
+        raise bad
+    keys = decoded[1:]
+    try:
+        uuid.UUID(keys[-1])
+    except ValueError:
+        raise bad from None
+    return keys
+
+
+# --- edit
+
+
+def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> str:
+    fields = sorted(body.model_fields_set)
+    if not fields:
+        raise errors.ValidationFailed("Send at least one field to change.")
+    tenant_id, status, submitted_by = _lock(tx, p, item_id)
+    is_submitter = p.user_id is not None and submitted_by == p.user_id
+    allowed = set(TRIAGE_FIELDS) if p.can_triage else set()
+    if is_submitter and status == "new":
+        allowed |= SUBMITTER_FIELDS
+    refused = [f for f in fields if f not in allowed]
+    if refused:
+        if is_submitter and status != "new" and set(refused) <= SUBMITTER_FIELDS:
+            raise errors.Conflict("The submitter may edit an item only while it is new.")
+        raise errors.Forbidden(
+            "You may not change these fields.",
+            errors=[{"field": f, "message": "Not allowed for this caller", "type": "forbidden"} for f in refused],
+        )
+    values: dict[str, Any] = {name: getattr(body, name) for name in fields}
+    for name in ("tags", "context"):
+        if name in values:
+            values[name] = json.dumps(values[name])
+    return tx.scalar(
+        queries.update_feedback(fields), tenant=tenant_id, id=item_id, **values, **_viewer(p)
+    )
+
+
+def _lock(tx: Tx, p: Principal, item_id: uuid.UUID) -> list[Any]:
+    scope, params = _scope(p)
+    row = tx.one(queries.LOCK_FEEDBACK.format(scope=scope), id=item_id, **params)
+    if row is None:
+        raise errors.NotFound("No such feedback.")
+    return row
+
+
+# --- votes
+
+
+def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, Any]:
+    tenant_id, status, _ = _lock(tx, p, item_id)
+    if status in CLOSED_STATUSES:
+        raise errors.Conflict(f"Voting is closed on {status} items.")
+    ident = {"tenant": tenant_id, "id": item_id, "user": p.user_id}
+    tx.rows(queries.ADD_VOTE if add else queries.REMOVE_VOTE, **ident)
+    count, voted = tx.one(queries.VOTE_STATE, **ident)
+    return {"id": str(item_id), "vote_count": count, "voted": voted}
+
+
+# --- stats
+
+
+def stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
+    scope, params = _scope(p, tenant_id)
+    return tx.scalar(queries.STATS.format(scope=scope), **params)

@@ -1,0 +1,216 @@
+"""The HTTP side every function group shares: routing, policies, bodies, problems, logs.
+
+A group declares its routes; `Api` turns a functions-framework request into one
+authenticated transaction around the route's handler. Bodies and query strings
+are validated before any database work; every failure is an RFC 9457 problem.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import flask
+import pydantic
+from werkzeug import exceptions as wz
+from werkzeug.routing import Map, Rule
+
+from shared import auth, db, errors, logs
+from shared.config import settings
+
+MAX_BODY_BYTES = 64 * 1024
+JSON_TYPE = "application/json"
+PROBLEM_TYPE = "application/problem+json"
+
+# Who may call a route.
+PUBLIC = "public"  # anyone; no credentials read, no database
+ANYONE = "anyone"  # anonymous (by intake key or default tenant) or signed in
+USER = "user"  # member, admin or staff
+TRIAGE = "triage"  # admin or staff
+POLICIES = (PUBLIC, ANYONE, USER, TRIAGE)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str | dict[str, Any] | list[Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """What a handler receives."""
+
+    request: flask.Request
+    args: dict[str, Any]
+    principal: auth.Principal | None = None
+    tx: db.Tx | None = None
+    body: Any = None
+    query: Any = None
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # below the API base path, with werkzeug converters: /feedback/<uuid:id>/
+    handler: Callable[[Call], Reply]
+    policy: str
+    summary: str
+    body: type[pydantic.BaseModel] | None = None
+    query: type[pydantic.BaseModel] | None = None
+    response: Any = None  # model or type of the success body, for OpenAPI
+    status: int = 200
+    problems: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"{self.method} {self.path}: unknown policy {self.policy!r}")
+
+
+class Api:
+    def __init__(self, name: str, routes: list[Route]) -> None:
+        self.name = name
+        self.routes = routes
+        base = settings().api_base_path
+        self._map = Map(
+            [Rule(base + r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(routes)],
+            strict_slashes=False,
+            merge_slashes=False,
+        )
+
+    def __call__(self, request: flask.Request) -> flask.Response:
+        started = time.perf_counter()
+        request_id = _request_id(request)
+        route: Route | None = None
+        principal: auth.Principal | None = None
+        try:
+            route, args = self._match(request)
+            call = Call(request, args)
+            reply = self._dispatch(route, call)
+            principal = call.principal
+            response = _response(reply.status, reply.body, reply.headers, JSON_TYPE)
+        except errors.ApiError as exc:
+            response = _problem(exc, request)
+        except pydantic.ValidationError as exc:
+            response = _problem(_validation_problem(exc), request)
+        except Exception:
+            logs.log("ERROR", "unhandled error", request_id=request_id, exc_info=_traceback())
+            response = _problem(errors.ApiError("The request could not be completed."), request)
+        response.headers["X-Request-Id"] = request_id
+        status = response.status_code
+        logs.log(
+            "ERROR" if status >= 500 else "INFO",
+            "request",
+            request_id=request_id,
+            function=self.name,
+            method=request.method,
+            route=route.path if route else None,
+            status=status,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            tenant_id=principal.tenant_id if principal else None,
+            role=principal.role if principal else None,
+        )
+        return response
+
+    def handles(self, path: str) -> bool:
+        """Whether some route of this group matches the path (with any method)."""
+        try:
+            self._map.bind("", path_info=path).match(method="GET")
+        except wz.MethodNotAllowed:
+            return True
+        except wz.HTTPException:
+            return False
+        return True
+
+    def _match(self, request: flask.Request) -> tuple[Route, dict[str, Any]]:
+        adapter = self._map.bind("", path_info=request.path)
+        try:
+            index, args = adapter.match(method=request.method)
+        except wz.MethodNotAllowed as exc:
+            allowed = ", ".join(sorted(exc.valid_methods or []))
+            raise errors.MethodNotAllowed(
+                f"{request.method} is not allowed here.", headers={"Allow": allowed}
+            ) from None
+        except wz.HTTPException:
+            raise errors.NotFound(f"No route for {request.path}.") from None
+        return self.routes[index], args
+
+    def _dispatch(self, route: Route, call: Call) -> Reply:
+        if route.query is not None:
+            call.query = route.query.model_validate(call.request.args.to_dict(flat=True))
+        if route.body is not None:
+            call.body = route.body.model_validate_json(read_body(call.request))
+        if route.policy == PUBLIC:
+            return route.handler(call)
+        creds = auth.read_credentials(call.request.headers, call.request.args)
+        if creds.kind == "anonymous" and route.policy != ANYONE:
+            raise errors.Unauthorized("Authentication required.")
+        with db.transaction() as tx:
+            call.principal = auth.authenticate(tx, creds)
+            if route.policy == TRIAGE and not call.principal.can_triage:
+                raise errors.Forbidden("Admins and staff only.")
+            call.tx = tx
+            return route.handler(call)
+
+
+def read_body(request: flask.Request) -> bytes:
+    """The raw JSON body, refused when too large or not JSON (before any database work)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"Bodies are limited to {MAX_BODY_BYTES} bytes.")
+    mimetype = request.mimetype
+    if mimetype != JSON_TYPE and not mimetype.endswith("+json"):
+        raise errors.UnsupportedMediaType("Send the body as application/json.")
+    data = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"Bodies are limited to {MAX_BODY_BYTES} bytes.")
+    return data
+
+
+def client_ip(request: flask.Request) -> str:
+    """The caller's address: FORWARDED_HOPS entries from the right of X-Forwarded-For.
+
+    Google's front ends append the address they saw, so the entries to the left
+    of the trusted hops are whatever the client chose to send.
+    """
+    hops = settings().forwarded_hops
+    forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    if hops > 0 and len(forwarded) >= hops:
+        return forwarded[-hops]
+    return request.remote_addr or "unknown"
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _request_id(request: flask.Request) -> str:
+    trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0]
+    if _REQUEST_ID.match(trace):
+        return trace
+    given = request.headers.get("X-Request-Id", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _validation_problem(exc: pydantic.ValidationError) -> errors.ApiError:
+    found = errors.field_errors(exc)
+    if any(e["type"] == "json_invalid" for e in found):
+        return errors.BadRequest("The body is not valid JSON.")
+    return errors.ValidationFailed("The request has invalid fields.", errors=found)
+
+
+def _response(status: int, body: Any, headers: dict[str, str], mimetype: str) -> flask.Response:
+    text = body if isinstance(body, str) else json.dumps(body, default=str)
+    return flask.Response(text, status=status, headers=headers, mimetype=mimetype)
+
+
+def _problem(exc: errors.ApiError, request: flask.Request) -> flask.Response:
+    return _response(exc.status, exc.body(request.path), exc.headers, PROBLEM_TYPE)
+
+
+def _traceback() -> str:
+    import traceback
+
+    return traceback.format_exc()

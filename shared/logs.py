@@ -1,0 +1,44 @@
+"""Structured logs: one JSON object per line with `severity`, as Cloud Logging reads them.
+
+Callers pass fields explicitly; nothing here reads headers or bodies, so a token
+or key can reach a log line only if a caller passes one, and none does.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_SEVERITY = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "CRITICAL"}
+
+
+def log(severity: str, message: str, **fields: Any) -> None:
+    line = json.dumps({"severity": severity, "message": message, **fields}, default=str)
+    with _lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+class JsonFormatter(logging.Formatter):
+    """Routes library logging (gunicorn, pg8000, ...) into the same JSON lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "severity": _SEVERITY.get(record.levelname, "DEFAULT"),
+            "message": record.getMessage(),
+            "logger": record.name,
+        }
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str)
+
+
+def configure() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)

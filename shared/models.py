@@ -1,0 +1,195 @@
+"""Request and response models: what the API validates with and what OpenAPI shows."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+FeedbackType = Literal["bug", "feature", "performance", "docs", "ux", "other"]
+Priority = Literal["low", "medium", "high", "urgent"]
+Status = Literal[
+    "new", "acknowledged", "in_review", "planned", "in_progress", "completed", "declined", "duplicate"
+]
+Source = Literal["web_app", "cli", "ide_plugin", "email", "api", "other"]
+SortOrder = Literal["newest", "oldest", "votes", "priority"]
+Role = Literal["member", "admin", "staff"]
+
+CLOSED_STATUSES = ("completed", "declined", "duplicate")
+MAX_CONTEXT_BYTES = 16 * 1024
+MAX_TAGS = 20
+
+# PostgreSQL text and jsonb cannot hold NUL; refuse it rather than fail at the database.
+_NO_NUL = r"^[^\x00]*$"
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=_NO_NUL
+        ),
+    ]
+
+
+Summary = _text(255, 1)
+Description = _text(20_000)
+Name = _text(200, 1)
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"),
+]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f]+$"),
+]
+
+
+def _unique(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+def _bounded_context(context: dict[str, Any]) -> dict[str, Any]:
+    encoded = json.dumps(context, separators=(",", ":"))
+    if len(encoded.encode()) > MAX_CONTEXT_BYTES:
+        raise ValueError(f"context must encode to at most {MAX_CONTEXT_BYTES} bytes of JSON")
+    if "\\u0000" in encoded:
+        raise ValueError("context must not contain NUL characters")
+    return context
+
+
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
+Context = Annotated[dict[str, Any], AfterValidator(_bounded_context)]
+Rating = Annotated[int, Field(ge=1, le=5)]
+
+
+class _Body(BaseModel):
+    # Unknown fields are an error; JSON types are not coerced ("3" is not a rating).
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class FeedbackCreate(_Body):
+    """The guide's submission body."""
+
+    feedback_type: FeedbackType
+    summary: Summary
+    description: Description = ""
+    priority: Priority = "medium"
+    source: Source = "api"
+    context: Context = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=list)
+    rating: Rating | None = None
+    submitter_email: Email | None = None
+    submitter_name: Name | None = None
+
+
+class FeedbackUpdate(_Body):
+    """PATCH body: only the fields present are changed; null is refused except for rating."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
+
+    feedback_type: FeedbackType = None  # type: ignore[assignment]
+    priority: Priority = None  # type: ignore[assignment]
+    summary: Summary = None  # type: ignore[assignment]
+    description: Description = None  # type: ignore[assignment]
+    tags: Tags = None  # type: ignore[assignment]
+    context: Context = None  # type: ignore[assignment]
+    rating: Rating | None = None
+
+
+# Fields a submitter may change while the item is new; the rest need admin or staff.
+SUBMITTER_FIELDS = frozenset({"summary", "description", "tags", "context", "rating"})
+TRIAGE_FIELDS = frozenset({"feedback_type", "priority", "tags"})
+
+
+class ListQuery(BaseModel):
+    """Query parameters of GET /feedback/ (strings from the URL, so not strict)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    type: FeedbackType | None = None
+    priority: Priority | None = None
+    source: Source | None = None
+    tag: Tag | None = None
+    q: _text(200) | None = None  # type: ignore[valid-type]
+    mine: bool = False
+    sort: SortOrder = "newest"
+    limit: int = Field(20, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    tenant_id: uuid.UUID | None = Field(None, description="Staff only: one tenant's items.")
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: uuid.UUID | None = Field(None, description="Staff only: one tenant's numbers.")
+
+
+class FeedbackOut(BaseModel):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    feedback_type: FeedbackType
+    summary: str
+    description: str
+    priority: Priority
+    status: Status
+    source: Source
+    context: dict[str, Any]
+    tags: list[str]
+    rating: int | None
+    submitted_by: uuid.UUID | None
+    submitter_email: str | None = Field(
+        description="Shown to admins, staff and the submitter; null for everyone else."
+    )
+    submitter_name: str | None
+    github_issue_url: str | None
+    public_response: str | None
+    vote_count: int
+    voted: bool = Field(description="Whether the caller has voted for this item.")
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+
+
+class FeedbackPage(BaseModel):
+    items: list[FeedbackOut]
+    next: str | None = Field(description="Cursor of the next page; null on the last page.")
+
+
+class VoteResult(BaseModel):
+    id: uuid.UUID
+    vote_count: int
+    voted: bool
+
+
+class Stats(BaseModel):
+    total: int
+    by_type: dict[str, int]
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    avg_response_time_hours: float | None = Field(
+        description="Mean hours from submission to acknowledgement; null before any."
+    )
+    open_count: int
+    resolved_count: int = Field(description="Items completed, declined or marked duplicate.")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None

@@ -1,0 +1,115 @@
+"""OpenAPI 3.1 for a function group, built from the routes and the pydantic models they validate with."""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from shared.config import settings
+from shared.models import Problem
+
+REF = "#/components/schemas/{model}"
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_PARAM_SCHEMAS = {"uuid": {"type": "string", "format": "uuid"}}
+_STATUS_TEXT = {
+    400: "Malformed request", 401: "Missing or invalid credentials", 403: "Not allowed for this caller",
+    404: "Not found (or another tenant's)", 409: "Conflicts with the item's state",
+    413: "Body too large", 415: "Body is not JSON", 422: "Invalid fields", 429: "Rate limited",
+    503: "Database unavailable; retry after Retry-After",
+}
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (pfk_...) or a JWT from the platform's identity provider.",
+    },
+    "tenantKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Tenant-Key",
+        "description": "A tenant's public intake key, for anonymous submission.",
+    },
+}
+
+
+def _strip_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent rather than null."""
+    options = [s for s in schema.get("anyOf", []) if s != {"type": "null"}]
+    if len(options) == 1:
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+        return {**options[0], **rest}
+    return {k: v for k, v in schema.items() if not (k == "default" and v is None)}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": _strip_null(prop)}
+        for name, prop in schema["properties"].items()
+    ]
+
+
+def _json(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
+    return {"content": {media: {"schema": schema}}}
+
+
+def _schema_of(model: Any) -> dict[str, Any]:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return {"$ref": REF.format(model=model.__name__)}
+    return {"type": "object"}
+
+
+@functools.cache
+def document(api: Any) -> dict[str, Any]:
+    from shared import http  # imported here: http imports this module's callers
+
+    models: set[type[BaseModel]] = {Problem}
+    for r in api.routes:
+        models.update(m for m in (r.body, r.response) if isinstance(m, type) and issubclass(m, BaseModel))
+    _, defs = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)], ref_template=REF
+    )
+    problem = _json({"$ref": REF.format(model="Problem")}, "application/problem+json")
+
+    paths: dict[str, Any] = {}
+    for r in api.routes:
+        path = settings().api_base_path + _CONVERTER.sub(r"{\2}", r.path)
+        op: dict[str, Any] = {
+            "operationId": f"{r.method.lower()}_{r.handler.__name__}",
+            "summary": r.summary,
+            "responses": {str(r.status): {"description": "Success", **_json(_schema_of(r.response))}},
+        }
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": _PARAM_SCHEMAS.get(conv or "", {"type": "string"})}
+            for conv, name in _CONVERTER.findall(r.path)
+        ]
+        if r.query is not None:
+            params += _query_parameters(r.query)
+        if r.method == "POST" and r.body is not None:
+            params.append(
+                {"name": "Idempotency-Key", "in": "header", "required": False,
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+            )
+        if params:
+            op["parameters"] = params
+        if r.body is not None:
+            op["requestBody"] = {"required": True, **_json({"$ref": REF.format(model=r.body.__name__)})}
+        if r.policy == http.PUBLIC:
+            op["security"] = []
+        else:
+            op["security"] = [{"bearer": []}] + ([{"tenantKey": []}, {}] if r.policy == http.ANYONE else [])
+            for status in (*r.problems, 503):
+                op["responses"][str(status)] = {"description": _STATUS_TEXT[status], **problem}
+        op["responses"]["default"] = {"description": "Any other error", **problem}
+        paths.setdefault(path, {})[r.method.lower()] = op
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"Pilot Feedback: {api.name}", "version": "1.0.0"},
+        "paths": paths,
+        "components": {"schemas": defs.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
+    }

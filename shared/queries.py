@@ -1,0 +1,195 @@
+"""Every SQL statement the service runs, named, parameterized, in one place.
+
+Statements that show items build the JSON in PostgreSQL (ITEM_JSON) and hand it
+back as text: decoding rows into Python objects and encoding them again costs
+more than the query itself. `{scope}` is the tenant filter: `f.tenant_id = :tenant`
+for everyone but staff, who see every tenant.
+"""
+from __future__ import annotations
+
+TENANT_SCOPE = "f.tenant_id = :tenant"
+ALL_TENANTS = "TRUE"
+
+# One item as the API shows it. :viewer is the caller's user id (or NULL);
+# :see_emails is true for admins and staff.
+ITEM_JSON = """json_build_object(
+    'id', f.id,
+    'tenant_id', f.tenant_id,
+    'feedback_type', f.type,
+    'summary', f.summary,
+    'description', f.description,
+    'priority', f.priority,
+    'status', f.status,
+    'source', f.source,
+    'context', f.context,
+    'tags', f.tags,
+    'rating', f.rating,
+    'submitted_by', f.submitted_by,
+    'submitter_email', CASE WHEN CAST(:see_emails AS boolean) OR f.submitted_by = CAST(:viewer AS uuid)
+                            THEN f.submitter_email END,
+    'submitter_name', f.submitter_name,
+    'github_issue_url', f.github_issue_url,
+    'public_response', f.public_response,
+    'vote_count', f.vote_count,
+    'voted', EXISTS (SELECT 1 FROM votes v
+                      WHERE v.tenant_id = f.tenant_id AND v.feedback_id = f.id
+                        AND v.user_id = CAST(:viewer AS uuid)),
+    'created_at', f.created_at,
+    'updated_at', f.updated_at,
+    'acknowledged_at', f.acknowledged_at,
+    'completed_at', f.completed_at
+)::text"""
+
+# --- authentication: look up the credential and set the tenant in one statement
+
+AUTH_API_KEY = """
+SELECT k.key_id, k.tenant_id, k.role, k.user_id,
+       set_config('app.tenant_id', k.tenant_id::text, true),
+       set_config('app.staff', CASE WHEN k.role = 'staff' THEN 'on' ELSE '' END, true)
+  FROM auth_api_key(:key_hash) k"""
+
+AUTH_INTAKE_KEY = """
+SELECT t, set_config('app.tenant_id', t::text, true)
+  FROM auth_intake_key(:key_hash) t
+ WHERE t IS NOT NULL"""
+
+AUTH_TENANT = """
+SELECT set_config('app.tenant_id', CAST(:tenant AS text), true),
+       set_config('app.staff', CAST(:staff AS text), true)
+ WHERE auth_tenant_exists(CAST(:tenant AS uuid))"""
+
+# --- anonymous rate limits: one counter row per bucket and fixed window
+
+RATE_HIT = """
+INSERT INTO rate_counters AS r (tenant_id, bucket, window_start, hits)
+SELECT :tenant, b, to_timestamp(floor(extract(epoch FROM now()) / :window) * :window), 1
+  FROM unnest(CAST(:buckets AS text[])) AS b
+    ON CONFLICT (tenant_id, bucket, window_start) DO UPDATE SET hits = r.hits + 1
+RETURNING r.bucket, r.hits,
+          ceil(extract(epoch FROM r.window_start - now()) + :window)::int"""
+
+# --- idempotency: an advisory lock says "in flight", the row says "done"
+
+IDEMPOTENCY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended(:scope, 0))"
+
+IDEMPOTENCY_GET = """
+SELECT request_hash, response_status, response_body
+  FROM idempotency_keys
+ WHERE tenant_id = :tenant AND principal = :principal AND key = :key"""
+
+IDEMPOTENCY_PUT = """
+INSERT INTO idempotency_keys (tenant_id, principal, key, request_hash, response_status, response_body)
+VALUES (:tenant, :principal, :key, :request_hash, :status, :body)"""
+
+# --- feedback
+
+INSERT_FEEDBACK = f"""
+INSERT INTO feedback AS f (tenant_id, type, summary, description, priority, source, context,
+                           tags, rating, submitted_by, submitter_email, submitter_name)
+VALUES (:tenant, :type, :summary, :description, :priority, :source, CAST(:context AS jsonb),
+        CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name)
+RETURNING {ITEM_JSON}"""
+
+GET_FEEDBACK = f"SELECT {ITEM_JSON} FROM feedback f WHERE f.id = :id AND {{scope}}"
+
+LOCK_FEEDBACK = """
+SELECT f.tenant_id, f.status, f.submitted_by
+  FROM feedback f WHERE f.id = :id AND {scope} FOR UPDATE"""
+
+# Keyset orders: the ORDER BY, the row compared with the cursor, and its parameters.
+SORTS = {
+    "newest": ("f.created_at DESC, f.id DESC", "(f.created_at, f.id) < ({keys})", ("created_at", "id")),
+    "oldest": ("f.created_at, f.id", "(f.created_at, f.id) > ({keys})", ("created_at", "id")),
+    "votes": (
+        "f.vote_count DESC, f.created_at DESC, f.id DESC",
+        "(f.vote_count, f.created_at, f.id) < ({keys})",
+        ("vote_count", "created_at", "id"),
+    ),
+    "priority": (
+        "f.priority_rank DESC, f.created_at DESC, f.id DESC",
+        "(f.priority_rank, f.created_at, f.id) < ({keys})",
+        ("priority_rank", "created_at", "id"),
+    ),
+}
+CURSOR_CASTS = {"created_at": "timestamptz", "id": "uuid", "vote_count": "int", "priority_rank": "smallint"}
+
+# Equality filters of the list: query parameter -> column.
+LIST_FILTERS = {
+    "status": "f.status = :status",
+    "type": "f.type = :type",
+    "priority": "f.priority = :priority",
+    "source": "f.source = :source",
+    "tag": "f.tags @> CAST(:tag AS jsonb)",
+    "q": "f.search @@ to_tsquery('english', :q)",
+    "mine": "f.submitted_by = CAST(:viewer AS uuid)",
+}
+
+
+def list_feedback(scope: str, filters: list[str], sort: str, after: bool) -> str:
+    """The list statement for one combination of filters, order and cursor."""
+    order, compare, keys = SORTS[sort]
+    where = [scope, *(LIST_FILTERS[name] for name in filters)]
+    if after:
+        where.append(compare.format(keys=", ".join(f"CAST(:c_{k} AS {CURSOR_CASTS[k]})" for k in keys)))
+    key_columns = ", ".join(f"f.{k}::text" for k in keys)
+    return (
+        f"SELECT {ITEM_JSON}, {key_columns} FROM feedback f"
+        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
+    )
+
+
+# Columns PATCH may set, with the cast the parameter needs.
+UPDATABLE = {
+    "feedback_type": ("type", ":feedback_type"),
+    "priority": ("priority", ":priority"),
+    "summary": ("summary", ":summary"),
+    "description": ("description", ":description"),
+    "tags": ("tags", "CAST(:tags AS jsonb)"),
+    "context": ("context", "CAST(:context AS jsonb)"),
+    "rating": ("rating", "CAST(:rating AS int)"),
+}
+
+
+def update_feedback(fields: list[str]) -> str:
+    sets = ", ".join(f"{UPDATABLE[name][0]} = {UPDATABLE[name][1]}" for name in fields)
+    return (
+        f"UPDATE feedback AS f SET {sets}, updated_at = now()"
+        f" WHERE f.tenant_id = :tenant AND f.id = :id RETURNING {ITEM_JSON}"
+    )
+
+
+ADD_VOTE = """
+INSERT INTO votes (tenant_id, feedback_id, user_id) VALUES (:tenant, :id, :user)
+    ON CONFLICT DO NOTHING"""
+
+REMOVE_VOTE = "DELETE FROM votes WHERE tenant_id = :tenant AND feedback_id = :id AND user_id = :user"
+
+VOTE_STATE = """
+SELECT f.vote_count,
+       EXISTS (SELECT 1 FROM votes v WHERE v.tenant_id = f.tenant_id AND v.feedback_id = f.id
+                                       AND v.user_id = :user)
+  FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id"""
+
+# Counts by type and status, and by priority, come from index-only scans; the mean
+# response time from a partial covering index.
+STATS = """
+WITH by_type_status AS (
+    SELECT f.type, f.status, count(*)::int AS n FROM feedback f WHERE {scope} GROUP BY 1, 2
+), by_priority AS (
+    SELECT f.priority, count(*)::int AS n FROM feedback f WHERE {scope} GROUP BY 1
+)
+SELECT json_build_object(
+    'total', (SELECT coalesce(sum(n), 0) FROM by_type_status),
+    'by_type', (SELECT coalesce(json_object_agg(type, n), '{{}}')
+                  FROM (SELECT type, sum(n)::int AS n FROM by_type_status GROUP BY 1) t),
+    'by_status', (SELECT coalesce(json_object_agg(status, n), '{{}}')
+                    FROM (SELECT status, sum(n)::int AS n FROM by_type_status GROUP BY 1) s),
+    'by_priority', (SELECT coalesce(json_object_agg(priority, n), '{{}}') FROM by_priority),
+    'avg_response_time_hours', (
+        SELECT round(CAST(avg(extract(epoch FROM f.acknowledged_at - f.created_at)) / 3600 AS numeric), 2)
+          FROM feedback f WHERE {scope} AND f.acknowledged_at IS NOT NULL),
+    'open_count', (SELECT coalesce(sum(n), 0) FROM by_type_status
+                    WHERE status NOT IN ('completed', 'declined', 'duplicate')),
+    'resolved_count', (SELECT coalesce(sum(n), 0) FROM by_type_status
+                        WHERE status IN ('completed', 'declined', 'duplicate'))
+)::text"""

@@ -1,0 +1,71 @@
+"""Operator actions on tenants and API keys, run over the owner's connection.
+
+Writes still pass row-level security: each sets the tenant it writes for.
+Secrets are returned once, to be shown once; only their hashes are stored.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared import auth, db, errors
+
+INSERT_TENANT = "INSERT INTO tenants (id, name, intake_key_hash) VALUES (:id, :name, :key_hash)"
+INSERT_KEY = """
+INSERT INTO api_keys (id, tenant_id, role, user_id, key_hash)
+VALUES (:id, :tenant, :role, CAST(:user_id AS uuid), :key_hash)"""
+KEY_TENANT = "SELECT tenant_id FROM api_keys WHERE id = :id"
+REVOKE_KEY = """
+UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+ WHERE id = :id RETURNING id, tenant_id, role, revoked_at"""
+FIND_TENANT = "SELECT id FROM tenants WHERE name = :name ORDER BY created_at LIMIT 1"
+
+
+def create_tenant(name: str) -> dict[str, Any]:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise errors.ValidationFailed("A tenant name is 1 to 200 characters.")
+    tenant_id = uuid.uuid4()
+    intake_key = auth.new_intake_key()
+    with db.transaction(owner=True) as tx:
+        tx.set_tenant(tenant_id)
+        tx.rows(INSERT_TENANT, id=tenant_id, name=name, key_hash=auth.key_hash(intake_key))
+    return {"id": str(tenant_id), "name": name, "intake_key": intake_key}
+
+
+def create_key(tenant_id: uuid.UUID, role: str, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+    if role not in auth.ROLES:
+        raise errors.ValidationFailed(f"role is one of {', '.join(auth.ROLES)}")
+    key_id = uuid.uuid4()
+    token = auth.new_api_key()
+    try:
+        with db.transaction(owner=True) as tx:
+            tx.set_tenant(tenant_id)
+            tx.rows(
+                INSERT_KEY, id=key_id, tenant=tenant_id, role=role,
+                user_id=str(user_id) if user_id else None, key_hash=auth.key_hash(token),
+            )
+    except errors.NotFound:  # the tenant foreign key
+        raise errors.NotFound(f"No tenant {tenant_id}.") from None
+    return {
+        "id": str(key_id),
+        "token": token,
+        "role": role,
+        "tenant_id": str(tenant_id),
+        "user_id": str(user_id) if user_id else None,
+    }
+
+
+def revoke_key(key_id: uuid.UUID) -> dict[str, Any]:
+    with db.transaction(owner=True) as tx:
+        tenant_id = tx.scalar(KEY_TENANT, id=key_id)
+        if tenant_id is None:
+            raise errors.NotFound(f"No API key {key_id}.")
+        tx.set_tenant(tenant_id)
+        _, tenant, role, revoked_at = tx.one(REVOKE_KEY, id=key_id)
+    return {"id": str(key_id), "tenant_id": str(tenant), "role": role, "revoked_at": revoked_at.isoformat()}
+
+
+def find_tenant(name: str) -> uuid.UUID | None:
+    with db.transaction(owner=True) as tx:
+        return tx.scalar(FIND_TENANT, name=name)

@@ -1,0 +1,131 @@
+"""A real PostgreSQL for every test run: TEST_DATABASE_URL or DATABASE_URL if set,
+otherwise an embedded server. Each run works in a fresh database of its own."""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pg8000.native
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shared import db, embedded, migrations, tenancy  # noqa: E402
+from shared.config import settings  # noqa: E402
+from shared.db import parse_database_url  # noqa: E402
+
+SERVER_URL_VARS = ("TEST_DATABASE_URL", "DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A superuser URL of the PostgreSQL server the tests use."""
+    for var in SERVER_URL_VARS:
+        if os.environ.get(var):
+            return os.environ[var]
+    return embedded.start(tmp_path_factory.mktemp("pg") / "data")
+
+
+def fresh_database(server_url: str) -> str:
+    """A new, empty database on the server; its URL."""
+    return embedded.with_database(server_url, f"pf_test_{uuid.uuid4().hex[:12]}")
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = parse_database_url(url)["database"]
+    conn = pg8000.native.Connection(**parse_database_url(server_url))
+    try:
+        conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
+def raw_connection(url: str) -> Any:
+    return pg8000.native.Connection(**parse_database_url(url))
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Any:
+    """A migrated database for the session, set as DATABASE_URL for the code under test."""
+    url = fresh_database(server_url)
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "MIGRATION_DATABASE_URL")}
+    os.environ["DATABASE_URL"] = url
+    os.environ.pop("MIGRATION_DATABASE_URL", None)
+    db.reset_pools()
+    conn = db.pool(owner=True).acquire()
+    migrations.migrate(conn)
+    db.pool(owner=True).release(conn)
+    yield url
+    db.reset_pools()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    drop_database(server_url, url)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Any:
+    """Set environment variables for one test; settings are re-read around it."""
+
+    def set_env(**values: str) -> None:
+        for key, value in values.items():
+            monkeypatch.setenv(key, value)
+        settings.cache_clear()
+
+    yield set_env
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Any:
+    import functions_framework
+
+    return functions_framework.create_app(target="feedback", source=str(ROOT / "functions/feedback/main.py"))
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+class Tenant:
+    """A tenant with an API key per role."""
+
+    def __init__(self, name: str) -> None:
+        made = tenancy.create_tenant(name)
+        self.id = uuid.UUID(made["id"])
+        self.intake_key = made["intake_key"]
+        self.keys = {role: tenancy.create_key(self.id, role)["token"] for role in ("member", "admin", "staff")}
+        self.other_member = tenancy.create_key(self.id, "member")["token"]
+
+    def auth(self, role: str = "member") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+@pytest.fixture
+def tenant(database_url: str) -> Tenant:
+    return Tenant(f"tenant-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+def other_tenant(database_url: str) -> Tenant:
+    return Tenant(f"other-{uuid.uuid4().hex[:6]}")
+
+
+def item_body(**overrides: Any) -> dict[str, Any]:
+    body = {"feedback_type": "bug", "summary": "Login fails with SAML SSO", "description": "Steps..."}
+    body.update(overrides)
+    return body
+
+
+def submit(client: Any, tenant: Tenant, role: str = "member", **overrides: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/feedback/", json=item_body(**overrides), headers=tenant.auth(role))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
