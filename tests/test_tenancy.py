@@ -1,0 +1,140 @@
+"""Isolation enforced by PostgreSQL itself, and across every id route and role."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from conftest import raw_connection, submit
+
+from shared import checks, db, errors
+
+BASE = "/api/v1/feedback/"
+
+
+def test_catalog_every_tenant_table_has_forced_rls(database_url):
+    with db.transaction(owner=True) as tx:
+        assert checks.rls_problems(tx) == []
+        tables = {row[0] for row in tx.rows(checks.TENANT_TABLES_RLS)}
+    assert {"tenants", "api_keys", "feedback", "votes", "idempotency_keys", "rate_counters"} <= tables
+
+
+def test_catalog_check_notices_a_table_without_forced_rls(database_url):
+    """The catalog test can fail: a tenant table with RLS merely enabled is reported."""
+    with pytest.raises(RuntimeError):
+        with db.transaction(owner=True) as tx:
+            tx.rows("CREATE TABLE rls_probe (tenant_id uuid)")
+            tx.rows("ALTER TABLE rls_probe ENABLE ROW LEVEL SECURITY")
+            assert checks.rls_problems(tx) == ["rls_probe: forced, policy missing"]
+            raise RuntimeError("roll the probe table back")
+
+
+def test_service_role_cannot_bypass_rls(database_url):
+    with db.transaction() as tx:
+        assert checks.service_role_problems(tx) == []
+        role, superuser, bypass, _ = tx.one(checks.SERVICE_ROLE)
+    assert (role, superuser, bypass) == ("pilot_feedback_app", False, False)
+
+
+def test_service_sees_no_rows_without_a_tenant(client, tenant):
+    submit(client, tenant)
+    with db.transaction() as tx:
+        assert tx.scalar("SELECT count(*) FROM feedback") == 0
+        assert tx.scalar("SELECT count(*) FROM tenants") == 0
+
+
+def test_service_cannot_write_into_another_tenant(client, tenant, other_tenant):
+    with pytest.raises(errors.NotFound):  # 42501: the policy's WITH CHECK refused the row
+        with db.transaction() as tx:
+            tx.set_tenant(tenant.id)
+            tx.rows(
+                "INSERT INTO feedback (tenant_id, type, summary, submitter_email)"
+                " VALUES (:t, 'bug', 'sneaky', 'x@example.com')",
+                t=other_tenant.id,
+            )
+
+
+def test_service_cannot_read_key_hashes_or_delete_feedback(client, tenant):
+    item = submit(client, tenant)
+    with pytest.raises(errors.ApiError):
+        with db.transaction() as tx:
+            tx.set_tenant(tenant.id)
+            tx.rows("SELECT key_hash FROM api_keys")
+    with pytest.raises(errors.ApiError):
+        with db.transaction() as tx:
+            tx.set_tenant(tenant.id)
+            tx.rows("DELETE FROM feedback WHERE id = :id", id=uuid.UUID(item["id"]))
+
+
+def test_a_reused_connection_carries_no_tenant(database_url, tenant):
+    pool = db.pool()
+    with db.transaction() as tx:
+        tx.set_tenant(tenant.id, staff=True)
+        assert tx.scalar("SELECT current_setting('app.tenant_id', true)") == str(tenant.id)
+        first = tx._conn
+    # LIFO: the next transaction gets the same connection back.
+    with db.transaction() as tx:
+        assert tx._conn is first
+        assert tx.scalar("SELECT coalesce(current_setting('app.tenant_id', true), '')") == ""
+        assert tx.scalar("SELECT coalesce(current_setting('app.staff', true), '')") == ""
+    assert pool is db.pool()
+
+
+def test_a_dropped_connection_is_replaced(database_url, tenant, client):
+    with db.transaction() as tx:
+        pid = tx.scalar("SELECT pg_backend_pid()")
+        first = tx._conn
+    killer = raw_connection(database_url)
+    killer.run("SELECT pg_terminate_backend(:pid)", pid=pid)
+    killer.close()
+    with pytest.raises(errors.ServiceUnavailable):
+        with db.transaction() as tx:
+            assert tx._conn is first
+            tx.scalar("SELECT 1")
+    with db.transaction() as tx:
+        assert tx._conn is not first
+        assert tx.scalar("SELECT pg_backend_pid()") != pid
+    # And the API keeps answering.
+    assert client.get(BASE, headers=tenant.auth()).status_code == 200
+
+
+ID_ROUTES = [
+    ("GET", "{id}/", None),
+    ("PATCH", "{id}/", {"tags": ["x"]}),
+    ("POST", "{id}/vote/", None),
+    ("DELETE", "{id}/vote/", None),
+]
+
+
+def test_cross_tenant_matrix_finds_no_access_and_no_change(client, tenant, other_tenant, database_url):
+    """Every id route x items of two tenants x every role of the other tenant: 404 (401
+    for an anonymous caller), and nothing changes."""
+    tenants = (tenant, other_tenant)
+    items = {t.id: submit(client, t) for t in tenants}
+    conn = raw_connection(database_url)
+    snapshot_sql = """
+        SELECT f::text, (SELECT count(*) FROM votes v WHERE v.feedback_id = f.id)
+          FROM feedback f WHERE f.id = ANY(CAST(:ids AS uuid[])) ORDER BY f.id"""
+    ids = [i["id"] for i in items.values()]
+    before = conn.run(snapshot_sql, ids=ids)
+    checked = 0
+    for owner_id, item in items.items():
+        for caller in (t for t in tenants if t.id != owner_id):
+            for role in ("member", "admin", "intake"):
+                headers = {"X-Tenant-Key": caller.intake_key} if role == "intake" else caller.auth(role)
+                for method, path, body in ID_ROUTES:
+                    response = client.open(BASE + path.format(id=item["id"]), method=method,
+                                           headers=headers, json=body)
+                    assert response.status_code == (401 if role == "intake" else 404), (method, path, role)
+                    assert response.content_type == "application/problem+json"
+                    checked += 1
+    assert checked == 2 * 3 * len(ID_ROUTES)
+    assert conn.run(snapshot_sql, ids=ids) == before
+    conn.close()
+
+
+def test_unknown_ids_are_404(client, tenant):
+    for method, path, body in ID_ROUTES:
+        response = client.open(BASE + path.format(id=uuid.uuid4()), method=method,
+                               headers=tenant.auth(), json=body)
+        assert response.status_code == 404
+    assert client.get(BASE + "not-a-uuid/", headers=tenant.auth()).status_code == 404
