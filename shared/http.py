@@ -157,6 +157,17 @@ class Api:
             return route.handler(call)
 
 
+_FRAMEWORK_ERRORS = {404: errors.NotFound, 405: errors.MethodNotAllowed, 413: errors.PayloadTooLarge}
+
+
+def framework_error(exc: wz.HTTPException) -> flask.Response:
+    """A problem document for what the framework refuses before a function runs
+    (a path its own router does not take)."""
+    code = exc.code or 500
+    cls = _FRAMEWORK_ERRORS.get(code, errors.BadRequest if code < 500 else errors.ApiError)
+    return _problem(cls(), flask.request)
+
+
 def read_body(request: flask.Request) -> bytes:
     """The raw JSON body, refused when too large or not JSON (before any database work)."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from typing_extensions import TypeAliasType
 
 FeedbackType = Literal["bug", "feature", "performance", "docs", "ux", "other"]
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -52,17 +53,29 @@ def _unique(tags: list[str]) -> list[str]:
 
 
 def _bounded_context(context: dict[str, Any]) -> dict[str, Any]:
-    encoded = json.dumps(context, separators=(",", ":"))
-    if len(encoded.encode()) > MAX_CONTEXT_BYTES:
+    if len(json.dumps(context, separators=(",", ":")).encode()) > MAX_CONTEXT_BYTES:
         raise ValueError(f"context must encode to at most {MAX_CONTEXT_BYTES} bytes of JSON")
-    if "\\u0000" in encoded:
-        raise ValueError("context must not contain NUL characters")
     return context
 
 
+# Any JSON whose strings (keys included) hold no NUL, which jsonb cannot store.
+_JsonText = Annotated[str, StringConstraints(pattern=_NO_NUL)]
+ContextValue = TypeAliasType(
+    "ContextValue",
+    Union[_JsonText, int, float, bool, None, list["ContextValue"], dict[_JsonText, "ContextValue"]],  # noqa: UP007
+)
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
-Context = Annotated[dict[str, Any], AfterValidator(_bounded_context)]
-Rating = Annotated[int, Field(ge=1, le=5)]
+Context = Annotated[
+    dict[_JsonText, ContextValue],
+    Field(max_length=50, description=f"Free-form JSON object, at most {MAX_CONTEXT_BYTES} bytes encoded."),
+    AfterValidator(_bounded_context),
+]
+def _integral_float(value: Any) -> Any:
+    """JSON Schema counts 2.0 as an integer; so does the API (but not "2" or true)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Rating = Annotated[int, Field(ge=1, le=5), BeforeValidator(_integral_float)]
 
 
 class _Body(BaseModel):
@@ -118,7 +131,7 @@ class ListQuery(BaseModel):
     mine: bool = False
     sort: SortOrder = "newest"
     limit: int = Field(20, ge=1, le=100)
-    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    cursor: uuid.UUID | None = Field(None, description="The `next` of the previous page.")
     tenant_id: uuid.UUID | None = Field(None, description="Staff only: one tenant's items.")
 
 

@@ -44,6 +44,22 @@ def _strip_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in schema.items() if not (k == "default" and v is None)}
 
 
+def _key_patterns(node: Any) -> Any:
+    """Pydantic writes a dict with constrained keys as patternProperties, which lets
+    other keys through; the validator refuses them, so say propertyNames."""
+    if isinstance(node, list):
+        return [_key_patterns(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _key_patterns(v) for k, v in node.items()}
+    patterns = node.get("patternProperties")
+    if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+        (pattern, values), = patterns.items()
+        del node["patternProperties"]
+        node.update(propertyNames={"pattern": pattern}, additionalProperties=values)
+    return node
+
+
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=REF)
     required = set(schema.get("required", []))
@@ -111,5 +127,5 @@ def document(api: Any) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": f"Pilot Feedback: {api.name}", "version": "1.0.0"},
         "paths": paths,
-        "components": {"schemas": defs.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": _key_patterns(defs.get("$defs", {})), "securitySchemes": SECURITY_SCHEMES},
     }

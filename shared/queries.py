@@ -96,22 +96,14 @@ LOCK_FEEDBACK = """
 SELECT f.tenant_id, f.status, f.submitted_by
   FROM feedback f WHERE f.id = :id AND {scope} FOR UPDATE"""
 
-# Keyset orders: the ORDER BY, the row compared with the cursor, and its parameters.
+# Keyset orders: the ORDER BY and the row compared with the cursor's item, which is
+# the last item of the previous page (an id nobody can see gives an empty page).
 SORTS = {
-    "newest": ("f.created_at DESC, f.id DESC", "(f.created_at, f.id) < ({keys})", ("created_at", "id")),
-    "oldest": ("f.created_at, f.id", "(f.created_at, f.id) > ({keys})", ("created_at", "id")),
-    "votes": (
-        "f.vote_count DESC, f.created_at DESC, f.id DESC",
-        "(f.vote_count, f.created_at, f.id) < ({keys})",
-        ("vote_count", "created_at", "id"),
-    ),
-    "priority": (
-        "f.priority_rank DESC, f.created_at DESC, f.id DESC",
-        "(f.priority_rank, f.created_at, f.id) < ({keys})",
-        ("priority_rank", "created_at", "id"),
-    ),
+    "newest": ("f.created_at DESC, f.id DESC", "<", "f.created_at, f.id"),
+    "oldest": ("f.created_at, f.id", ">", "f.created_at, f.id"),
+    "votes": ("f.vote_count DESC, f.created_at DESC, f.id DESC", "<", "f.vote_count, f.created_at, f.id"),
+    "priority": ("f.priority_rank DESC, f.created_at DESC, f.id DESC", "<", "f.priority_rank, f.created_at, f.id"),
 }
-CURSOR_CASTS = {"created_at": "timestamptz", "id": "uuid", "vote_count": "int", "priority_rank": "smallint"}
 
 # Equality filters of the list: query parameter -> column.
 LIST_FILTERS = {
@@ -130,12 +122,9 @@ def list_feedback(scope: str, filters: list[str], sort: str, after: bool) -> str
     order, compare, keys = SORTS[sort]
     where = [scope, *(LIST_FILTERS[name] for name in filters)]
     if after:
-        where.append(compare.format(keys=", ".join(f"CAST(:c_{k} AS {CURSOR_CASTS[k]})" for k in keys)))
-    key_columns = ", ".join(f"f.{k}::text" for k in keys)
-    return (
-        f"SELECT {ITEM_JSON}, {key_columns} FROM feedback f"
-        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
-    )
+        cursor_keys = keys.replace("f.", "c.")
+        where.append(f"({keys}) {compare} (SELECT {cursor_keys} FROM feedback c WHERE c.id = :cursor)")
+    return f"SELECT {ITEM_JSON}, f.id FROM feedback f WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
 
 
 # Columns PATCH may set, with the cast the parameter needs.

@@ -124,3 +124,8 @@ def test_database_outage_is_503_with_retry_after(client, tenant, env):
         assert "Traceback" not in json.dumps(doc)
     finally:
         db.reset_pools()
+
+
+def test_paths_the_framework_refuses_are_problems_too(client, tenant):
+    response = client.post("/api/v1/feedback/%0Ax/vote/", headers=tenant.auth())
+    _problem(response, 404)

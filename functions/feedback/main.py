@@ -12,10 +12,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import functions_framework  # noqa: E402
+from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from shared import errors, openapi  # noqa: E402
 from shared import feedback as service  # noqa: E402
-from shared.http import ANYONE, PUBLIC, USER, Api, Call, Reply, Route, client_ip  # noqa: E402
+from shared.http import ANYONE, PUBLIC, USER, Api, Call, Reply, Route, client_ip, framework_error  # noqa: E402
 from shared.models import (  # noqa: E402
     FeedbackCreate,
     FeedbackOut,
@@ -103,6 +104,10 @@ API = Api(
               problems=(401, 404, 409)),
     ],
 )
+
+
+# Paths the framework's own router refuses get a problem document too.
+functions_framework.errorhandler(HTTPException)(framework_error)
 
 
 @functions_framework.http
