@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+)
 from typing_extensions import TypeAliasType
 
 FeedbackType = Literal["bug", "feature", "performance", "docs", "ux", "other"]
@@ -52,23 +60,47 @@ def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-def _bounded_context(context: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(context, separators=(",", ":")).encode()) > MAX_CONTEXT_BYTES:
-        raise ValueError(f"context must encode to at most {MAX_CONTEXT_BYTES} bytes of JSON")
-    return context
-
-
 # Any JSON whose strings (keys included) hold no NUL, which jsonb cannot store.
 _JsonText = Annotated[str, StringConstraints(pattern=_NO_NUL)]
 ContextValue = TypeAliasType(
     "ContextValue",
     Union[_JsonText, int, float, bool, None, list["ContextValue"], dict[_JsonText, "ContextValue"]],  # noqa: UP007
 )
+MAX_CONTEXT_KEYS = 50
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
+def _valid_context(value: Any) -> dict[str, Any]:
+    """Checked by hand rather than as the recursive union it is documented as: the
+    union's errors would name every member instead of the field."""
+    if not isinstance(value, dict):
+        raise ValueError("context must be a JSON object")
+    if len(value) > MAX_CONTEXT_KEYS:
+        raise ValueError(f"context may have at most {MAX_CONTEXT_KEYS} keys")
+    if _has_nul(value):
+        raise ValueError("context must not contain NUL characters")
+    if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_CONTEXT_BYTES:
+        raise ValueError(f"context must encode to at most {MAX_CONTEXT_BYTES} bytes of JSON")
+    return value
+
+
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
 Context = Annotated[
-    dict[_JsonText, ContextValue],
-    Field(max_length=50, description=f"Free-form JSON object, at most {MAX_CONTEXT_BYTES} bytes encoded."),
-    AfterValidator(_bounded_context),
+    dict[str, Any],
+    PlainValidator(_valid_context, json_schema_input_type=dict[_JsonText, ContextValue]),
+    Field(
+        description=f"A JSON object of at most {MAX_CONTEXT_KEYS} keys and {MAX_CONTEXT_BYTES} bytes.",
+        json_schema_extra={"maxProperties": MAX_CONTEXT_KEYS},
+    ),
 ]
 def _integral_float(value: Any) -> Any:
     """JSON Schema counts 2.0 as an integer; so does the API (but not "2" or true)."""
