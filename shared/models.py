@@ -30,30 +30,24 @@ CLOSED_STATUSES = ("completed", "declined", "duplicate")
 MAX_CONTEXT_BYTES = 16 * 1024
 MAX_TAGS = 20
 
+# Patterns use explicit character classes, not \s, so that the regex engines of
+# pydantic, Python and JSON Schema clients all read them alike; nothing is stripped,
+# so what the schema accepts is exactly what the API accepts and stores.
 # PostgreSQL text and jsonb cannot hold NUL; refuse it rather than fail at the database.
 _NO_NUL = r"^[^\x00]*$"
+# At least one character that is not NUL or ASCII white space.
+_NOT_BLANK = r"^[^\x00]*[^\x00\x09-\x0d ][^\x00]*$"
 
 
-def _text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=_NO_NUL
-        ),
-    ]
+def _text(max_length: int, pattern: str, min_length: int = 0) -> Any:
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)]
 
 
-Summary = _text(255, 1)
-Description = _text(20_000)
-Name = _text(200, 1)
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"),
-]
-Tag = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f]+$"),
-]
+Summary = _text(255, _NOT_BLANK, 1)
+Description = _text(20_000, _NO_NUL)
+Name = _text(200, _NOT_BLANK, 1)
+Email = _text(254, r"^[^@\x00-\x20]+@[^@\x00-\x20]+\.[^@\x00-\x20]+$")
+Tag = _text(50, r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$", 1)
 
 
 def _unique(tags: list[str]) -> list[str]:
@@ -159,7 +153,7 @@ class ListQuery(BaseModel):
     priority: Priority | None = None
     source: Source | None = None
     tag: Tag | None = None
-    q: _text(200) | None = None  # type: ignore[valid-type]
+    q: _text(200, _NO_NUL) | None = None  # type: ignore[valid-type]
     mine: bool = False
     sort: SortOrder = "newest"
     limit: int = Field(20, ge=1, le=100)

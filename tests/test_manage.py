@@ -1,0 +1,88 @@
+"""Operator commands as an operator runs them, and what importing a function costs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import drop_database, fresh_database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(database_url: str, *args: str) -> tuple[int, dict]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stdout + done.stderr
+    return done.returncode, json.loads(lines[0])
+
+
+def test_tenant_and_key_lifecycle(database_url, client):
+    code, tenant = manage(database_url, "tenants", "create", "--name", "Initech", "--json")
+    assert code == 0 and set(tenant) == {"id", "name", "intake_key"} and tenant["name"] == "Initech"
+    user = str(uuid.uuid4())
+    code, key = manage(database_url, "keys", "create", "--tenant", tenant["id"], "--role", "admin",
+                       "--user-id", user, "--json")
+    assert code == 0 and {"id", "token", "role", "tenant_id"} <= set(key)
+    assert (key["role"], key["tenant_id"], key["user_id"]) == ("admin", tenant["id"], user)
+    headers = {"Authorization": f"Bearer {key['token']}"}
+    assert client.get("/api/v1/feedback/", headers=headers).status_code == 200
+    code, revoked = manage(database_url, "keys", "revoke", key["id"], "--json")
+    assert code == 0 and revoked["id"] == key["id"]
+    assert client.get("/api/v1/feedback/", headers=headers).status_code == 401
+
+
+def test_key_for_an_unknown_tenant_fails(database_url):
+    code, doc = manage(database_url, "keys", "create", "--tenant", str(uuid.uuid4()), "--role", "member", "--json")
+    assert code == 1 and "tenant" in doc["error"]
+
+
+def test_migrate_and_check_on_a_current_database(database_url):
+    assert manage(database_url, "migrate", "--json") == (0, {"applied": []})
+    for args in (("check", "--json"), ("check", "feedback", "--json")):
+        code, doc = manage(database_url, *args)
+        assert code == 0 and doc["ok"] is True
+        assert {c["name"] for c in doc["checks"]} == {"database", "migrations", "row_level_security", "service_role"}
+
+
+def test_check_fails_before_migrations_and_passes_after(server_url):
+    url = fresh_database(server_url)
+    try:
+        code, doc = manage(url, "check", "--json")
+        assert code == 1 and doc["ok"] is False
+        failed = {c["name"] for c in doc["checks"] if not c["ok"]}
+        assert "migrations" in failed
+        code, doc = manage(url, "migrate", "--json")
+        assert code == 0 and doc["applied"]
+        assert manage(url, "check", "--json")[0] == 0
+    finally:
+        drop_database(server_url, url)
+
+
+def test_check_fails_when_the_database_is_unreachable():
+    code, doc = manage("postgresql://nobody@127.0.0.1:1/none", "check", "--json")
+    assert code == 1 and doc["checks"][0] == {"name": "database", "ok": False, "detail": doc["checks"][0]["detail"]}
+    assert doc["checks"][0]["detail"].startswith("unreachable")
+
+
+@pytest.mark.parametrize("group", ["feedback"])
+def test_importing_a_function_connects_to_nothing_and_stays_light(group):
+    """No database is configured here: an import that connected would fail."""
+    probe = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('main', '{ROOT}/functions/{group}/main.py')\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "heavy = ('google.cloud.sql', 'github', 'google.cloud.secretmanager', 'jwt', 'cryptography')\n"
+        "print(sorted({m.split('.')[0] + '.' + m.split('.')[1] if m.count('.') else m\n"
+        "              for m in sys.modules if m.startswith(heavy)}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "INSTANCE_CONNECTION_NAME")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
