@@ -62,7 +62,7 @@ def submit(
             )
         _rate_limit(tx, p.tenant_id, client_ip, body.submitter_email)
     if idempotency_key is None:
-        return Result(201, _insert(tx, p, body))
+        return Result(201, _insert(tx, p, body, last=True))
 
     request_hash = hashlib.sha256(body.model_dump_json().encode()).digest()
     scope = f"{p.tenant_id}|{p.subject}|{idempotency_key}"
@@ -74,13 +74,13 @@ def submit(
         if previous[0] != request_hash:
             raise errors.IdempotencyMismatch("This Idempotency-Key was used with another request body.")
         return Result(previous[1], previous[2])
-    created = _insert(tx, p, body)
-    tx.rows(queries.IDEMPOTENCY_PUT, request_hash=request_hash, status=201, body=created, **ident)
+    created = _insert(tx, p, body, last=False)
+    tx.last(queries.IDEMPOTENCY_PUT, request_hash=request_hash, status=201, body=created, **ident)
     return Result(201, created)
 
 
-def _insert(tx: Tx, p: Principal, body: FeedbackCreate) -> str:
-    return tx.scalar(
+def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
+    return (tx.last_scalar if last else tx.scalar)(
         queries.INSERT_FEEDBACK,
         tenant=p.tenant_id,
         type=body.feedback_type,
@@ -117,7 +117,7 @@ def _rate_limit(tx: Tx, tenant_id: uuid.UUID, client_ip: str, email: str) -> Non
 
 def get(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
     scope, params = _scope(p)
-    found = tx.scalar(queries.GET_FEEDBACK.format(scope=scope), id=item_id, **params, **_viewer(p))
+    found = tx.last_scalar(queries.GET_FEEDBACK.format(scope=scope), id=item_id, **params, **_viewer(p))
     if found is None:
         raise errors.NotFound("No such feedback.")
     return found
@@ -155,9 +155,9 @@ def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
     if q.cursor is not None:
         params["cursor"] = q.cursor
     sql = queries.list_feedback(scope, filters, q.sort, after=q.cursor is not None)
-    rows = tx.rows(sql, limit=q.limit + 1, **params)
+    rows = tx.last(sql, limit=q.limit + 1, **params)
     page = rows[: q.limit]
-    next_cursor = str(page[-1][1]) if len(rows) > q.limit else None
+    next_cursor = page[-1][1] if len(rows) > q.limit else None
     return "[" + ",".join(r[0] for r in page) + "]", next_cursor
 
 
@@ -185,7 +185,7 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
     for name in ("tags", "context"):
         if name in values:
             values[name] = json.dumps(values[name])
-    return tx.scalar(
+    return tx.last_scalar(
         queries.update_feedback(fields), tenant=tenant_id, id=item_id, **values, **_viewer(p)
     )
 
@@ -207,7 +207,7 @@ def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, An
         raise errors.Conflict(f"Voting is closed on {status} items.")
     ident = {"tenant": tenant_id, "id": item_id, "user": p.user_id}
     tx.rows(queries.ADD_VOTE if add else queries.REMOVE_VOTE, **ident)
-    count, voted = tx.one(queries.VOTE_STATE, **ident)
+    count, voted = tx.last(queries.VOTE_STATE, **ident)[0]
     return {"id": str(item_id), "vote_count": count, "voted": voted}
 
 
@@ -216,4 +216,4 @@ def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, An
 
 def stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
     scope, params = _scope(p, tenant_id)
-    return tx.scalar(queries.STATS.format(scope=scope), **params)
+    return tx.last_scalar(queries.STATS.format(scope=scope), **params)

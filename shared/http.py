@@ -76,11 +76,13 @@ class Api:
         self.name = name
         self.routes = routes
         base = settings().api_base_path
-        self._map = Map(
+        url_map = Map(
             [Rule(base + r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(routes)],
             strict_slashes=False,
             merge_slashes=False,
         )
+        # One adapter for every request: matching with an explicit path keeps no state.
+        self._urls = url_map.bind("")
 
     def __call__(self, request: flask.Request) -> flask.Response:
         started = time.perf_counter()
@@ -119,7 +121,7 @@ class Api:
     def handles(self, path: str) -> bool:
         """Whether some route of this group matches the path (with any method)."""
         try:
-            self._map.bind("", path_info=path).match(method="GET")
+            self._urls.match(path, method="GET")
         except wz.MethodNotAllowed:
             return True
         except wz.HTTPException:
@@ -127,9 +129,8 @@ class Api:
         return True
 
     def _match(self, request: flask.Request) -> tuple[Route, dict[str, Any]]:
-        adapter = self._map.bind("", path_info=request.path)
         try:
-            index, args = adapter.match(method=request.method)
+            index, args = self._urls.match(request.path, method=request.method)
         except wz.MethodNotAllowed as exc:
             allowed = ", ".join(sorted(exc.valid_methods or []))
             raise errors.MethodNotAllowed(

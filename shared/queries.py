@@ -124,7 +124,10 @@ def list_feedback(scope: str, filters: list[str], sort: str, after: bool) -> str
     if after:
         cursor_keys = keys.replace("f.", "c.")
         where.append(f"({keys}) {compare} (SELECT {cursor_keys} FROM feedback c WHERE c.id = :cursor)")
-    return f"SELECT {ITEM_JSON}, f.id FROM feedback f WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
+    return (
+        f"SELECT {ITEM_JSON}, f.id::text FROM feedback f"
+        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
+    )
 
 
 # Columns PATCH may set, with the cast the parameter needs.
@@ -159,26 +162,26 @@ SELECT f.vote_count,
                                        AND v.user_id = :user)
   FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id"""
 
-# Counts by type and status, and by priority, come from index-only scans; the mean
-# response time from a partial covering index.
+# Every count comes from one index-only scan grouped by type, status and priority;
+# the mean response time from a partial covering index.
 STATS = """
-WITH by_type_status AS (
-    SELECT f.type, f.status, count(*)::int AS n FROM feedback f WHERE {scope} GROUP BY 1, 2
-), by_priority AS (
-    SELECT f.priority, count(*)::int AS n FROM feedback f WHERE {scope} GROUP BY 1
+WITH counts AS (
+    SELECT f.type, f.status, f.priority, count(*)::int AS n
+      FROM feedback f WHERE {scope} GROUP BY 1, 2, 3
 )
 SELECT json_build_object(
-    'total', (SELECT coalesce(sum(n), 0) FROM by_type_status),
+    'total', (SELECT coalesce(sum(n), 0) FROM counts),
     'by_type', (SELECT coalesce(json_object_agg(type, n), '{{}}')
-                  FROM (SELECT type, sum(n)::int AS n FROM by_type_status GROUP BY 1) t),
+                  FROM (SELECT type, sum(n)::int AS n FROM counts GROUP BY 1) t),
     'by_status', (SELECT coalesce(json_object_agg(status, n), '{{}}')
-                    FROM (SELECT status, sum(n)::int AS n FROM by_type_status GROUP BY 1) s),
-    'by_priority', (SELECT coalesce(json_object_agg(priority, n), '{{}}') FROM by_priority),
+                    FROM (SELECT status, sum(n)::int AS n FROM counts GROUP BY 1) s),
+    'by_priority', (SELECT coalesce(json_object_agg(priority, n), '{{}}')
+                      FROM (SELECT priority, sum(n)::int AS n FROM counts GROUP BY 1) p),
     'avg_response_time_hours', (
         SELECT round(CAST(avg(extract(epoch FROM f.acknowledged_at - f.created_at)) / 3600 AS numeric), 2)
           FROM feedback f WHERE {scope} AND f.acknowledged_at IS NOT NULL),
-    'open_count', (SELECT coalesce(sum(n), 0) FROM by_type_status
+    'open_count', (SELECT coalesce(sum(n), 0) FROM counts
                     WHERE status NOT IN ('completed', 'declined', 'duplicate')),
-    'resolved_count', (SELECT coalesce(sum(n), 0) FROM by_type_status
+    'resolved_count', (SELECT coalesce(sum(n), 0) FROM counts
                         WHERE status IN ('completed', 'declined', 'duplicate'))
 )::text"""

@@ -85,10 +85,10 @@ CREATE TABLE feedback (
 );
 
 -- The guide's indexes led by tenant_id: (tenant_id, status) and its priority queue
--- (status, priority) as one, (tenant_id, type) widened so stats scan indexes only;
--- then the keyset orders of the list.
+-- (status, priority) as one, (tenant_id, type) widened so stats read one index
+-- only; then the keyset orders of the list.
 CREATE INDEX feedback_tenant_status_priority_idx ON feedback (tenant_id, status, priority);
-CREATE INDEX feedback_tenant_type_status_idx ON feedback (tenant_id, type, status);
+CREATE INDEX feedback_tenant_type_status_idx ON feedback (tenant_id, type, status, priority);
 CREATE INDEX feedback_tenant_created_idx ON feedback (tenant_id, created_at, id);
 -- Staff read across tenants, newest first.
 CREATE INDEX feedback_created_idx ON feedback (created_at, id);
@@ -153,9 +153,11 @@ CREATE TABLE rate_counters (
 -- Row-level security on every tenant table.
 ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
+-- The settings are read through scalar subqueries so that each query evaluates
+-- them once (an InitPlan), not once per row.
 CREATE POLICY tenant_isolation ON tenants
-    USING (id = app_tenant_id() OR app_is_staff())
-    WITH CHECK (id = app_tenant_id());
+    USING (id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))
+    WITH CHECK (id = (SELECT app_tenant_id()));
 
 DO $$
 DECLARE
@@ -167,8 +169,8 @@ BEGIN
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format(
             'CREATE POLICY tenant_isolation ON %I '
-            'USING (tenant_id = app_tenant_id() OR app_is_staff()) '
-            'WITH CHECK (tenant_id = app_tenant_id() OR app_is_staff())', t);
+            'USING (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff())) '
+            'WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))', t);
     END LOOP;
 END
 $$;

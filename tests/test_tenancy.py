@@ -138,3 +138,33 @@ def test_unknown_ids_are_404(client, tenant):
                                headers=tenant.auth(), json=body)
         assert response.status_code == 404
     assert client.get(BASE + "not-a-uuid/", headers=tenant.auth()).status_code == 404
+
+
+def test_last_statement_commits_with_it(database_url, tenant):
+    marker = f"pipelined {uuid.uuid4()}"
+    insert = ("INSERT INTO feedback (tenant_id, type, summary, submitter_email)"
+              " VALUES (:t, 'bug', :s, 'x@example.com') RETURNING id")
+    with db.transaction() as tx:
+        tx.set_tenant(tenant.id)
+        tx.last(insert, t=tenant.id, s=marker)
+        assert tx.committed
+    conn = raw_connection(database_url)
+    assert conn.run("SELECT count(*) FROM feedback WHERE summary = :s", s=marker)[0][0] == 1
+    conn.close()
+
+
+def test_a_failing_last_statement_rolls_the_whole_transaction_back(database_url, tenant):
+    marker = f"rolled back {uuid.uuid4()}"
+    insert = ("INSERT INTO feedback (tenant_id, type, summary, submitter_email)"
+              " VALUES (:t, 'bug', :s, 'x@example.com')")
+    with pytest.raises(errors.ValidationFailed):
+        with db.transaction() as tx:
+            tx.set_tenant(tenant.id)
+            tx.rows(insert, t=tenant.id, s=marker)
+            tx.last("UPDATE feedback SET rating = 9 WHERE summary = :s", s=marker)  # check violation
+    conn = raw_connection(database_url)
+    assert conn.run("SELECT count(*) FROM feedback WHERE summary = :s", s=marker)[0][0] == 0
+    conn.close()
+    # The connection went back to the pool clean and usable.
+    with db.transaction() as tx:
+        assert tx.scalar("SELECT coalesce(current_setting('app.tenant_id', true), '')") == ""
