@@ -2,7 +2,8 @@
 """Operator commands: migrate, check, makemigrations, serve, tenants, keys.
 
 Without DATABASE_URL (and without INSTANCE_CONNECTION_NAME) every command uses an
-embedded PostgreSQL kept under .data/, started for the command and stopped after.
+embedded PostgreSQL kept under .data/ (or PILOT_FEEDBACK_DATA_DIR), started for the
+command and stopped after.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
-DATA_DIR = ROOT / ".data"
+# Where the embedded PostgreSQL keeps its data (PILOT_FEEDBACK_DATA_DIR overrides).
+DATA_DIR = Path(os.environ.get("PILOT_FEEDBACK_DATA_DIR") or ROOT / ".data")
 DEMO_TENANT = "Demo"
 
 sys.path.insert(0, str(ROOT))

@@ -155,10 +155,8 @@ def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
     if q.cursor is not None:
         params["cursor"] = q.cursor
     sql = queries.list_feedback(scope, filters, q.sort, after=q.cursor is not None)
-    rows = tx.last(sql, limit=q.limit + 1, **params)
-    page = rows[: q.limit]
-    next_cursor = page[-1][1] if len(rows) > q.limit else None
-    return "[" + ",".join(r[0] for r in page) + "]", next_cursor
+    items, next_cursor = tx.last(sql, limit=q.limit, **params)[0]
+    return items, next_cursor
 
 
 # --- edit

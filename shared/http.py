@@ -88,22 +88,23 @@ class Api:
         started = time.perf_counter()
         request_id = _request_id(request)
         route: Route | None = None
-        principal: auth.Principal | None = None
+        call: Call | None = None
         try:
             route, args = self._match(request)
             call = Call(request, args)
             reply = self._dispatch(route, call)
-            principal = call.principal
             response = _response(reply.status, reply.body, reply.headers, JSON_TYPE)
         except errors.ApiError as exc:
             response = _problem(exc, request)
         except pydantic.ValidationError as exc:
             response = _problem(_validation_problem(exc), request)
         except Exception:
-            logs.log("ERROR", "unhandled error", request_id=request_id, exc_info=_traceback())
+            # Error Reporting reads `stack_trace`.
+            logs.log("ERROR", "unhandled error", request_id=request_id, stack_trace=_traceback())
             response = _problem(errors.ApiError("The request could not be completed."), request)
         response.headers["X-Request-Id"] = request_id
         status = response.status_code
+        principal = call.principal if call else None
         logs.log(
             "ERROR" if status >= 500 else "INFO",
             "request",

@@ -118,16 +118,25 @@ LIST_FILTERS = {
 
 
 def list_feedback(scope: str, filters: list[str], sort: str, after: bool) -> str:
-    """The list statement for one combination of filters, order and cursor."""
+    """The list statement for one combination of filters, order and cursor.
+
+    One row back: the page as a JSON array, the id of its last item when another
+    page follows, else NULL. PostgreSQL joins the items so the driver decodes one
+    value, not a row per item.
+    """
     order, compare, keys = SORTS[sort]
     where = [scope, *(LIST_FILTERS[name] for name in filters)]
     if after:
         cursor_keys = keys.replace("f.", "c.")
         where.append(f"({keys}) {compare} (SELECT {cursor_keys} FROM feedback c WHERE c.id = :cursor)")
-    return (
-        f"SELECT {ITEM_JSON}, f.id::text FROM feedback f"
-        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit"
-    )
+    return f"""
+WITH page AS (
+    SELECT {ITEM_JSON} AS item, f.id, row_number() OVER (ORDER BY {order}) AS n
+      FROM feedback f WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit + 1
+)
+SELECT '[' || coalesce(string_agg(item, ',' ORDER BY n) FILTER (WHERE n <= :limit), '') || ']',
+       CASE WHEN count(*) > :limit THEN max(id::text) FILTER (WHERE n = :limit) END
+  FROM page"""
 
 
 # Columns PATCH may set, with the cast the parameter needs.
