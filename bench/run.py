@@ -140,14 +140,16 @@ def measure(runs: dict[str, tuple[Function, str, Path | None]], rounds: int) -> 
     return result
 
 
-def cold_start(target: str, source: Path, env: dict[str, str], path: str, headers: dict[str, str]) -> float:
-    """Median seconds from process start to the first 200, over five starts."""
-    times = []
-    for _ in range(5):
-        fn = Function(target, source, env)
-        times.append(wait_for(fn.base + path, headers))
-        fn.stop()
-    return statistics.median(times)
+def cold_starts(functions: dict[str, tuple[str, Path, str, dict[str, str]]], env: dict[str, str],
+                starts: int = 9) -> dict[str, float]:
+    """Median seconds from process start to the first 200, the functions started in turn."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(starts):
+        for name, (target, source, path, headers) in functions.items():
+            fn = Function(target, source, env)
+            times[name].append(wait_for(fn.base + path, headers))
+            fn.stop()
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def import_time(source: Path) -> float:
@@ -158,7 +160,7 @@ def import_time(source: Path) -> float:
         "print(time.perf_counter() - t)"
     )
     runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-                  .stdout) for _ in range(5)]
+                  .stdout) for _ in range(9)]
     return statistics.median(runs)
 
 
@@ -233,10 +235,13 @@ def main() -> None:
     trivial, raw_insert = r["trivial function"], r["bare INSERT function"]
     post, page = r["POST /feedback/"], r["GET /feedback/ (20 items)"]
 
-    cold = {
-        "trivial": cold_start("trivial", sources["trivial"], env, "/", {}),
-        "feedback": cold_start("feedback", sources["feedback"], env, api, auth),
-    }
+    cold = cold_starts(
+        {
+            "trivial": ("trivial", sources["trivial"], "/", {}),
+            "feedback": ("feedback", sources["feedback"], api, auth),
+        },
+        env,
+    )
     imports = {name: import_time(src) for name, src in sources.items() if name != "raw_insert"}
 
     ratios = [

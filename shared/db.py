@@ -64,11 +64,29 @@ def parse_database_url(url: str) -> dict[str, Any]:
     else:
         kwargs["host"] = parts.hostname or "localhost"
         kwargs["port"] = port
-    if query.get("sslmode", ["disable"])[0] in ("require", "verify-ca", "verify-full"):
-        import ssl
-
-        kwargs["ssl_context"] = ssl.create_default_context()
+    kwargs["ssl_context"] = _ssl_context(query.get("sslmode", [""])[0], unix=bool(socket_dir))
     return kwargs
+
+
+def _ssl_context(sslmode: str, *, unix: bool) -> Any:
+    """pg8000's ssl_context for libpq's sslmode.
+
+    pg8000 left alone tries TLS without verifying the server, and builds a
+    default context (about 30 ms) for every connection, unix sockets included.
+    """
+    if unix or sslmode == "disable":
+        return False
+    if sslmode in ("", "allow", "prefer"):
+        return None  # TLS when the server offers it, unverified, as libpq's default
+    if sslmode == "require":
+        return True  # TLS or nothing, unverified, as libpq does
+    if sslmode not in ("verify-ca", "verify-full"):
+        raise ValueError(f"unknown sslmode {sslmode!r}")
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = sslmode == "verify-full"
+    return context
 
 
 def url_connector(url: str) -> Callable[[], Any]:

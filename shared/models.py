@@ -104,7 +104,13 @@ def _integral_float(value: Any) -> Any:
 Rating = Annotated[int, Field(ge=1, le=5), BeforeValidator(_integral_float)]
 
 
-class _Body(BaseModel):
+class _Model(BaseModel):
+    # Validators are built on first use: a cold start pays only for the models its
+    # first request needs (the response models serve the OpenAPI document alone).
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Body(_Model):
     # Unknown fields are an error; JSON types are not coerced ("3" is not a rating).
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -127,7 +133,7 @@ class FeedbackCreate(_Body):
 class FeedbackUpdate(_Body):
     """PATCH body: only the fields present are changed; null is refused except for rating."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
     feedback_type: FeedbackType = None  # type: ignore[assignment]
     priority: Priority = None  # type: ignore[assignment]
@@ -143,7 +149,7 @@ SUBMITTER_FIELDS = frozenset({"summary", "description", "tags", "context", "rati
 TRIAGE_FIELDS = frozenset({"feedback_type", "priority", "tags"})
 
 
-class ListQuery(BaseModel):
+class ListQuery(_Model):
     """Query parameters of GET /feedback/ (strings from the URL, so not strict)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -161,13 +167,13 @@ class ListQuery(BaseModel):
     tenant_id: uuid.UUID | None = Field(None, description="Staff only: one tenant's items.")
 
 
-class StatsQuery(BaseModel):
+class StatsQuery(_Model):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: uuid.UUID | None = Field(None, description="Staff only: one tenant's numbers.")
 
 
-class FeedbackOut(BaseModel):
+class FeedbackOut(_Model):
     id: uuid.UUID
     tenant_id: uuid.UUID
     feedback_type: FeedbackType
@@ -194,18 +200,18 @@ class FeedbackOut(BaseModel):
     completed_at: datetime | None
 
 
-class FeedbackPage(BaseModel):
+class FeedbackPage(_Model):
     items: list[FeedbackOut]
     next: str | None = Field(description="Cursor of the next page; null on the last page.")
 
 
-class VoteResult(BaseModel):
+class VoteResult(_Model):
     id: uuid.UUID
     vote_count: int
     voted: bool
 
 
-class Stats(BaseModel):
+class Stats(_Model):
     total: int
     by_type: dict[str, int]
     by_status: dict[str, int]
@@ -217,13 +223,13 @@ class Stats(BaseModel):
     resolved_count: int = Field(description="Items completed, declined or marked duplicate.")
 
 
-class FieldError(BaseModel):
+class FieldError(_Model):
     field: str
     message: str
     type: str
 
 
-class Problem(BaseModel):
+class Problem(_Model):
     """RFC 9457 problem details."""
 
     type: str

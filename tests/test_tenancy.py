@@ -168,3 +168,23 @@ def test_a_failing_last_statement_rolls_the_whole_transaction_back(database_url,
     # The connection went back to the pool clean and usable.
     with db.transaction() as tx:
         assert tx.scalar("SELECT coalesce(current_setting('app.tenant_id', true), '')") == ""
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("postgresql://u@/db?host=/run/pg", False),
+        ("postgresql://u@h/db?sslmode=disable", False),
+        ("postgresql://u@h/db", None),
+        ("postgresql://u@h/db?sslmode=require", True),
+    ],
+)
+def test_sslmode_maps_to_pg8000(url, expected):
+    assert db.parse_database_url(url)["ssl_context"] is expected
+
+
+def test_sslmode_verify_full_checks_the_host():
+    assert db.parse_database_url("postgresql://u@h/db?sslmode=verify-full")["ssl_context"].check_hostname
+    assert not db.parse_database_url("postgresql://u@h/db?sslmode=verify-ca")["ssl_context"].check_hostname
+    with pytest.raises(ValueError):
+        db.parse_database_url("postgresql://u@h/db?sslmode=sometimes")
