@@ -154,22 +154,25 @@ class Connection:
         if commit:
             raw.send_QUERY("COMMIT")
         pg8000_core._flush(raw._sock)
-        if begin:
-            raw.handle_messages(pg8000_core.Context("BEGIN"))
         result = pg8000_core.Context(
             statement.statement, columns=statement.cols, input_funcs=statement.input_funcs
         )
-        try:
-            raw.handle_messages(result)
-        finally:
-            if commit:
-                # Read COMMIT's reply too; after a failed statement the server
-                # answers it as a ROLLBACK, which pg8000 reports as an error.
-                try:
-                    raw.handle_messages(pg8000_core.Context("COMMIT"))
-                except InterfaceError:
-                    if result.error is None:
-                        raise
+        replies = [pg8000_core.Context("BEGIN")] * begin + [result] + [pg8000_core.Context("COMMIT")] * commit
+        first_error: DatabaseError | None = None
+        for reply in replies:
+            try:
+                raw.handle_messages(reply)
+            except DatabaseError as exc:
+                # The server answered in full: keep reading, so the connection
+                # stays in step for the next request.
+                first_error = first_error or exc
+            except InterfaceError:
+                # After a failed statement the server answers COMMIT as a
+                # ROLLBACK, which pg8000 reports; anything else is the network.
+                if first_error is None or reply is not replies[-1] or not commit:
+                    raise
+        if first_error is not None:
+            raise first_error
         return result.rows
 
     def simple(self, sql: str) -> None:

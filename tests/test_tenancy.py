@@ -188,3 +188,12 @@ def test_sslmode_verify_full_checks_the_host():
     assert not db.parse_database_url("postgresql://u@h/db?sslmode=verify-ca")["ssl_context"].check_hostname
     with pytest.raises(ValueError):
         db.parse_database_url("postgresql://u@h/db?sslmode=sometimes")
+
+
+def test_a_failing_first_statement_leaves_the_connection_usable(database_url):
+    with pytest.raises(errors.ApiError):
+        with db.transaction() as tx:
+            tx.rows("SELECT 1 / (SELECT count(*) FROM pg_class WHERE false)")  # division by zero
+    for _ in range(3):
+        with db.transaction() as tx:
+            assert tx.scalar("SELECT 41 + 1") == 42
