@@ -12,7 +12,8 @@ import threading
 from typing import Any
 
 _lock = threading.Lock()
-_SEVERITY = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "CRITICAL"}
+# Python's level names that are also Cloud Logging severities.
+_SEVERITIES = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
 def log(severity: str, message: str, **fields: Any) -> None:
@@ -27,7 +28,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc = {
-            "severity": _SEVERITY.get(record.levelname, "DEFAULT"),
+            "severity": record.levelname if record.levelname in _SEVERITIES else "DEFAULT",
             "message": record.getMessage(),
             "logger": record.name,
         }

@@ -139,6 +139,22 @@ def test_logs_are_json_lines_without_secrets(live):
         assert secret not in text
 
 
+def test_a_chunked_body_over_64_kib_is_413(live):
+    """No Content-Length to go by: the body is read only up to the limit."""
+
+    def chunks():
+        yield b'{"feedback_type": "bug", "summary": "big", "description": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = requests.post(live.base + "/api/v1/feedback/", data=chunks(), timeout=10,
+                             headers={"Authorization": f"Bearer {live.tokens['member']}",
+                                      "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
 # The admin token of the live server, for schemathesis' auth provider below.
 _ADMIN_TOKEN: dict[str, str] = {}
 
