@@ -77,31 +77,67 @@ def read_credentials(headers: Any, args: Any) -> Credentials:
     raise errors.Unauthorized("The bearer token is neither an API key nor a JWT.")
 
 
+# What a key stands for never changes (a key's tenant, role and user are fixed;
+# tenants are never deleted), so once seen it is remembered. Whether the key is
+# still valid is proven on every request: the lookup statement goes out with the
+# request's first statement and sets the tenant, so a revoked key's statement
+# runs without one and row-level security gives it nothing.
+_known_keys: dict[bytes, Principal] = {}
+_known_intake: dict[bytes, uuid.UUID] = {}
+MAX_KNOWN = 10_000
+
+REVOKED = "The API key is unknown or revoked."
+UNKNOWN_INTAKE = "The tenant key is unknown."
+UNKNOWN_TENANT = "The token names a tenant that does not exist."
+
+
+def _remember(cache: dict, key: bytes, value: Any) -> None:
+    if len(cache) >= MAX_KNOWN:
+        cache.clear()
+    cache[key] = value
+
+
 def authenticate(tx: Tx, creds: Credentials) -> Principal:
-    """Resolve the credentials and set the transaction's tenant."""
+    """Resolve the credentials and set the transaction's tenant.
+
+    A credential seen before is checked together with the request's first
+    statement (one round trip saved); a new one is looked up at once.
+    """
     if creds.kind == "api_key":
+        known = _known_keys.get(creds.api_key_hash)
+        if known is not None:
+            tx.defer_check(queries.AUTH_API_KEY, errors.Unauthorized(REVOKED), key_hash=creds.api_key_hash)
+            return known
         row = tx.one(queries.AUTH_API_KEY, key_hash=creds.api_key_hash)
         if row is None:
-            raise errors.Unauthorized("The API key is unknown or revoked.")
+            raise errors.Unauthorized(REVOKED)
         key_id, tenant_id, role, user_id = row[:4]
-        return Principal(role, tenant_id, user_id or key_id, f"key:{key_id}")
+        principal = Principal(role, tenant_id, user_id or key_id, f"key:{key_id}")
+        _remember(_known_keys, creds.api_key_hash, principal)
+        return principal
     if creds.kind == "jwt":
         return _jwt_principal(tx, creds.claims or {})
     if creds.intake_key_hash is not None:
-        row = tx.one(queries.AUTH_INTAKE_KEY, key_hash=creds.intake_key_hash)
-        if row is None:
-            raise errors.Unauthorized("The tenant key is unknown.")
-        return Principal("anonymous", row[0], None, "anonymous")
+        tenant_id = _known_intake.get(creds.intake_key_hash)
+        if tenant_id is not None:
+            tx.defer_check(queries.AUTH_INTAKE_KEY, errors.Unauthorized(UNKNOWN_INTAKE), key_hash=creds.intake_key_hash)
+        else:
+            row = tx.one(queries.AUTH_INTAKE_KEY, key_hash=creds.intake_key_hash)
+            if row is None:
+                raise errors.Unauthorized(UNKNOWN_INTAKE)
+            tenant_id = row[0]
+            _remember(_known_intake, creds.intake_key_hash, tenant_id)
+        return Principal("anonymous", tenant_id, None, "anonymous")
     default = settings().default_tenant_id
     if default is None:
         raise errors.Unauthorized("Authentication required: a bearer token or a tenant key.")
-    _set_tenant(tx, default, staff=False)
+    _check_tenant(tx, default, staff=False)
     return Principal("anonymous", default, None, "anonymous")
 
 
-def _set_tenant(tx: Tx, tenant_id: uuid.UUID, *, staff: bool) -> None:
-    if tx.one(queries.AUTH_TENANT, tenant=str(tenant_id), staff="on" if staff else "") is None:
-        raise errors.Unauthorized("The token names a tenant that does not exist.")
+def _check_tenant(tx: Tx, tenant_id: uuid.UUID, *, staff: bool) -> None:
+    tx.defer_check(queries.AUTH_TENANT, errors.Unauthorized(UNKNOWN_TENANT),
+                   tenant=str(tenant_id), staff="on" if staff else "")
 
 
 def _jwt_principal(tx: Tx, claims: dict[str, Any]) -> Principal:
@@ -119,7 +155,7 @@ def _jwt_principal(tx: Tx, claims: dict[str, Any]) -> Principal:
     except ValueError:
         # A stable UUID for providers whose subjects are not UUIDs.
         user_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{cfg.jwt_issuer}#{subject}")
-    _set_tenant(tx, tenant_id, staff=role == "staff")
+    _check_tenant(tx, tenant_id, staff=role == "staff")
     email = claims.get("email") if isinstance(claims.get("email"), str) else None
     return Principal(role, tenant_id, user_id, f"jwt:{user_id}", email)
 

@@ -18,6 +18,7 @@ import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pg8000.core as pg8000_core
@@ -136,44 +137,53 @@ class Connection:
             setup += [f"SET ROLE {_quote_ident(role)}", f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"]
         raw.execute_simple("; ".join(setup))
 
-    def run(
-        self, sql: str, params: dict[str, Any], *, begin: bool = False, commit: bool = False
-    ) -> list[list[Any]]:
-        statement = self.statements.get(sql)
-        if statement is None:
-            statement = self.statements[sql] = pg8000.native.PreparedStatement(self.raw, sql)
-        if not (begin or commit):
-            return statement.run(**params)
+    def run(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:
+        """One statement on its own (outside a pipelined transaction)."""
+        return self._prepared(sql).run(**params)
+
+    def run_batch(
+        self, steps: list[tuple[str, dict[str, Any]]], *, begin: bool, commit: bool
+    ) -> list[list[list[Any]] | DatabaseError]:
+        """Statements sent in one write, with BEGIN ahead and COMMIT behind if asked;
+        each step's rows, or the error the server gave for it."""
         raw = self.raw
-        values = pg8000_core.make_params(raw.py_types, statement.make_vals(params))
+        # Preparing talks to the server, so it happens before anything is queued.
+        statements = [(self._prepared(sql), params) for sql, params in steps]
         if begin:
             raw.send_QUERY("BEGIN")
-        raw.send_BIND(statement.name_bin, values)
-        raw.send_EXECUTE()
-        pg8000_core._write(raw._sock, pg8000_core.SYNC_MSG)
+        replies = [pg8000_core.Context("BEGIN")] * begin
+        for statement, params in statements:
+            raw.send_BIND(statement.name_bin, pg8000_core.make_params(raw.py_types, statement.make_vals(params)))
+            raw.send_EXECUTE()
+            pg8000_core._write(raw._sock, pg8000_core.SYNC_MSG)
+            replies.append(
+                pg8000_core.Context(statement.statement, columns=statement.cols, input_funcs=statement.input_funcs)
+            )
         if commit:
             raw.send_QUERY("COMMIT")
+            replies.append(pg8000_core.Context("COMMIT"))
         pg8000_core._flush(raw._sock)
-        result = pg8000_core.Context(
-            statement.statement, columns=statement.cols, input_funcs=statement.input_funcs
-        )
-        replies = [pg8000_core.Context("BEGIN")] * begin + [result] + [pg8000_core.Context("COMMIT")] * commit
-        first_error: DatabaseError | None = None
+        failed = False
         for reply in replies:
             try:
                 raw.handle_messages(reply)
             except DatabaseError as exc:
                 # The server answered in full: keep reading, so the connection
                 # stays in step for the next request.
-                first_error = first_error or exc
+                reply.error, failed = exc, True
             except InterfaceError:
                 # After a failed statement the server answers COMMIT as a
                 # ROLLBACK, which pg8000 reports; anything else is the network.
-                if first_error is None or reply is not replies[-1] or not commit:
+                if not (failed and commit and reply is replies[-1]):
                     raise
-        if first_error is not None:
-            raise first_error
-        return result.rows
+        step_replies = replies[begin : begin + len(steps)]
+        return [r.error if r.error is not None else r.rows for r in step_replies]
+
+    def _prepared(self, sql: str) -> pg8000.native.PreparedStatement:
+        statement = self.statements.get(sql)
+        if statement is None:
+            statement = self.statements[sql] = pg8000.native.PreparedStatement(self.raw, sql)
+        return statement
 
     def simple(self, sql: str) -> None:
         self.raw.execute_simple(sql)
@@ -280,15 +290,26 @@ def translate(exc: DatabaseError) -> errors.ApiError:
     return cls(detail)
 
 
+@dataclass(frozen=True)
+class _Check:
+    sql: str
+    params: dict[str, Any]
+    failure: errors.ApiError
+
+
 class Tx:
     """One transaction on one connection.
 
     BEGIN goes out with the first statement; `last` sends COMMIT with the final
     statement. A transaction that ends without `last` commits on leaving the block.
+    A deferred check (a credential proven by a statement that returns a row) goes
+    out in the same write as the next statement and is judged before that
+    statement's rows are handed back.
     """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._check: _Check | None = None
         self.begun = False
         self.committed = False  # or, after a failed `last`, rolled back: ended
 
@@ -314,16 +335,40 @@ class Tx:
     def set_tenant(self, tenant_id: uuid.UUID | None, *, staff: bool = False) -> None:
         self.rows(SET_TENANT, tenant=str(tenant_id) if tenant_id else "", staff="on" if staff else "")
 
+    def defer_check(self, sql: str, failure: errors.ApiError, **params: Any) -> None:
+        """Send `sql` with the next statement; raise `failure` if it returns no row."""
+        self._check = _Check(sql, params, failure)
+
+    def settle(self) -> None:
+        """Send a deferred check that no statement carried."""
+        check, self._check = self._check, None
+        if check is not None and not self.rows(check.sql, **check.params):
+            raise check.failure
+
     def _run(self, sql: str, params: dict[str, Any], *, commit: bool) -> list[list[Any]]:
         if self.committed:
             raise RuntimeError("the transaction has already committed")
+        check, self._check = self._check, None
+        steps = ([(check.sql, check.params)] if check else []) + [(sql, params)]
         begin, self.begun = not self.begun, True
         try:
-            return self._conn.run(sql, params, begin=begin, commit=commit)
+            results = self._conn.run_batch(steps, begin=begin, commit=commit)
         finally:
             # With COMMIT sent, the transaction is over either way: committed, or
-            # rolled back by the server after the statement failed.
+            # rolled back by the server after a statement failed.
             self.committed = commit
+        if check is not None:
+            proof = results.pop(0)
+            if isinstance(proof, DatabaseError):
+                raise proof
+            if not proof:
+                # Whatever the statement did ran without a tenant: row-level
+                # security gave it nothing to read and refused any write.
+                raise check.failure
+        outcome = results[0]
+        if isinstance(outcome, DatabaseError):
+            raise outcome
+        return outcome
 
 
 SET_TENANT = (
@@ -340,7 +385,11 @@ def transaction(*, owner: bool = False) -> Iterator[Tx]:
     tx = Tx(conn)
     broken = False
     try:
-        yield tx
+        try:
+            yield tx
+        finally:
+            # A deferred credential is judged even when the block sent nothing.
+            tx.settle()
         if tx.begun and not tx.committed:
             conn.simple("COMMIT")
     except BaseException as exc:

@@ -193,3 +193,32 @@ def test_anonymous_rate_limit_per_ip(client, tenant, env):
     assert client.post(BASE, json=item_body(submitter_email="z@example.com"), headers=spoofed).status_code == 429
     other_ip = {**headers, "X-Forwarded-For": "198.51.100.8"}
     assert client.post(BASE, json=item_body(submitter_email="z@example.com"), headers=other_ip).status_code == 201
+
+
+def test_a_remembered_key_once_revoked_can_neither_read_nor_write(client, tenant, database_url):
+    """The key's lookup travels with the request's first statement; revoked, it sets
+    no tenant, so row-level security leaves that statement nothing to read or write."""
+    item = submit(client, tenant)
+    made = tenancy.create_key(tenant.id, "admin")
+    headers = {"Authorization": f"Bearer {made['token']}"}
+    assert client.get(BASE, headers=headers).status_code == 200  # now remembered
+    tenancy.revoke_key(uuid.UUID(made["id"]))
+    conn = raw_connection(database_url)
+    before = conn.run("SELECT f::text, (SELECT count(*) FROM votes) FROM feedback f WHERE f.tenant_id = :t ORDER BY id",
+                      t=tenant.id)
+    attempts = [
+        client.get(BASE, headers=headers),
+        client.get(BASE + item["id"] + "/", headers=headers),
+        client.get(BASE + "stats/", headers=headers),
+        client.post(BASE, json=item_body(summary="from a revoked key"), headers=headers),
+        client.post(BASE, json=item_body(), headers={**headers, "Idempotency-Key": "revoked"}),
+        client.patch(BASE + item["id"] + "/", json={"priority": "urgent"}, headers=headers),
+        client.post(BASE + item["id"] + "/vote/", headers=headers),
+        client.get(BASE + f"?tenant_id={uuid.uuid4()}", headers=headers),  # refused before any statement
+    ]
+    assert [r.status_code for r in attempts] == [401] * len(attempts)
+    assert all(r.content_type == "application/problem+json" for r in attempts)
+    after = conn.run("SELECT f::text, (SELECT count(*) FROM votes) FROM feedback f WHERE f.tenant_id = :t ORDER BY id",
+                     t=tenant.id)
+    conn.close()
+    assert after == before
