@@ -104,10 +104,13 @@ def wrk(url: str, script: Path | None = None) -> dict[str, float]:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} failed responses\n{out}")
-    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
     def percentile(p: str) -> float:
-        value, suffix = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)$", out, re.M).groups()
+        found = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        if found is None:
+            raise RuntimeError(f"no {p}th percentile in wrk's output:\n{out}")
+        value, suffix = found.groups()
         return float(value) * unit[suffix]
 
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),

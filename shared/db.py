@@ -122,10 +122,10 @@ def _quote_ident(name: str) -> str:
 class Connection:
     """A pooled connection with its own cache of prepared statements.
 
-    `run` can send BEGIN ahead of a statement and COMMIT behind it in the same
-    write, so a request costs one round trip per statement rather than two more
-    for the transaction: on a small machine the round trips, not the queries,
-    bound the rate. This uses pg8000's message-level methods (the version is pinned).
+    `run_batch` sends BEGIN, the statements and COMMIT in one write, so a request
+    costs a round trip per write rather than one per statement: on a small machine
+    the round trips, not the queries, bound the rate. It uses pg8000's
+    message-level methods (the version is pinned; the tests cover every path).
     """
 
     def __init__(self, raw: Any, role: str | None) -> None:
