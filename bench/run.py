@@ -81,7 +81,7 @@ class Function:
             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
-    def wait_listening(self) -> "Function":
+    def wait_listening(self) -> Function:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -62,7 +62,7 @@ class Route:
     summary: str
     body: type[pydantic.BaseModel] | None = None
     query: type[pydantic.BaseModel] | None = None
-    response: Any = None  # model or type of the success body, for OpenAPI
+    response: str | None = None  # name of the success body's model in shared.responses
     status: int = 200
     problems: tuple[int, ...] = ()
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared.config import settings
-from shared.models import Problem
+from shared import responses
 
 REF = "#/components/schemas/{model}"
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -73,19 +73,20 @@ def _json(schema: dict[str, Any], media: str = "application/json") -> dict[str, 
     return {"content": {media: {"schema": schema}}}
 
 
-def _schema_of(model: Any) -> dict[str, Any]:
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return {"$ref": REF.format(model=model.__name__)}
-    return {"type": "object"}
+def _schema_of(name: str | None) -> dict[str, Any]:
+    return {"$ref": REF.format(model=name)} if name else {"type": "object"}
 
 
 @functools.cache
 def document(api: Any) -> dict[str, Any]:
     from shared import http  # imported here: http imports this module's callers
 
-    models: set[type[BaseModel]] = {Problem}
+    models: set[type[BaseModel]] = {responses.Problem}
     for r in api.routes:
-        models.update(m for m in (r.body, r.response) if isinstance(m, type) and issubclass(m, BaseModel))
+        if r.body is not None:
+            models.add(r.body)
+        if r.response is not None:
+            models.add(getattr(responses, r.response))
     _, defs = models_json_schema(
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)], ref_template=REF
     )

@@ -129,10 +129,13 @@ def list_feedback(scope: str, filters: list[str], sort: str, after: bool) -> str
     if after:
         cursor_keys = keys.replace("f.", "c.")
         where.append(f"({keys}) {compare} (SELECT {cursor_keys} FROM feedback c WHERE c.id = :cursor)")
+    # The extra row only tells whether another page follows: no JSON is built for it.
     return f"""
 WITH page AS (
-    SELECT {ITEM_JSON} AS item, f.id, row_number() OVER (ORDER BY {order}) AS n
-      FROM feedback f WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit + 1
+    SELECT CASE WHEN row_number() OVER w <= :limit THEN {ITEM_JSON} END AS item,
+           f.id, row_number() OVER w AS n
+      FROM feedback f WHERE {' AND '.join(where)}
+    WINDOW w AS (ORDER BY {order}) ORDER BY {order} LIMIT :limit + 1
 )
 SELECT '[' || coalesce(string_agg(item, ',' ORDER BY n) FILTER (WHERE n <= :limit), '') || ']',
        CASE WHEN count(*) > :limit THEN max(id::text) FILTER (WHERE n = :limit) END

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 # The deployed bundle keeps the repository's layout: shared/ is two levels up.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -17,16 +18,7 @@ from werkzeug.exceptions import HTTPException  # noqa: E402
 from shared import errors  # noqa: E402
 from shared import feedback as service  # noqa: E402
 from shared.http import ANYONE, PUBLIC, USER, Api, Call, Reply, Route, client_ip, framework_error  # noqa: E402
-from shared.models import (  # noqa: E402
-    FeedbackCreate,
-    FeedbackOut,
-    FeedbackPage,
-    FeedbackUpdate,
-    ListQuery,
-    Stats,
-    StatsQuery,
-    VoteResult,
-)
+from shared.models import FeedbackCreate, FeedbackUpdate, ListQuery, StatsQuery  # noqa: E402
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -36,17 +28,10 @@ def list_feedback(call: Call) -> Reply:
     headers = {}
     body = '{"items":' + items + ',"next":' + (f'"{next_cursor}"' if next_cursor else "null") + "}"
     if next_cursor:
-        url = call.request.base_url + "?" + _with_cursor(call.request.args, next_cursor)
-        headers["Link"] = f'<{url}>; rel="next"'
+        # A relative reference (RFC 8288 allows it): no host to trust or rebuild.
+        query = urlencode({**call.request.args.to_dict(), "cursor": next_cursor})
+        headers["Link"] = f'<{call.request.path}?{query}>; rel="next"'
     return Reply(200, body, headers)
-
-
-def _with_cursor(args: object, cursor: str) -> str:
-    from urllib.parse import urlencode
-
-    params = {k: v for k, v in args.items() if k != "cursor"}  # type: ignore[attr-defined]
-    params["cursor"] = cursor
-    return urlencode(params)
 
 
 def submit(call: Call) -> Reply:
@@ -90,19 +75,19 @@ API = Api(
     "feedback",
     [
         Route("GET", "/feedback/", list_feedback, USER, "List feedback of the caller's tenant",
-              query=ListQuery, response=FeedbackPage, problems=(401, 403, 422)),
+              query=ListQuery, response="FeedbackPage", problems=(401, 403, 422)),
         Route("POST", "/feedback/", submit, ANYONE, "Submit feedback (anonymous by tenant key)",
-              body=FeedbackCreate, response=FeedbackOut, status=201,
+              body=FeedbackCreate, response="FeedbackOut", status=201,
               problems=(400, 401, 409, 413, 415, 422, 429)),
         Route("GET", "/feedback/stats/", stats, USER, "Feedback statistics",
-              query=StatsQuery, response=Stats, problems=(401, 403, 422)),
-        Route("GET", "/feedback/openapi.json", spec, PUBLIC, "This document", response=dict),
-        Route("GET", ID, detail, USER, "One feedback item", response=FeedbackOut, problems=(401, 404)),
-        Route("PATCH", ID, update, USER, "Edit feedback", body=FeedbackUpdate, response=FeedbackOut,
+              query=StatsQuery, response="Stats", problems=(401, 403, 422)),
+        Route("GET", "/feedback/openapi.json", spec, PUBLIC, "This document"),
+        Route("GET", ID, detail, USER, "One feedback item", response="FeedbackOut", problems=(401, 404)),
+        Route("PATCH", ID, update, USER, "Edit feedback", body=FeedbackUpdate, response="FeedbackOut",
               problems=(400, 401, 403, 404, 409, 413, 415, 422)),
-        Route("POST", ID + "vote/", add_vote, USER, "Vote for feedback", response=VoteResult,
+        Route("POST", ID + "vote/", add_vote, USER, "Vote for feedback", response="VoteResult",
               problems=(401, 404, 409)),
-        Route("DELETE", ID + "vote/", remove_vote, USER, "Remove your vote", response=VoteResult,
+        Route("DELETE", ID + "vote/", remove_vote, USER, "Remove your vote", response="VoteResult",
               problems=(401, 404, 409)),
     ],
 )

@@ -1,0 +1,81 @@
+"""Response models: the shapes the OpenAPI document promises.
+
+Kept apart from the request models so that serving a request never pays for
+building them: PostgreSQL writes the JSON, and only the OpenAPI route reads these.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.models import FeedbackType, Priority, Source, Status
+
+
+class FeedbackOut(BaseModel):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    feedback_type: FeedbackType
+    summary: str
+    description: str
+    priority: Priority
+    status: Status
+    source: Source
+    context: dict[str, Any]
+    tags: list[str]
+    rating: int | None
+    submitted_by: uuid.UUID | None
+    submitter_email: str | None = Field(
+        description="Shown to admins, staff and the submitter; null for everyone else."
+    )
+    submitter_name: str | None
+    github_issue_url: str | None
+    public_response: str | None
+    vote_count: int
+    voted: bool = Field(description="Whether the caller has voted for this item.")
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+
+
+class FeedbackPage(BaseModel):
+    items: list[FeedbackOut]
+    next: str | None = Field(description="Cursor of the next page; null on the last page.")
+
+
+class VoteResult(BaseModel):
+    id: uuid.UUID
+    vote_count: int
+    voted: bool
+
+
+class Stats(BaseModel):
+    total: int
+    by_type: dict[str, int]
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    avg_response_time_hours: float | None = Field(
+        description="Mean hours from submission to acknowledgement; null before any."
+    )
+    open_count: int
+    resolved_count: int = Field(description="Items completed, declined or marked duplicate.")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
