@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pg8000.exceptions import DatabaseError
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # Any constant works; it only has to be the same for every runner.
@@ -95,9 +97,10 @@ def migrate(conn: Any, sql_dir: Path = SQL_DIR) -> list[str]:
                     {"v": m.version, "n": m.name, "c": m.checksum},
                 )
                 conn.simple("COMMIT")
-            except Exception:
+            except DatabaseError as exc:
                 conn.simple("ROLLBACK")
-                raise
+                info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+                raise MigrationError(f"{m.path.name}: {info.get('M', exc)}") from exc
             done.append(m.path.name)
         return done
     finally:
