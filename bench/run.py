@@ -222,19 +222,22 @@ def main() -> None:
     servers = {name: Function(name, src, env).wait_listening() for name, src in sources.items()}
     api = "/api/v1/feedback/"
     auth = {"Authorization": f"Bearer {tokens[list_tenant]}"}
-    r = measure(
-        {
-            "trivial function": (servers["trivial"], "/", None),
-            "bare INSERT function": (servers["raw_insert"], "/", lua(tmp, "raw", "POST", "")),
-            "POST /feedback/": (servers["feedback"], api, lua(tmp, "post", "POST", tokens[post_tenant], body)),
-            "GET /feedback/ (20 items)": (servers["feedback"], api + "?limit=20",
-                                          lua(tmp, "list", "GET", tokens[list_tenant])),
-            "GET /feedback/stats/ (100k)": (servers["feedback"], api + "stats/", lua(tmp, "stats", "GET", tokens[big])),
-        },
-        rounds,
-    )
-    for fn in servers.values():
-        fn.stop()
+    try:
+        r = measure(
+            {
+                "trivial function": (servers["trivial"], "/", None),
+                "bare INSERT function": (servers["raw_insert"], "/", lua(tmp, "raw", "POST", "")),
+                "POST /feedback/": (servers["feedback"], api, lua(tmp, "post", "POST", tokens[post_tenant], body)),
+                "GET /feedback/ (20 items)": (servers["feedback"], api + "?limit=20",
+                                              lua(tmp, "list", "GET", tokens[list_tenant])),
+                "GET /feedback/stats/ (100k)": (servers["feedback"], api + "stats/",
+                                                lua(tmp, "stats", "GET", tokens[big])),
+            },
+            rounds,
+        )
+    finally:
+        for fn in servers.values():
+            fn.stop()
     trivial, raw_insert = r["trivial function"], r["bare INSERT function"]
     post, page = r["POST /feedback/"], r["GET /feedback/ (20 items)"]
 
