@@ -150,8 +150,10 @@ def cold_starts(functions: dict[str, tuple[str, Path, str, dict[str, str]]], env
     for _ in range(starts):
         for name, (target, source, path, headers) in functions.items():
             fn = Function(target, source, env)
-            times[name].append(wait_for(fn.base + path, headers))
-            fn.stop()
+            try:
+                times[name].append(wait_for(fn.base + path, headers))
+            finally:
+                fn.stop()
     return {name: statistics.median(t) for name, t in times.items()}
 
 
