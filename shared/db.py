@@ -25,7 +25,7 @@ import pg8000.core as pg8000_core
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
-from shared import errors
+from shared import errors, logs
 from shared.config import settings
 
 ACQUIRE_TIMEOUT_SECONDS = 10
@@ -211,10 +211,14 @@ class Pool:
             pass
         try:
             return Connection(self._connect(), self._role)
-        except BaseException as exc:
+        except Exception as exc:
             self._slots.release()
-            if isinstance(exc, (InterfaceError, DatabaseError, OSError)):
-                raise errors.ServiceUnavailable() from None
+            # Refused, unreachable, or the connector's credentials or instance lookup
+            # failed: the caller can only retry, and the reason belongs in the log.
+            logs.log("ERROR", "cannot connect to the database", error=type(exc).__name__, reason=str(exc)[:300])
+            raise errors.ServiceUnavailable() from None
+        except BaseException:
+            self._slots.release()
             raise
 
     def release(self, conn: Connection, *, broken: bool = False) -> None:

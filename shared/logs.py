@@ -1,5 +1,8 @@
 """Structured logs: one JSON object per line with `severity`, as Cloud Logging reads them.
 
+Written to standard error, which Cloud Functions collects like standard output;
+standard output stays for what a command prints (`manage.py --json`).
+
 Callers pass fields explicitly; nothing here reads headers or bodies, so a token
 or key can reach a log line only if a caller passes one, and none does.
 """
@@ -19,8 +22,8 @@ _SEVERITIES = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 def log(severity: str, message: str, **fields: Any) -> None:
     line = json.dumps({"severity": severity, "message": message, **fields}, default=str)
     with _lock:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,7 +41,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure() -> None:
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

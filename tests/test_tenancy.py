@@ -197,3 +197,16 @@ def test_a_failing_first_statement_leaves_the_connection_usable(database_url):
     for _ in range(3):
         with db.transaction() as tx:
             assert tx.scalar("SELECT 41 + 1") == 42
+
+
+def test_any_failure_to_connect_is_a_503_and_frees_its_slot(capsys):
+    """Whatever the connector raises (credentials, instance lookup, network), callers see 503."""
+
+    def connect():
+        raise RuntimeError("instance lookup failed")
+
+    pool = db.Pool(connect, size=1, role=None)
+    for _ in range(3):  # the single slot comes back each time
+        with pytest.raises(errors.ServiceUnavailable):
+            pool.acquire()
+    assert '"reason": "instance lookup failed"' in capsys.readouterr().err
