@@ -53,6 +53,8 @@ class Settings:
     jwt_role_claim: str
     # Base path the public URL serves the API under.
     api_base_path: str
+    # Browser origins allowed to call the API ("*" for any); none by default.
+    cors_allowed_origins: frozenset[str]
 
 
 @functools.cache
@@ -83,4 +85,5 @@ def settings() -> Settings:
         jwt_tenant_claim=env("JWT_TENANT_CLAIM", "tenant_id"),
         jwt_role_claim=env("JWT_ROLE_CLAIM", "role"),
         api_base_path=env("API_BASE_PATH", "/api/v1").rstrip("/"),
+        cors_allowed_origins=frozenset(o.strip().rstrip("/") for o in env("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()),
     )

@@ -89,6 +89,9 @@ class Api:
         request_id = _request_id(request)
         route: Route | None = None
         call: Call | None = None
+        origin = _allowed_origin(request)
+        if origin and request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            return self._preflight(request, origin)
         try:
             route, args = self._match(request)
             call = Call(request, args)
@@ -103,6 +106,8 @@ class Api:
             logs.log("ERROR", "unhandled error", request_id=request_id, stack_trace=_traceback())
             response = _problem(errors.ApiError("The request could not be completed."), request)
         response.headers["X-Request-Id"] = request_id
+        if origin:
+            response.headers.update(_cors_headers(origin))
         status = response.status_code
         principal = call.principal if call else None
         logs.log(
@@ -117,6 +122,22 @@ class Api:
             tenant_id=principal.tenant_id if principal else None,
             role=principal.role if principal else None,
         )
+        return response
+
+    def _preflight(self, request: flask.Request, origin: str) -> flask.Response:
+        """A browser asking whether it may send the request: the route's methods."""
+        try:
+            self._urls.match(request.path, method="OPTIONS")
+            allowed: list[str] = []
+        except wz.MethodNotAllowed as exc:
+            allowed = sorted(exc.valid_methods or [])
+        except wz.HTTPException:
+            return _problem(errors.NotFound(f"No route for {request.path}."), request)
+        response = flask.Response(status=204)
+        response.headers.update(_cors_headers(origin))
+        response.headers["Access-Control-Allow-Methods"] = ", ".join(allowed)
+        response.headers["Access-Control-Allow-Headers"] = CORS_REQUEST_HEADERS
+        response.headers["Access-Control-Max-Age"] = "600"
         return response
 
     def handles(self, path: str) -> bool:
@@ -157,6 +178,27 @@ class Api:
                 raise errors.Forbidden("Admins and staff only.")
             call.tx = tx
             return route.handler(call)
+
+
+# Bearer tokens, not cookies: no credentials mode, so no Allow-Credentials.
+CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Tenant-Key, X-Request-Id"
+CORS_EXPOSED_HEADERS = "Link, Retry-After, X-Request-Id"
+
+
+def _allowed_origin(request: flask.Request) -> str | None:
+    origin = request.headers.get("Origin")
+    allowed = settings().cors_allowed_origins
+    if not origin or not allowed:
+        return None
+    return origin if "*" in allowed or origin in allowed else None
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
+        "Vary": "Origin",
+    }
 
 
 _FRAMEWORK_ERRORS = {404: errors.NotFound, 405: errors.MethodNotAllowed, 413: errors.PayloadTooLarge}
