@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-HTTP_GROUPS = ("feedback",)
+HTTP_GROUPS = ("feedback", "admin")
 
 
 def build_app() -> Any:

@@ -30,7 +30,7 @@ class Result:
     body: str
 
 
-def _viewer(p: Principal) -> dict[str, Any]:
+def viewer(p: Principal) -> dict[str, Any]:
     return {"viewer": p.user_id, "see_emails": p.can_triage}
 
 
@@ -94,7 +94,7 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
         submitted_by=p.user_id,
         email=body.submitter_email or p.email,
         name=body.submitter_name,
-        **_viewer(p),
+        **viewer(p),
     )
 
 
@@ -117,7 +117,7 @@ def _rate_limit(tx: Tx, tenant_id: uuid.UUID, client_ip: str, email: str) -> Non
 
 def get(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
     scope, params = _scope(p)
-    found = tx.last_scalar(queries.GET_FEEDBACK.format(scope=scope), id=item_id, **params, **_viewer(p))
+    found = tx.last_scalar(queries.GET_FEEDBACK.format(scope=scope), id=item_id, **params, **viewer(p))
     if found is None:
         raise errors.NotFound("No such feedback.")
     return found
@@ -135,7 +135,7 @@ def _tsquery(text: str) -> str | None:
 def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
     """One page as JSON text, and the cursor of the next page."""
     scope, params = _scope(p, q.tenant_id)
-    params.update(_viewer(p))
+    params.update(viewer(p))
     filters = []
     for name in ("status", "type", "priority", "source"):
         value = getattr(q, name)
@@ -166,7 +166,7 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
     fields = sorted(body.model_fields_set)
     if not fields:
         raise errors.ValidationFailed("Send at least one field to change.")
-    tenant_id, status, submitted_by = _lock(tx, p, item_id)
+    tenant_id, status, submitted_by, before = lock(tx, p, item_id)
     is_submitter = p.user_id is not None and submitted_by == p.user_id
     allowed = set(TRIAGE_FIELDS) if p.can_triage else set()
     if is_submitter and status == "new":
@@ -180,15 +180,18 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
             errors=[{"field": f, "message": "Not allowed for this caller", "type": "forbidden"} for f in refused],
         )
     values: dict[str, Any] = {name: getattr(body, name) for name in fields}
+    old = json.loads(before)
+    audit(tx, p, tenant_id, item_id, "edit", {f: old[f] for f in fields}, values)
     for name in ("tags", "context"):
         if name in values:
             values[name] = json.dumps(values[name])
     return tx.last_scalar(
-        queries.update_feedback(fields), tenant=tenant_id, id=item_id, **values, **_viewer(p)
+        queries.update_feedback(fields), tenant=tenant_id, id=item_id, **values, **viewer(p)
     )
 
 
-def _lock(tx: Tx, p: Principal, item_id: uuid.UUID) -> list[Any]:
+def lock(tx: Tx, p: Principal, item_id: uuid.UUID) -> list[Any]:
+    """The item's tenant, status, submitter and editable fields (JSON), locked for change."""
     scope, params = _scope(p)
     row = tx.one(queries.LOCK_FEEDBACK.format(scope=scope), id=item_id, **params)
     if row is None:
@@ -196,11 +199,21 @@ def _lock(tx: Tx, p: Principal, item_id: uuid.UUID) -> list[Any]:
     return row
 
 
+def audit(
+    tx: Tx, p: Principal, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any
+) -> None:
+    """Record a change in the transaction that makes it."""
+    tx.rows(
+        queries.AUDIT, tenant=tenant_id, id=item_id, actor=p.subject, role=p.role, action=action,
+        old=json.dumps(old, default=str), new=json.dumps(new, default=str),
+    )
+
+
 # --- votes
 
 
 def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, Any]:
-    tenant_id, status, _ = _lock(tx, p, item_id)
+    tenant_id, status, _, _ = lock(tx, p, item_id)
     if status in CLOSED_STATUSES:
         raise errors.Conflict(f"Voting is closed on {status} items.")
     ident = {"tenant": tenant_id, "id": item_id, "user": p.user_id}

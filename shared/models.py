@@ -175,3 +175,26 @@ class StatsQuery(_Model):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: uuid.UUID | None = Field(None, description="Staff only: one tenant's numbers.")
+
+
+PublicResponse = _text(10_000, _NOT_BLANK, 1)
+Reason = _text(2_000, _NOT_BLANK, 1)
+
+
+class RespondBody(_Body):
+    """The public response to the submitter, and optionally a new status."""
+
+    response: PublicResponse
+    status: Status | None = None
+
+
+class CompleteBody(_Body):
+    response: PublicResponse | None = None
+
+
+class StatusBody(_Body):
+    """A status change: declining needs a reason, a duplicate names its original."""
+
+    status: Status
+    reason: Reason | None = None
+    duplicate_of: uuid.UUID | None = None

@@ -30,6 +30,8 @@ ITEM_JSON = """json_build_object(
     'submitter_name', f.submitter_name,
     'github_issue_url', f.github_issue_url,
     'public_response', f.public_response,
+    'decline_reason', f.decline_reason,
+    'duplicate_of', f.duplicate_of,
     'vote_count', f.vote_count,
     'voted', EXISTS (SELECT 1 FROM votes v
                       WHERE v.tenant_id = f.tenant_id AND v.feedback_id = f.id
@@ -92,9 +94,14 @@ RETURNING {ITEM_JSON}"""
 
 GET_FEEDBACK = f"SELECT {ITEM_JSON} FROM feedback f WHERE f.id = :id AND {{scope}}"
 
-LOCK_FEEDBACK = """
-SELECT f.tenant_id, f.status, f.submitted_by
-  FROM feedback f WHERE f.id = :id AND {scope} FOR UPDATE"""
+# The editable fields as the API names them: the "before" of an audit row.
+EDITABLE_JSON = """json_build_object(
+    'feedback_type', f.type, 'priority', f.priority, 'summary', f.summary,
+    'description', f.description, 'tags', f.tags, 'context', f.context, 'rating', f.rating)::text"""
+
+LOCK_FEEDBACK = f"""
+SELECT f.tenant_id, f.status, f.submitted_by, {EDITABLE_JSON}
+  FROM feedback f WHERE f.id = :id AND {{scope}} FOR UPDATE"""
 
 # Keyset orders: the ORDER BY and the row compared with the cursor's item, which is
 # the last item of the previous page (an id nobody can see gives an empty page).
@@ -197,3 +204,48 @@ SELECT json_build_object(
     'resolved_count', (SELECT coalesce(sum(n), 0) FROM counts
                         WHERE status IN ('completed', 'declined', 'duplicate'))
 )::text"""
+
+
+# --- triage
+
+AUDIT = """
+INSERT INTO feedback_audit (tenant_id, feedback_id, actor, actor_role, action, old_value, new_value)
+VALUES (:tenant, :id, :actor, :role, :action, CAST(:old AS jsonb), CAST(:new AS jsonb))"""
+
+HISTORY = """
+SELECT coalesce(json_agg(json_build_object(
+           'id', a.id, 'action', a.action, 'actor', a.actor, 'actor_role', a.actor_role,
+           'old', a.old_value, 'new', a.new_value, 'at', a.created_at) ORDER BY a.id), '[]')::text
+  FROM feedback_audit a WHERE a.tenant_id = :tenant AND a.feedback_id = :id"""
+
+# A status change; the timestamps are set once, by the transition that earns them:
+# leaving NEW answers the submitter (acknowledged_at), completing completes.
+TRANSITION = f"""
+UPDATE feedback AS f
+   SET status = CAST(:status AS text),
+       acknowledged_at = coalesce(f.acknowledged_at, CASE WHEN f.status = 'new' THEN now() END),
+       completed_at = coalesce(f.completed_at, CASE WHEN CAST(:status AS text) = 'completed' THEN now() END),
+       decline_reason = CASE WHEN CAST(:status AS text) = 'declined' THEN CAST(:reason AS text)
+                             ELSE f.decline_reason END,
+       duplicate_of = CAST(:duplicate_of AS uuid),
+       public_response = coalesce(CAST(:response AS text), f.public_response),
+       updated_at = now()
+ WHERE f.tenant_id = :tenant AND f.id = :id
+RETURNING {ITEM_JSON}"""
+
+SET_RESPONSE = f"""
+UPDATE feedback AS f SET public_response = :response, updated_at = now()
+ WHERE f.tenant_id = :tenant AND f.id = :id
+RETURNING {ITEM_JSON}"""
+
+DUPLICATE_TARGET = """
+SELECT f.status FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id FOR UPDATE"""
+
+# A duplicate's voters move to the original; who voted for both counts once.
+MOVE_VOTES = """
+WITH moved AS (
+    DELETE FROM votes WHERE tenant_id = :tenant AND feedback_id = :duplicate RETURNING user_id
+)
+INSERT INTO votes (tenant_id, feedback_id, user_id)
+SELECT :tenant, :original, user_id FROM moved
+    ON CONFLICT DO NOTHING"""

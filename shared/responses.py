@@ -33,6 +33,8 @@ class FeedbackOut(BaseModel):
     submitter_name: str | None
     github_issue_url: str | None
     public_response: str | None
+    decline_reason: str | None
+    duplicate_of: uuid.UUID | None
     vote_count: int
     voted: bool = Field(description="Whether the caller has voted for this item.")
     created_at: datetime
@@ -79,3 +81,17 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = None
+
+
+class AuditEntry(BaseModel):
+    id: int
+    action: str
+    actor: str
+    actor_role: str
+    old: Any
+    new: Any
+    at: datetime
+
+
+class History(BaseModel):
+    items: list[AuditEntry]

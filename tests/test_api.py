@@ -186,9 +186,11 @@ def test_votes_close_on_finished_items(client, tenant, database_url):
     from conftest import raw_connection
 
     conn = raw_connection(database_url)
+    original = submit(client, tenant)
     for status in ("completed", "declined", "duplicate"):
         item = submit(client, tenant)
-        conn.run("UPDATE feedback SET status = :s WHERE id = :id", s=status, id=uuid.UUID(item["id"]))
+        conn.run("UPDATE feedback SET status = CAST(:s AS text), duplicate_of = CASE WHEN CAST(:s AS text) = 'duplicate' THEN CAST(:o AS uuid) END"
+                 " WHERE id = :id", s=status, o=original["id"], id=uuid.UUID(item["id"]))
         response = client.post(BASE + item["id"] + "/vote/", headers=tenant.auth())
         assert response.status_code == 409
         assert client.delete(BASE + item["id"] + "/vote/", headers=tenant.auth()).status_code == 409

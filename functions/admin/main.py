@@ -1,0 +1,79 @@
+"""The triage group: acknowledge, respond, complete, status changes and history
+under /api/v1/feedback/{id}/. Admins (own tenant) and staff (any tenant) only.
+
+Deployed as one Cloud Function (entry point `admin`). Importing it opens no connection.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The deployed bundle keeps the repository's layout: shared/ is two levels up.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import functions_framework  # noqa: E402
+from werkzeug.exceptions import HTTPException  # noqa: E402
+
+from shared import triage  # noqa: E402
+from shared.http import PUBLIC, TRIAGE, Api, Call, Reply, Route, framework_error  # noqa: E402
+from shared.models import CompleteBody, RespondBody, StatusBody  # noqa: E402
+
+
+def acknowledge(call: Call) -> Reply:
+    return Reply(200, triage.change_status(call.tx, call.principal, call.args["id"], "acknowledged"))
+
+
+def respond(call: Call) -> Reply:
+    body = call.body
+    return Reply(200, triage.respond(call.tx, call.principal, call.args["id"], body.response, body.status))
+
+
+def complete(call: Call) -> Reply:
+    item = triage.change_status(call.tx, call.principal, call.args["id"], "completed", response=call.body.response)
+    return Reply(200, item)
+
+
+def set_status(call: Call) -> Reply:
+    body = call.body
+    item = triage.change_status(
+        call.tx, call.principal, call.args["id"], body.status, reason=body.reason, duplicate_of=body.duplicate_of
+    )
+    return Reply(200, item)
+
+
+def history(call: Call) -> Reply:
+    return Reply(200, triage.history(call.tx, call.principal, call.args["id"]))
+
+
+def spec(call: Call) -> Reply:
+    from shared import openapi  # only this route needs JSON Schema generation
+
+    return Reply(200, openapi.document(API))
+
+
+ID = "/feedback/<uuid:id>/"
+CHANGE_PROBLEMS = (400, 401, 403, 404, 409, 413, 415, 422)
+API = Api(
+    "admin",
+    [
+        Route("POST", ID + "acknowledge/", acknowledge, TRIAGE, "Acknowledge feedback",
+              response="FeedbackOut", problems=(401, 403, 404, 409)),
+        Route("POST", ID + "respond/", respond, TRIAGE, "Respond to the submitter (and optionally move the status)",
+              body=RespondBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+        Route("POST", ID + "complete/", complete, TRIAGE, "Mark as completed (optionally with a final response)",
+              body=CompleteBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+        Route("POST", ID + "status/", set_status, TRIAGE, "Change the status",
+              body=StatusBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+        Route("GET", ID + "history/", history, TRIAGE, "The item's audit trail",
+              response="History", problems=(401, 403, 404)),
+        Route("GET", "/feedback/admin/openapi.json", spec, PUBLIC, "This document"),
+    ],
+)
+
+# Paths the framework's own router refuses get a problem document too.
+functions_framework.errorhandler(HTTPException)(framework_error)
+
+
+@functions_framework.http
+def admin(request):  # noqa: ANN001 - functions-framework passes a flask.Request
+    return API(request)

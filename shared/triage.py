@@ -1,0 +1,75 @@
+"""What admins and staff do to an item: move it through the workflow, answer the
+submitter, read its history. Every change is audited in its own transaction."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared import errors, queries
+from shared.auth import Principal
+from shared.db import Tx
+from shared.feedback import audit, lock, viewer
+from shared.workflow import check_transition
+
+
+def change_status(
+    tx: Tx,
+    p: Principal,
+    item_id: uuid.UUID,
+    target: str,
+    *,
+    reason: str | None = None,
+    duplicate_of: uuid.UUID | None = None,
+    response: str | None = None,
+) -> str:
+    tenant_id, status, _, _ = lock(tx, p, item_id)
+    check_transition(status, target)
+    if target == "declined" and not reason:
+        raise _missing("reason", "Declining needs a reason for the submitter.")
+    if target == "duplicate":
+        _check_original(tx, tenant_id, item_id, duplicate_of)
+    elif duplicate_of is not None:
+        raise errors.ValidationFailed("duplicate_of goes with status duplicate only.")
+    old: dict[str, Any] = {"status": status}
+    new: dict[str, Any] = {"status": target}
+    if reason and target == "declined":
+        new["reason"] = reason
+    if duplicate_of is not None:
+        new["duplicate_of"] = str(duplicate_of)
+        tx.rows(queries.MOVE_VOTES, tenant=tenant_id, duplicate=item_id, original=duplicate_of)
+    audit(tx, p, tenant_id, item_id, "status", old, new)
+    if response is not None:
+        audit(tx, p, tenant_id, item_id, "response", None, response)
+    return tx.last_scalar(
+        queries.TRANSITION, tenant=tenant_id, id=item_id, status=target, reason=reason,
+        duplicate_of=duplicate_of, response=response, **viewer(p),
+    )
+
+
+def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str | None) -> str:
+    if status is not None:
+        return change_status(tx, p, item_id, status, response=response)
+    tenant_id, _, _, _ = lock(tx, p, item_id)
+    audit(tx, p, tenant_id, item_id, "response", None, response)
+    return tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response, **viewer(p))
+
+
+def history(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
+    tenant_id, _, _, _ = lock(tx, p, item_id)
+    return '{"items":' + tx.last_scalar(queries.HISTORY, tenant=tenant_id, id=item_id) + "}"
+
+
+def _check_original(tx: Tx, tenant_id: uuid.UUID, item_id: uuid.UUID, original: uuid.UUID | None) -> None:
+    if original is None:
+        raise _missing("duplicate_of", "A duplicate names the item it duplicates.")
+    if original == item_id:
+        raise errors.ValidationFailed("An item cannot duplicate itself.")
+    found = tx.scalar(queries.DUPLICATE_TARGET, tenant=tenant_id, id=original)
+    if found is None:
+        raise errors.ValidationFailed("duplicate_of names no item of this tenant.")
+    if found == "duplicate":
+        raise errors.ValidationFailed("duplicate_of names a duplicate; name its original.")
+
+
+def _missing(field: str, detail: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(detail, errors=[{"field": field, "message": "Field required", "type": "missing"}])

@@ -1,0 +1,36 @@
+-- Triage: the status workflow's extra fields and an append-only audit trail.
+
+ALTER TABLE feedback
+    ADD COLUMN decline_reason text CHECK (length(decline_reason) <= 2000),
+    ADD COLUMN duplicate_of uuid,
+    ADD CONSTRAINT feedback_duplicate_of_fk
+        FOREIGN KEY (tenant_id, duplicate_of) REFERENCES feedback (tenant_id, id),
+    ADD CONSTRAINT feedback_duplicate_not_self CHECK (duplicate_of <> id),
+    ADD CONSTRAINT feedback_duplicate_status
+        CHECK ((status = 'duplicate') = (duplicate_of IS NOT NULL)),
+    ADD CONSTRAINT feedback_public_response_size CHECK (length(public_response) <= 10000);
+
+-- Every change to an item, with who made it and the values before and after,
+-- written in the transaction of the change itself.
+CREATE TABLE feedback_audit (
+    id          bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id   uuid NOT NULL,
+    feedback_id uuid NOT NULL,
+    actor       varchar(300) NOT NULL,
+    actor_role  varchar(20) NOT NULL,
+    action      varchar(40) NOT NULL,
+    old_value   jsonb,
+    new_value   jsonb,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (tenant_id, feedback_id, id),
+    FOREIGN KEY (tenant_id, feedback_id) REFERENCES feedback (tenant_id, id)
+);
+
+ALTER TABLE feedback_audit ENABLE ROW LEVEL SECURITY;
+ALTER TABLE feedback_audit FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON feedback_audit
+    USING (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))
+    WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()));
+
+-- Append-only for the service: it may add and read rows, never change or remove them.
+GRANT SELECT, INSERT ON feedback_audit TO pilot_feedback_app;

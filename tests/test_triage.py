@@ -1,0 +1,202 @@
+"""The triage group: the workflow, answers to submitters, duplicates and the audit trail."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import raw_connection, submit
+
+from shared import db, errors, workflow
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = "/api/v1/feedback/"
+STATUSES = ["new", "acknowledged", "in_review", "planned", "in_progress", "completed", "declined", "duplicate"]
+
+
+@pytest.fixture(scope="session")
+def admin_app(database_url):
+    import functions_framework
+
+    return functions_framework.create_app(target="admin", source=str(ROOT / "functions/admin/main.py"))
+
+
+@pytest.fixture
+def admin(admin_app):
+    return admin_app.test_client()
+
+
+def _force_status(database_url, item_id: str, status: str, original: str | None = None) -> None:
+    conn = raw_connection(database_url)
+    conn.run("UPDATE feedback SET status = CAST(:s AS text), duplicate_of = CAST(:o AS uuid) WHERE id = :id",
+             s=status, o=original if status == "duplicate" else None, id=uuid.UUID(item_id))
+    conn.close()
+
+
+def _audit(database_url, item_id: str) -> list[list]:
+    conn = raw_connection(database_url)
+    try:
+        return conn.run("SELECT action, actor_role, old_value, new_value FROM feedback_audit"
+                        " WHERE feedback_id = :id ORDER BY id", id=uuid.UUID(item_id))
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("start", STATUSES)
+def test_every_transition_is_allowed_or_refused_with_the_next_states(admin, client, tenant, database_url, start):
+    original = submit(client, tenant)
+    for target in STATUSES:
+        item = submit(client, tenant)
+        _force_status(database_url, item["id"], start, original["id"])
+        body = {"status": target, "reason": "out of scope", "duplicate_of": original["id"]}
+        if target != "declined":
+            body.pop("reason")
+        if target != "duplicate":
+            body.pop("duplicate_of")
+        response = admin.post(BASE + item["id"] + "/status/", json=body, headers=tenant.auth("admin"))
+        if target in workflow.next_states(start):
+            assert response.status_code == 200, (start, target, response.get_json())
+            assert response.get_json()["status"] == target
+        else:
+            assert response.status_code == 409, (start, target)
+            problem = response.get_json()
+            assert (problem["current"], problem["allowed"]) == (start, workflow.next_states(start))
+            assert _audit(database_url, item["id"]) == []
+
+
+def test_the_guides_endpoints(admin, client, tenant, database_url):
+    item = submit(client, tenant)
+    acknowledged = admin.post(BASE + item["id"] + "/acknowledge/", headers=tenant.auth("admin")).get_json()
+    assert acknowledged["status"] == "acknowledged" and acknowledged["acknowledged_at"]
+    answered = admin.post(BASE + item["id"] + "/respond/", json={"response": "Looking into it", "status": "in_review"},
+                          headers=tenant.auth("admin")).get_json()
+    assert (answered["status"], answered["public_response"]) == ("in_review", "Looking into it")
+    assert answered["acknowledged_at"] == acknowledged["acknowledged_at"]  # set once
+    plain = admin.post(BASE + item["id"] + "/respond/", json={"response": "Planned for May"},
+                       headers=tenant.auth("admin")).get_json()
+    assert (plain["status"], plain["public_response"]) == ("in_review", "Planned for May")
+    done = admin.post(BASE + item["id"] + "/complete/", json={"response": "Shipped in 2.4"},
+                      headers=tenant.auth("admin")).get_json()
+    assert (done["status"], done["public_response"]) == ("completed", "Shipped in 2.4") and done["completed_at"]
+    # The submitter sees the answer.
+    shown = client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_json()
+    assert (shown["status"], shown["public_response"]) == ("completed", "Shipped in 2.4")
+    assert [row[0] for row in _audit(database_url, item["id"])] == [
+        "status", "status", "response", "response", "status", "response"]
+
+
+def test_acknowledging_twice_is_a_conflict(admin, client, tenant):
+    item = submit(client, tenant)
+    assert admin.post(BASE + item["id"] + "/acknowledge/", headers=tenant.auth("admin")).status_code == 200
+    again = admin.post(BASE + item["id"] + "/acknowledge/", headers=tenant.auth("admin"))
+    assert again.status_code == 409 and "in_review" in again.get_json()["allowed"]
+
+
+def test_declining_needs_a_reason_the_submitter_sees(admin, client, tenant):
+    item = submit(client, tenant)
+    url = BASE + item["id"] + "/status/"
+    missing = admin.post(url, json={"status": "declined"}, headers=tenant.auth("admin"))
+    assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "reason"
+    declined = admin.post(url, json={"status": "declined", "reason": "Out of scope"}, headers=tenant.auth("admin"))
+    assert declined.get_json()["decline_reason"] == "Out of scope"
+    assert declined.get_json()["acknowledged_at"]  # leaving NEW answers the submitter
+
+
+def test_a_duplicate_hands_its_voters_to_the_original_once_each(admin, client, tenant, database_url):
+    original, duplicate = submit(client, tenant), submit(client, tenant)
+    from shared import tenancy
+
+    voters = [tenancy.create_key(tenant.id, "member")["token"] for _ in range(3)]
+    for token, items in ((voters[0], [original]), (voters[1], [original, duplicate]), (voters[2], [duplicate])):
+        for it in items:
+            client.post(BASE + it["id"] + "/vote/", headers={"Authorization": f"Bearer {token}"})
+    response = admin.post(BASE + duplicate["id"] + "/status/", json={"status": "duplicate",
+                                                                      "duplicate_of": original["id"]},
+                          headers=tenant.auth("admin"))
+    assert response.status_code == 200
+    assert (response.get_json()["duplicate_of"], response.get_json()["vote_count"]) == (original["id"], 0)
+    assert client.get(BASE + original["id"] + "/", headers=tenant.auth()).get_json()["vote_count"] == 3
+    conn = raw_connection(database_url)
+    rows = conn.run("SELECT feedback_id::text, count(*) FROM votes WHERE feedback_id = ANY(CAST(:ids AS uuid[]))"
+                    " GROUP BY 1", ids=[original["id"], duplicate["id"]])
+    conn.close()
+    assert dict(rows) == {original["id"]: 3}
+    # Voting is closed on the duplicate.
+    assert client.post(BASE + duplicate["id"] + "/vote/", headers=tenant.auth()).status_code == 409
+
+
+@pytest.mark.parametrize("case", ["missing", "itself", "unknown", "other tenant", "a duplicate"])
+def test_a_bad_original_is_refused_and_changes_nothing(admin, client, tenant, other_tenant, database_url, case):
+    item = submit(client, tenant)
+    original = {
+        "missing": None,
+        "itself": item["id"],
+        "unknown": str(uuid.uuid4()),
+        "other tenant": submit(client, other_tenant)["id"],
+        "a duplicate": None,
+    }[case]
+    if case == "a duplicate":
+        first, second = submit(client, tenant), submit(client, tenant)
+        _force_status(database_url, second["id"], "duplicate", first["id"])
+        original = second["id"]
+    body = {"status": "duplicate", **({"duplicate_of": original} if original else {})}
+    response = admin.post(BASE + item["id"] + "/status/", json=body, headers=tenant.auth("admin"))
+    assert response.status_code == 422
+    assert client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_json() == item
+    assert _audit(database_url, item["id"]) == []
+
+
+ADMIN_ROUTES = [("POST", "acknowledge/", None), ("POST", "respond/", {"response": "hi"}),
+                ("POST", "complete/", {}), ("POST", "status/", {"status": "in_review"}), ("GET", "history/", None)]
+
+
+def test_who_may_triage(admin, client, tenant, other_tenant):
+    for method, path, body in ADMIN_ROUTES:
+        item = submit(client, tenant)
+        url = BASE + item["id"] + "/" + path
+        assert admin.open(url, method=method, json=body).status_code == 401
+        assert admin.open(url, method=method, json=body, headers={"X-Tenant-Key": tenant.intake_key}).status_code == 401
+        assert admin.open(url, method=method, json=body, headers=tenant.auth("member")).status_code == 403
+        for role in ("admin", "staff"):  # another tenant's admin never learns the item exists; staff see all
+            code = admin.open(url, method=method, json=body, headers=other_tenant.auth(role)).status_code
+            assert code == (404 if role == "admin" else 200), (path, role)
+        assert client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_json()["status"] == (
+            "new" if method == "GET" else {"acknowledge/": "acknowledged", "respond/": "new",
+                                           "complete/": "completed", "status/": "in_review"}[path])
+
+
+def test_history_shows_every_change_with_actor_and_values(admin, client, tenant):
+    item = submit(client, tenant)
+    client.patch(BASE + item["id"] + "/", json={"summary": "Login fails with Okta"}, headers=tenant.auth())
+    admin.post(BASE + item["id"] + "/status/", json={"status": "planned"}, headers=tenant.auth("admin"))
+    entries = admin.get(BASE + item["id"] + "/history/", headers=tenant.auth("admin")).get_json()["items"]
+    assert [(e["action"], e["actor_role"]) for e in entries] == [("edit", "member"), ("status", "admin")]
+    assert entries[0]["old"] == {"summary": "Login fails with SAML SSO"}
+    assert entries[0]["new"] == {"summary": "Login fails with Okta"}
+    assert (entries[1]["old"], entries[1]["new"]) == ({"status": "new"}, {"status": "planned"})
+    assert entries[0]["at"] <= entries[1]["at"]
+
+
+def test_audit_rows_are_append_only_for_the_service(client, tenant, database_url):
+    item = submit(client, tenant)
+    client.patch(BASE + item["id"] + "/", json={"rating": 5}, headers=tenant.auth())
+    for sql in ("UPDATE feedback_audit SET action = 'x'", "DELETE FROM feedback_audit"):
+        with pytest.raises(errors.ApiError):
+            with db.transaction() as tx:
+                tx.set_tenant(tenant.id)
+                tx.rows(sql)
+    assert len(_audit(database_url, item["id"])) == 1
+
+
+def test_an_audit_row_goes_with_its_change(client, tenant, database_url):
+    """A change that fails leaves no audit row behind."""
+    item = submit(client, tenant)
+    response = client.patch(BASE + item["id"] + "/", json={"summary": "x" * 256}, headers=tenant.auth())
+    assert response.status_code == 422
+    with pytest.raises(errors.ValidationFailed):
+        with db.transaction() as tx:
+            tx.set_tenant(tenant.id)
+            tx.rows("INSERT INTO feedback_audit (tenant_id, feedback_id, actor, actor_role, action)"
+                    " VALUES (:t, :id, 'test', 'admin', 'edit')", t=tenant.id, id=uuid.UUID(item["id"]))
+            tx.last("UPDATE feedback SET rating = 9 WHERE id = :id", id=uuid.UUID(item["id"]))
+    assert _audit(database_url, item["id"]) == []
