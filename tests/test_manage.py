@@ -71,7 +71,7 @@ def test_check_fails_when_the_database_is_unreachable():
     assert doc["checks"][0]["detail"].startswith("unreachable")
 
 
-@pytest.mark.parametrize("group", ["feedback"])
+@pytest.mark.parametrize("group", ["feedback", "admin"])
 def test_importing_a_function_connects_to_nothing_and_stays_light(group):
     """No database is configured here: an import that connected would fail."""
     probe = (

@@ -116,6 +116,17 @@ def test_the_guides_curl_examples_work_as_written(live):
     assert stats["total"] >= 2 and stats["by_type"]["bug"] >= 1 and stats["by_type"]["feature"] >= 1
 
 
+def test_one_port_serves_every_group(live):
+    base = live.base + "/api/v1/feedback/"
+    admin = {"Authorization": f"Bearer {live.tokens['admin']}"}
+    item = requests.post(base, json={"feedback_type": "bug", "summary": "triage me"}, headers=admin, timeout=5).json()
+    acknowledged = requests.post(base + item["id"] + "/acknowledge/", headers=admin, timeout=5)
+    assert acknowledged.status_code == 200 and acknowledged.json()["status"] == "acknowledged"
+    history = requests.get(base + item["id"] + "/history/", headers=admin, timeout=5).json()
+    assert [e["action"] for e in history["items"]] == ["status"]
+    assert requests.get(base + "admin/openapi.json", timeout=5).json()["info"]["title"] == "Pilot Feedback: admin"
+
+
 def test_the_guides_verify_step_answers_with_a_problem(live):
     # The guide's unauthenticated "verify" curl: the endpoint exists and asks for credentials.
     response = requests.get(live.base + "/api/v1/feedback/", timeout=5)
@@ -165,9 +176,17 @@ def api_schema(live):
     return schemathesis.openapi.from_url(live.base + "/api/v1/feedback/openapi.json")
 
 
+@pytest.fixture(scope="module")
+def admin_schema(live):
+    _ADMIN_TOKEN["token"] = live.tokens["admin"]
+    return schemathesis.openapi.from_url(live.base + "/api/v1/feedback/admin/openapi.json")
+
+
 schema = schemathesis.pytest.from_fixture("api_schema")
+admin_schema_lazy = schemathesis.pytest.from_fixture("admin_schema")
 
 
+@admin_schema_lazy.auth()
 @schema.auth()
 class AdminBearer:
     """Credentials through schemathesis itself, so that its cases without them stay without."""
@@ -186,4 +205,10 @@ def test_schemathesis_finds_nothing(case, live):
     if key and len(key) <= 255:
         # A reused key with another body is a documented 422 (tested elsewhere): keep valid keys unique.
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    case.call_and_validate()
+
+
+@admin_schema_lazy.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_schemathesis_finds_nothing_in_the_triage_group(case, live):
     case.call_and_validate()
