@@ -37,7 +37,7 @@ FF = str(Path(sys.executable).parent / "functions-framework")
 
 SEED = """
 INSERT INTO feedback (tenant_id, type, summary, description, priority, status, submitted_by,
-                      submitter_email, source, tags, created_at, acknowledged_at)
+                      submitter_email, source, tags, created_at, acknowledged_at, sla_due_at)
 SELECT t.ids[CASE WHEN i <= :big THEN 1 ELSE 2 + i % (:tenants - 1) END],
        (ARRAY['bug','feature','performance','docs','ux','other'])[1 + i % 6],
        'Seeded item ' || i || ' about ' || (ARRAY['login','export','search','billing'])[1 + i % 4],
@@ -46,7 +46,8 @@ SELECT t.ids[CASE WHEN i <= :big THEN 1 ELSE 2 + i % (:tenants - 1) END],
        (ARRAY['new','acknowledged','in_review','planned','in_progress','completed'])[1 + i % 6],
        gen_random_uuid(), NULL, 'web_app', '["seed"]',
        now() - make_interval(secs => i),
-       CASE WHEN i % 6 > 0 THEN now() - make_interval(secs => i) + interval '3 hours' END
+       CASE WHEN i % 6 > 0 THEN now() - make_interval(secs => i) + interval '3 hours' END,
+       now() - make_interval(secs => i) + interval '3 days'
   FROM generate_series(1, :items) AS i,
        (SELECT CAST(:ids AS uuid[]) AS ids) AS t"""
 
@@ -207,8 +208,8 @@ def main() -> None:
     raw = db.url_connector(url)()
     t = time.perf_counter()
     for _ in range(2000):
-        raw.run("INSERT INTO feedback (tenant_id, type, summary, submitter_email)"
-                " VALUES (:t, 'bug', 'raw', 'r@example.com')", t=post_tenant)
+        raw.run("INSERT INTO feedback (tenant_id, type, summary, submitter_email, sla_due_at)"
+                " VALUES (:t, 'bug', 'raw', 'r@example.com', now())", t=post_tenant)
     loop_rate = 2000 / (time.perf_counter() - t)
     raw.close()
 

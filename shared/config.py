@@ -5,6 +5,7 @@ local server can be checked against one list.
 """
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import uuid
@@ -55,6 +56,9 @@ class Settings:
     api_base_path: str
     # Browser origins allowed to call the API ("*" for any); none by default.
     cors_allowed_origins: frozenset[str]
+    # Where business days are counted for SLAs, and which dates are not business days.
+    sla_timezone: str
+    sla_holidays: frozenset[datetime.date]
 
 
 @functools.cache
@@ -85,5 +89,9 @@ def settings() -> Settings:
         jwt_tenant_claim=env("JWT_TENANT_CLAIM", "tenant_id"),
         jwt_role_claim=env("JWT_ROLE_CLAIM", "role"),
         api_base_path=env("API_BASE_PATH", "/api/v1").rstrip("/"),
+        sla_timezone=env("SLA_TIMEZONE", "UTC"),
+        sla_holidays=frozenset(
+            datetime.date.fromisoformat(d.strip()) for d in env("SLA_HOLIDAYS", "").split(",") if d.strip()
+        ),
         cors_allowed_origins=frozenset(o.strip().rstrip("/") for o in env("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()),
     )

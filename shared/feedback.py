@@ -1,6 +1,7 @@
 """What the client API does, on one transaction: submit, list, read, edit, vote, stats."""
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
@@ -8,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shared import errors, queries
+from shared import errors, queries, sla
 from shared.auth import Principal
 from shared.config import settings
 from shared.db import Tx
@@ -94,6 +95,7 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
         submitted_by=p.user_id,
         email=body.submitter_email or p.email,
         name=body.submitter_name,
+        sla_due_at=sla.due_at(body.priority, datetime.datetime.now(datetime.timezone.utc)),
         **viewer(p),
     )
 
@@ -166,7 +168,7 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
     fields = sorted(body.model_fields_set)
     if not fields:
         raise errors.ValidationFailed("Send at least one field to change.")
-    tenant_id, status, submitted_by, before = lock(tx, p, item_id)
+    tenant_id, status, submitted_by, before, created_at = lock(tx, p, item_id)
     is_submitter = p.user_id is not None and submitted_by == p.user_id
     allowed = set(TRIAGE_FIELDS) if p.can_triage else set()
     if is_submitter and status == "new":
@@ -185,13 +187,16 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
     for name in ("tags", "context"):
         if name in values:
             values[name] = json.dumps(values[name])
+    if "priority" in values:
+        values["sla_due_at"] = sla.due_at(values["priority"], created_at)
     return tx.last_scalar(
         queries.update_feedback(fields), tenant=tenant_id, id=item_id, **values, **viewer(p)
     )
 
 
 def lock(tx: Tx, p: Principal, item_id: uuid.UUID) -> list[Any]:
-    """The item's tenant, status, submitter and editable fields (JSON), locked for change."""
+    """The item's tenant, status, submitter, editable fields (JSON) and creation time,
+    locked for change."""
     scope, params = _scope(p)
     row = tx.one(queries.LOCK_FEEDBACK.format(scope=scope), id=item_id, **params)
     if row is None:
@@ -213,7 +218,7 @@ def audit(
 
 
 def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, Any]:
-    tenant_id, status, _, _ = lock(tx, p, item_id)
+    tenant_id, status = lock(tx, p, item_id)[:2]
     if status in CLOSED_STATUSES:
         raise errors.Conflict(f"Voting is closed on {status} items.")
     ident = {"tenant": tenant_id, "id": item_id, "user": p.user_id}

@@ -27,7 +27,7 @@ Status = Literal[
     "new", "acknowledged", "in_review", "planned", "in_progress", "completed", "declined", "duplicate"
 ]
 Source = Literal["web_app", "cli", "ide_plugin", "email", "api", "other"]
-SortOrder = Literal["newest", "oldest", "votes", "priority"]
+SortOrder = Literal["newest", "oldest", "votes", "priority", "sla"]
 Role = Literal["member", "admin", "staff"]
 
 CLOSED_STATUSES = ("completed", "declined", "duplicate")

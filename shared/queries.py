@@ -39,7 +39,9 @@ ITEM_JSON = """json_build_object(
     'created_at', f.created_at,
     'updated_at', f.updated_at,
     'acknowledged_at', f.acknowledged_at,
-    'completed_at', f.completed_at
+    'completed_at', f.completed_at,
+    'sla_due_at', f.sla_due_at,
+    'sla_status', sla_status(f.sla_due_at, f.acknowledged_at, f.created_at)
 )::text"""
 
 # --- authentication: look up the credential and set the tenant in one statement
@@ -87,9 +89,10 @@ VALUES (:tenant, :principal, :key, :request_hash, :status, :body)"""
 
 INSERT_FEEDBACK = f"""
 INSERT INTO feedback AS f (tenant_id, type, summary, description, priority, source, context,
-                           tags, rating, submitted_by, submitter_email, submitter_name)
+                           tags, rating, submitted_by, submitter_email, submitter_name, sla_due_at)
 VALUES (:tenant, :type, :summary, :description, :priority, :source, CAST(:context AS jsonb),
-        CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name)
+        CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name,
+        :sla_due_at)
 RETURNING {ITEM_JSON}"""
 
 GET_FEEDBACK = f"SELECT {ITEM_JSON} FROM feedback f WHERE f.id = :id AND {{scope}}"
@@ -100,7 +103,7 @@ EDITABLE_JSON = """json_build_object(
     'description', f.description, 'tags', f.tags, 'context', f.context, 'rating', f.rating)::text"""
 
 LOCK_FEEDBACK = f"""
-SELECT f.tenant_id, f.status, f.submitted_by, {EDITABLE_JSON}
+SELECT f.tenant_id, f.status, f.submitted_by, {EDITABLE_JSON}, f.created_at
   FROM feedback f WHERE f.id = :id AND {{scope}} FOR UPDATE"""
 
 # Keyset orders: the ORDER BY and the row compared with the cursor's item, which is
@@ -110,6 +113,7 @@ SORTS = {
     "oldest": ("f.created_at, f.id", ">", "f.created_at, f.id"),
     "votes": ("f.vote_count DESC, f.created_at DESC, f.id DESC", "<", "f.vote_count, f.created_at, f.id"),
     "priority": ("f.priority_rank DESC, f.created_at DESC, f.id DESC", "<", "f.priority_rank, f.created_at, f.id"),
+    "sla": ("f.sla_due_at, f.id", ">", "f.sla_due_at, f.id"),
 }
 
 # Equality filters of the list: query parameter -> column.
@@ -162,7 +166,10 @@ UPDATABLE = {
 
 
 def update_feedback(fields: list[str]) -> str:
+    """The PATCH statement for these fields; a new priority brings a new SLA due time."""
     sets = ", ".join(f"{UPDATABLE[name][0]} = {UPDATABLE[name][1]}" for name in fields)
+    if "priority" in fields:
+        sets += ", sla_due_at = :sla_due_at"
     return (
         f"UPDATE feedback AS f SET {sets}, updated_at = now()"
         f" WHERE f.tenant_id = :tenant AND f.id = :id RETURNING {ITEM_JSON}"

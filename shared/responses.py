@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -41,6 +41,8 @@ class FeedbackOut(BaseModel):
     updated_at: datetime
     acknowledged_at: datetime | None
     completed_at: datetime | None
+    sla_due_at: datetime = Field(description="When the first response is due.")
+    sla_status: Literal["on_track", "due_soon", "breached", "met"]
 
 
 class FeedbackPage(BaseModel):

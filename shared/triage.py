@@ -22,7 +22,7 @@ def change_status(
     duplicate_of: uuid.UUID | None = None,
     response: str | None = None,
 ) -> str:
-    tenant_id, status, _, _ = lock(tx, p, item_id)
+    tenant_id, status = lock(tx, p, item_id)[:2]
     check_transition(status, target)
     if target == "declined" and not reason:
         raise _missing("reason", "Declining needs a reason for the submitter.")
@@ -49,13 +49,13 @@ def change_status(
 def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str | None) -> str:
     if status is not None:
         return change_status(tx, p, item_id, status, response=response)
-    tenant_id, _, _, _ = lock(tx, p, item_id)
+    tenant_id = lock(tx, p, item_id)[0]
     audit(tx, p, tenant_id, item_id, "response", None, response)
     return tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response, **viewer(p))
 
 
 def history(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
-    tenant_id, _, _, _ = lock(tx, p, item_id)
+    tenant_id = lock(tx, p, item_id)[0]
     return '{"items":' + tx.last_scalar(queries.HISTORY, tenant=tenant_id, id=item_id) + "}"
 
 

@@ -1,4 +1,4 @@
--- Triage: the status workflow's extra fields and an append-only audit trail.
+-- Triage: the status workflow's extra fields, response SLAs and an append-only audit trail.
 
 ALTER TABLE feedback
     ADD COLUMN decline_reason text CHECK (length(decline_reason) <= 2000),
@@ -8,7 +8,31 @@ ALTER TABLE feedback
     ADD CONSTRAINT feedback_duplicate_not_self CHECK (duplicate_of <> id),
     ADD CONSTRAINT feedback_duplicate_status
         CHECK ((status = 'duplicate') = (duplicate_of IS NOT NULL)),
-    ADD CONSTRAINT feedback_public_response_size CHECK (length(public_response) <= 10000);
+    ADD CONSTRAINT feedback_public_response_size CHECK (length(public_response) <= 10000),
+    -- When the first response is due (computed by the service from priority and business days).
+    ADD COLUMN sla_due_at timestamptz;
+
+-- Rows from before SLAs get calendar-day approximations of their due times.
+UPDATE feedback SET sla_due_at = created_at + CASE priority
+    WHEN 'urgent' THEN interval '4 hours' WHEN 'high' THEN interval '1 day'
+    WHEN 'medium' THEN interval '3 days' ELSE interval '5 days' END;
+ALTER TABLE feedback ALTER COLUMN sla_due_at SET NOT NULL;
+
+-- The triage queue: what is due first.
+CREATE INDEX feedback_tenant_sla_idx ON feedback (tenant_id, sla_due_at, id);
+
+-- met / breached once answered (the first move out of NEW answers); before that
+-- breached, due_soon (the last quarter of the window) or on_track.
+CREATE FUNCTION sla_status(due timestamptz, answered timestamptz, created timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN answered IS NOT NULL THEN CASE WHEN answered <= due THEN 'met' ELSE 'breached' END
+        WHEN now() > due THEN 'breached'
+        WHEN now() >= due - (due - created) / 4 THEN 'due_soon'
+        ELSE 'on_track'
+    END
+$$;
 
 -- Every change to an item, with who made it and the values before and after,
 -- written in the transaction of the change itself.

@@ -47,8 +47,8 @@ def test_service_cannot_write_into_another_tenant(client, tenant, other_tenant):
         with db.transaction() as tx:
             tx.set_tenant(tenant.id)
             tx.rows(
-                "INSERT INTO feedback (tenant_id, type, summary, submitter_email)"
-                " VALUES (:t, 'bug', 'sneaky', 'x@example.com')",
+                "INSERT INTO feedback (tenant_id, type, summary, submitter_email, sla_due_at)"
+                " VALUES (:t, 'bug', 'sneaky', 'x@example.com', now())",
                 t=other_tenant.id,
             )
 
@@ -142,8 +142,8 @@ def test_unknown_ids_are_404(client, tenant):
 
 def test_last_statement_commits_with_it(database_url, tenant):
     marker = f"pipelined {uuid.uuid4()}"
-    insert = ("INSERT INTO feedback (tenant_id, type, summary, submitter_email)"
-              " VALUES (:t, 'bug', :s, 'x@example.com') RETURNING id")
+    insert = ("INSERT INTO feedback (tenant_id, type, summary, submitter_email, sla_due_at)"
+              " VALUES (:t, 'bug', :s, 'x@example.com', now()) RETURNING id")
     with db.transaction() as tx:
         tx.set_tenant(tenant.id)
         tx.last(insert, t=tenant.id, s=marker)
@@ -155,8 +155,8 @@ def test_last_statement_commits_with_it(database_url, tenant):
 
 def test_a_failing_last_statement_rolls_the_whole_transaction_back(database_url, tenant):
     marker = f"rolled back {uuid.uuid4()}"
-    insert = ("INSERT INTO feedback (tenant_id, type, summary, submitter_email)"
-              " VALUES (:t, 'bug', :s, 'x@example.com')")
+    insert = ("INSERT INTO feedback (tenant_id, type, summary, submitter_email, sla_due_at)"
+              " VALUES (:t, 'bug', :s, 'x@example.com', now())")
     with pytest.raises(errors.ValidationFailed):
         with db.transaction() as tx:
             tx.set_tenant(tenant.id)

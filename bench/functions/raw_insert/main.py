@@ -23,7 +23,8 @@ def _connection():
 @functions_framework.http
 def raw_insert(request):
     _connection().run(
-        "INSERT INTO feedback (tenant_id, type, summary, submitter_email) VALUES (:t, 'bug', 'raw', 'r@example.com')",
+        "INSERT INTO feedback (tenant_id, type, summary, submitter_email, sla_due_at)"
+        " VALUES (:t, 'bug', 'raw', 'r@example.com', now())",
         t=TENANT,
     )
     return {"ok": True}, 201
