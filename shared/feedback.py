@@ -95,7 +95,7 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
         submitted_by=p.user_id,
         email=body.submitter_email or p.email,
         name=body.submitter_name,
-        sla_due_at=sla.due_at(body.priority, datetime.datetime.now(datetime.timezone.utc)),
+        sla_due_at=sla.due_at(body.priority, datetime.datetime.now(datetime.UTC)),
         **viewer(p),
     )
 

@@ -35,7 +35,7 @@ def due_at(priority: str, submitted: dt.datetime) -> dt.datetime:
     for _ in range(BUSINESS_DAYS[priority]):
         day = _next_business_day(day, cfg.sla_holidays)
     # Wall-clock time on the due day; the zone decides the offset (DST included).
-    return dt.datetime.combine(day, time, tzinfo=zone).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, time, tzinfo=zone).astimezone(dt.UTC)
 
 
 def _is_business_day(day: dt.date, holidays: frozenset[dt.date]) -> bool:

@@ -12,7 +12,7 @@ from shared import sla
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "/api/v1/feedback/"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(text: str) -> dt.datetime:
