@@ -198,3 +198,27 @@ class StatusBody(_Body):
     status: Status
     reason: Reason | None = None
     duplicate_of: uuid.UUID | None = None
+
+
+class AssignBody(_Body):
+    """Who works on the item: a user id, an email, or both; neither unassigns."""
+
+    assignee_id: uuid.UUID | None = None
+    assignee_email: Email | None = None
+
+
+NoteText = _text(10_000, _NOT_BLANK, 1)
+
+
+class NoteBody(_Body):
+    body: NoteText
+
+
+# An issue page on GitHub (or GitHub Enterprise Server): https://host/owner/repo/issues/N
+GitHubIssueUrl = _text(500, r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/issues/[1-9][0-9]{0,9}$")
+
+
+class GitHubLinkBody(_Body):
+    """The linked GitHub issue; null unlinks."""
+
+    url: GitHubIssueUrl | None

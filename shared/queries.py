@@ -32,6 +32,8 @@ ITEM_JSON = """json_build_object(
     'public_response', f.public_response,
     'decline_reason', f.decline_reason,
     'duplicate_of', f.duplicate_of,
+    'assignee_id', f.assignee_id,
+    'assignee_email', CASE WHEN CAST(:see_emails AS boolean) THEN f.assignee_email END,
     'vote_count', f.vote_count,
     'voted', EXISTS (SELECT 1 FROM votes v
                       WHERE v.tenant_id = f.tenant_id AND v.feedback_id = f.id
@@ -97,13 +99,15 @@ RETURNING {ITEM_JSON}"""
 
 GET_FEEDBACK = f"SELECT {ITEM_JSON} FROM feedback f WHERE f.id = :id AND {{scope}}"
 
-# The editable fields as the API names them: the "before" of an audit row.
-EDITABLE_JSON = """json_build_object(
+# The changeable fields as the API names them: the "before" of an audit row.
+BEFORE_JSON = """json_build_object(
     'feedback_type', f.type, 'priority', f.priority, 'summary', f.summary,
-    'description', f.description, 'tags', f.tags, 'context', f.context, 'rating', f.rating)::text"""
+    'description', f.description, 'tags', f.tags, 'context', f.context, 'rating', f.rating,
+    'assignee_id', f.assignee_id, 'assignee_email', f.assignee_email,
+    'github_issue_url', f.github_issue_url)::text"""
 
 LOCK_FEEDBACK = f"""
-SELECT f.tenant_id, f.status, f.submitted_by, {EDITABLE_JSON}, f.created_at
+SELECT f.tenant_id, f.status, f.submitted_by, {BEFORE_JSON}, f.created_at
   FROM feedback f WHERE f.id = :id AND {{scope}} FOR UPDATE"""
 
 # Keyset orders: the ORDER BY and the row compared with the cursor's item, which is
@@ -256,3 +260,23 @@ WITH moved AS (
 INSERT INTO votes (tenant_id, feedback_id, user_id)
 SELECT :tenant, :original, user_id FROM moved
     ON CONFLICT DO NOTHING"""
+
+ASSIGN = f"""
+UPDATE feedback AS f SET assignee_id = CAST(:assignee_id AS uuid), assignee_email = :assignee_email,
+                         updated_at = now()
+ WHERE f.tenant_id = :tenant AND f.id = :id
+RETURNING {ITEM_JSON}"""
+
+LINK_GITHUB = f"""
+UPDATE feedback AS f SET github_issue_url = :url, updated_at = now()
+ WHERE f.tenant_id = :tenant AND f.id = :id
+RETURNING {ITEM_JSON}"""
+
+ADD_NOTE = """
+INSERT INTO feedback_notes (tenant_id, feedback_id, author, body) VALUES (:tenant, :id, :author, :body)
+RETURNING json_build_object('id', id, 'author', author, 'body', body, 'created_at', created_at)::text"""
+
+NOTES = """
+SELECT coalesce(json_agg(json_build_object('id', n.id, 'author', n.author, 'body', n.body,
+                                           'created_at', n.created_at) ORDER BY n.created_at, n.id), '[]')::text
+  FROM feedback_notes n WHERE n.tenant_id = :tenant AND n.feedback_id = :id"""

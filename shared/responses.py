@@ -35,6 +35,8 @@ class FeedbackOut(BaseModel):
     public_response: str | None
     decline_reason: str | None
     duplicate_of: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    assignee_email: str | None = Field(description="Shown to admins and staff only; null for everyone else.")
     vote_count: int
     voted: bool = Field(description="Whether the caller has voted for this item.")
     created_at: datetime
@@ -97,3 +99,14 @@ class AuditEntry(BaseModel):
 
 class History(BaseModel):
     items: list[AuditEntry]
+
+
+class Note(BaseModel):
+    id: uuid.UUID
+    author: str
+    body: str
+    created_at: datetime
+
+
+class Notes(BaseModel):
+    items: list[Note]

@@ -2,6 +2,7 @@
 submitter, read its history. Every change is audited in its own transaction."""
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -52,6 +53,36 @@ def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str
     tenant_id = lock(tx, p, item_id)[0]
     audit(tx, p, tenant_id, item_id, "response", None, response)
     return tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response, **viewer(p))
+
+
+def assign(tx: Tx, p: Principal, item_id: uuid.UUID, assignee_id: uuid.UUID | None, email: str | None) -> str:
+    tenant_id, before = _before(tx, p, item_id)
+    new = {"assignee_id": str(assignee_id) if assignee_id else None, "assignee_email": email}
+    audit(tx, p, tenant_id, item_id, "assignment", {k: before[k] for k in new}, new)
+    return tx.last_scalar(queries.ASSIGN, tenant=tenant_id, id=item_id, assignee_id=assignee_id,
+                          assignee_email=email, **viewer(p))
+
+
+def link_github(tx: Tx, p: Principal, item_id: uuid.UUID, url: str | None) -> str:
+    tenant_id, before = _before(tx, p, item_id)
+    audit(tx, p, tenant_id, item_id, "github_link", before["github_issue_url"], url)
+    return tx.last_scalar(queries.LINK_GITHUB, tenant=tenant_id, id=item_id, url=url, **viewer(p))
+
+
+def add_note(tx: Tx, p: Principal, item_id: uuid.UUID, body: str) -> str:
+    tenant_id = lock(tx, p, item_id)[0]
+    audit(tx, p, tenant_id, item_id, "note", None, body)
+    return tx.last_scalar(queries.ADD_NOTE, tenant=tenant_id, id=item_id, author=p.subject, body=body)
+
+
+def notes(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
+    tenant_id = lock(tx, p, item_id)[0]
+    return '{"items":' + tx.last_scalar(queries.NOTES, tenant=tenant_id, id=item_id) + "}"
+
+
+def _before(tx: Tx, p: Principal, item_id: uuid.UUID) -> tuple[uuid.UUID, dict[str, Any]]:
+    row = lock(tx, p, item_id)
+    return row[0], json.loads(row[3])
 
 
 def history(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:

@@ -9,6 +9,9 @@ ALTER TABLE feedback
     ADD CONSTRAINT feedback_duplicate_status
         CHECK ((status = 'duplicate') = (duplicate_of IS NOT NULL)),
     ADD CONSTRAINT feedback_public_response_size CHECK (length(public_response) <= 10000),
+    -- The team member working on it: a user id, an email, or both.
+    ADD COLUMN assignee_id uuid,
+    ADD COLUMN assignee_email varchar(254),
     -- When the first response is due (computed by the service from priority and business days).
     ADD COLUMN sla_due_at timestamptz;
 
@@ -33,6 +36,25 @@ AS $$
         ELSE 'on_track'
     END
 $$;
+
+-- Internal notes: the team's, never shown to members or submitters.
+CREATE TABLE feedback_notes (
+    id          uuid NOT NULL DEFAULT gen_random_uuid(),
+    tenant_id   uuid NOT NULL,
+    feedback_id uuid NOT NULL,
+    author      varchar(300) NOT NULL,
+    body        text NOT NULL CHECK (length(body) BETWEEN 1 AND 10000),
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (tenant_id, feedback_id, id),
+    FOREIGN KEY (tenant_id, feedback_id) REFERENCES feedback (tenant_id, id)
+);
+
+ALTER TABLE feedback_notes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE feedback_notes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON feedback_notes
+    USING (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))
+    WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()));
+GRANT SELECT, INSERT ON feedback_notes TO pilot_feedback_app;
 
 -- Every change to an item, with who made it and the values before and after,
 -- written in the transaction of the change itself.

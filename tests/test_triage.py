@@ -147,7 +147,11 @@ def test_a_bad_original_is_refused_and_changes_nothing(admin, client, tenant, ot
 
 
 ADMIN_ROUTES = [("POST", "acknowledge/", None), ("POST", "respond/", {"response": "hi"}),
-                ("POST", "complete/", {}), ("POST", "status/", {"status": "in_review"}), ("GET", "history/", None)]
+                ("POST", "complete/", {}), ("POST", "status/", {"status": "in_review"}), ("GET", "history/", None),
+                ("POST", "assign/", {"assignee_email": "dev@example.com"}),
+                ("POST", "github/", {"url": "https://github.com/acme/app/issues/7"}),
+                ("POST", "notes/", {"body": "seen before"}), ("GET", "notes/", None)]
+CHANGED_STATUS = {"acknowledge/": "acknowledged", "complete/": "completed", "status/": "in_review"}
 
 
 def test_who_may_triage(admin, client, tenant, other_tenant):
@@ -159,10 +163,10 @@ def test_who_may_triage(admin, client, tenant, other_tenant):
         assert admin.open(url, method=method, json=body, headers=tenant.auth("member")).status_code == 403
         for role in ("admin", "staff"):  # another tenant's admin never learns the item exists; staff see all
             code = admin.open(url, method=method, json=body, headers=other_tenant.auth(role)).status_code
-            assert code == (404 if role == "admin" else 200), (path, role)
-        assert client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_json()["status"] == (
-            "new" if method == "GET" else {"acknowledge/": "acknowledged", "respond/": "new",
-                                           "complete/": "completed", "status/": "in_review"}[path])
+            assert code == (404 if role == "admin" else 201 if path == "notes/" and method == "POST" else 200), (
+                path, role)
+        status = client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_json()["status"]
+        assert status == CHANGED_STATUS.get(path, "new")
 
 
 def test_history_shows_every_change_with_actor_and_values(admin, client, tenant):
@@ -200,3 +204,66 @@ def test_an_audit_row_goes_with_its_change(client, tenant, database_url):
                     " VALUES (:t, :id, 'test', 'admin', 'edit')", t=tenant.id, id=uuid.UUID(item["id"]))
             tx.last("UPDATE feedback SET rating = 9 WHERE id = :id", id=uuid.UUID(item["id"]))
     assert _audit(database_url, item["id"]) == []
+
+
+def test_assignment_is_visible_to_the_team_and_its_email_only_to_triage(admin, client, tenant, database_url):
+    item = submit(client, tenant)
+    user = str(uuid.uuid4())
+    url = BASE + item["id"] + "/assign/"
+    assigned = admin.post(url, json={"assignee_id": user, "assignee_email": "dev@example.com"},
+                          headers=tenant.auth("admin")).get_json()
+    assert (assigned["assignee_id"], assigned["assignee_email"]) == (user, "dev@example.com")
+    seen_by_member = client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_json()
+    assert (seen_by_member["assignee_id"], seen_by_member["assignee_email"]) == (user, None)
+    unassigned = admin.post(url, json={}, headers=tenant.auth("admin")).get_json()
+    assert (unassigned["assignee_id"], unassigned["assignee_email"]) == (None, None)
+    assert admin.post(url, json={"assignee_email": "not an email"}, headers=tenant.auth("admin")).status_code == 422
+    changes = [(row[0], row[2], row[3]) for row in _audit(database_url, item["id"])]
+    assert changes == [
+        ("assignment", {"assignee_id": None, "assignee_email": None},
+         {"assignee_id": user, "assignee_email": "dev@example.com"}),
+        ("assignment", {"assignee_id": user, "assignee_email": "dev@example.com"},
+         {"assignee_id": None, "assignee_email": None}),
+    ]
+
+
+def test_internal_notes_stay_internal(admin, client, tenant, database_url):
+    item = submit(client, tenant)
+    url = BASE + item["id"] + "/notes/"
+    first = admin.post(url, json={"body": "Same as ticket 42"}, headers=tenant.auth("admin"))
+    assert first.status_code == 201 and first.get_json()["body"] == "Same as ticket 42"
+    admin.post(url, json={"body": "Customer is on the enterprise plan"}, headers=tenant.auth("staff"))
+    notes = admin.get(url, headers=tenant.auth("admin")).get_json()["items"]
+    assert [n["body"] for n in notes] == ["Same as ticket 42", "Customer is on the enterprise plan"]
+    assert admin.get(url, headers=tenant.auth("member")).status_code == 403
+    shown = client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_data(as_text=True)
+    assert "ticket 42" not in shown and "enterprise plan" not in shown
+    assert admin.post(url, json={"body": "  "}, headers=tenant.auth("admin")).status_code == 422
+    assert [row[0] for row in _audit(database_url, item["id"])] == ["note", "note"]
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("https://github.com/acme/app/issues/7", True),
+    ("https://github.example.com:8443/acme/app/issues/123", True),  # GitHub Enterprise Server
+    ("http://github.com/acme/app/issues/7", False),
+    ("https://github.com/acme/app/pull/7", False),
+    ("https://github.com/acme/app/issues/0", False),
+    ("https://github.com/acme/issues/7", False),
+    ("javascript:alert(1)", False),
+])
+def test_github_links_must_be_issue_pages(admin, client, tenant, url, ok):
+    item = submit(client, tenant)
+    response = admin.post(BASE + item["id"] + "/github/", json={"url": url}, headers=tenant.auth("admin"))
+    assert response.status_code == (200 if ok else 422)
+    shown = client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_json()["github_issue_url"]
+    assert shown == (url if ok else None)
+
+
+def test_github_link_and_unlink_are_audited(admin, client, tenant, database_url):
+    item = submit(client, tenant)
+    url = BASE + item["id"] + "/github/"
+    link = "https://github.com/acme/app/issues/7"
+    assert admin.post(url, json={"url": link}, headers=tenant.auth("admin")).get_json()["github_issue_url"] == link
+    assert admin.post(url, json={"url": None}, headers=tenant.auth("admin")).get_json()["github_issue_url"] is None
+    assert [(r[0], r[2], r[3]) for r in _audit(database_url, item["id"])] == [
+        ("github_link", None, link), ("github_link", link, None)]

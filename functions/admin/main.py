@@ -16,7 +16,14 @@ from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from shared import triage  # noqa: E402
 from shared.http import PUBLIC, TRIAGE, Api, Call, Reply, Route, framework_error  # noqa: E402
-from shared.models import CompleteBody, RespondBody, StatusBody  # noqa: E402
+from shared.models import (  # noqa: E402
+    AssignBody,
+    CompleteBody,
+    GitHubLinkBody,
+    NoteBody,
+    RespondBody,
+    StatusBody,
+)
 
 
 def acknowledge(call: Call) -> Reply:
@@ -39,6 +46,23 @@ def set_status(call: Call) -> Reply:
         call.tx, call.principal, call.args["id"], body.status, reason=body.reason, duplicate_of=body.duplicate_of
     )
     return Reply(200, item)
+
+
+def assign(call: Call) -> Reply:
+    body = call.body
+    return Reply(200, triage.assign(call.tx, call.principal, call.args["id"], body.assignee_id, body.assignee_email))
+
+
+def link_github(call: Call) -> Reply:
+    return Reply(200, triage.link_github(call.tx, call.principal, call.args["id"], call.body.url))
+
+
+def add_note(call: Call) -> Reply:
+    return Reply(201, triage.add_note(call.tx, call.principal, call.args["id"], call.body.body))
+
+
+def list_notes(call: Call) -> Reply:
+    return Reply(200, triage.notes(call.tx, call.principal, call.args["id"]))
 
 
 def history(call: Call) -> Reply:
@@ -64,6 +88,14 @@ API = Api(
               body=CompleteBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
         Route("POST", ID + "status/", set_status, TRIAGE, "Change the status",
               body=StatusBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+        Route("POST", ID + "assign/", assign, TRIAGE, "Assign to a team member (neither field: unassign)",
+              body=AssignBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+        Route("POST", ID + "github/", link_github, TRIAGE, "Link a GitHub issue (null: unlink)",
+              body=GitHubLinkBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+        Route("POST", ID + "notes/", add_note, TRIAGE, "Add an internal note", body=NoteBody,
+              response="Note", status=201, problems=CHANGE_PROBLEMS),
+        Route("GET", ID + "notes/", list_notes, TRIAGE, "Internal notes", response="Notes",
+              problems=(401, 403, 404)),
         Route("GET", ID + "history/", history, TRIAGE, "The item's audit trail",
               response="History", problems=(401, 403, 404)),
         Route("GET", "/feedback/admin/openapi.json", spec, PUBLIC, "This document"),
