@@ -232,4 +232,5 @@ def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, An
 
 def stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
     scope, params = _scope(p, tenant_id)
-    return tx.last_scalar(queries.STATS.format(scope=scope), **params)
+    sql = queries.STATS_ALL_TENANTS if scope == queries.ALL_TENANTS else queries.STATS
+    return tx.last_scalar(sql.format(scope=scope), **params)

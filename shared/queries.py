@@ -192,29 +192,69 @@ SELECT f.vote_count,
                                        AND v.user_id = :user)
   FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id"""
 
-# Every count comes from one index-only scan grouped by type, status and priority;
-# the mean response time from a partial covering index.
-STATS = """
-WITH counts AS (
-    SELECT f.type, f.status, f.priority, count(*)::int AS n
-      FROM feedback f WHERE {scope} GROUP BY 1, 2, 3
-)
-SELECT json_build_object(
-    'total', (SELECT coalesce(sum(n), 0) FROM counts),
-    'by_type', (SELECT coalesce(json_object_agg(type, n), '{{}}')
-                  FROM (SELECT type, sum(n)::int AS n FROM counts GROUP BY 1) t),
-    'by_status', (SELECT coalesce(json_object_agg(status, n), '{{}}')
-                    FROM (SELECT status, sum(n)::int AS n FROM counts GROUP BY 1) s),
-    'by_priority', (SELECT coalesce(json_object_agg(priority, n), '{{}}')
-                      FROM (SELECT priority, sum(n)::int AS n FROM counts GROUP BY 1) p),
-    'avg_response_time_hours', (
-        SELECT round(CAST(avg(extract(epoch FROM f.acknowledged_at - f.created_at)) / 3600 AS numeric), 2)
-          FROM feedback f WHERE {scope} AND f.acknowledged_at IS NOT NULL),
-    'open_count', (SELECT coalesce(sum(n), 0) FROM counts
-                    WHERE status NOT IN ('completed', 'declined', 'duplicate')),
-    'resolved_count', (SELECT coalesce(sum(n), 0) FROM counts
-                        WHERE status IN ('completed', 'declined', 'duplicate'))
-)::text"""
+# Figures by type, status and priority come from one index-only scan in index
+# order, open items per assignee from a second; the summary sums those groups.
+# SLA: met when answered in time, breached when answered late or overdue unanswered.
+def _summary(where: str) -> str:
+    """The stats object over the rows of `counts` that match `where`."""
+    kinds = f"{where} AND c.by_kind"
+
+    def total(column: str = "n", cond: str = "TRUE") -> str:
+        return f"(SELECT coalesce(sum({column}), 0) FROM counts c WHERE {kinds} AND {cond})"
+
+    def by(key: str, value: str = "n", rows: str = kinds) -> str:
+        return (f"(SELECT coalesce(json_object_agg(k, v), '{{{{}}}}') FROM (SELECT {key} AS k, sum({value})::int AS v"
+                f" FROM counts c WHERE {rows} GROUP BY 1 HAVING sum({value}) > 0) g)")
+
+    return f"""json_build_object(
+        'total', {total()},
+        'by_type', {by("c.type")},
+        'by_status', {by("c.status")},
+        'by_priority', {by("c.priority")},
+        'avg_response_time_hours', (
+            SELECT round(CAST(sum(response_seconds) / nullif(sum(answered), 0) / 3600 AS numeric), 2)
+              FROM counts c WHERE {kinds}),
+        'open_count', {total("open")},
+        'resolved_count', {total("n - open")},
+        'sla_by_priority', (
+            SELECT coalesce(json_object_agg(priority, json_build_object('met', met, 'breached', breached)), '{{{{}}}}')
+              FROM (SELECT c.priority, sum(met)::int AS met, sum(breached)::int AS breached
+                      FROM counts c WHERE {kinds} GROUP BY 1) s),
+        'open_by_assignee', {by("coalesce(c.assignee_id::text, 'unassigned')", "open", f"{where} AND NOT c.by_kind")}
+    )"""
+
+
+_STATS_COUNTS = """
+WITH kinds AS (
+    SELECT f.tenant_id, f.type, f.status, f.priority,
+           count(*) AS n,
+           count(*) FILTER (WHERE f.status NOT IN ('completed', 'declined', 'duplicate')) AS open,
+           count(*) FILTER (WHERE f.acknowledged_at <= f.sla_due_at) AS met,
+           count(*) FILTER (WHERE f.acknowledged_at > f.sla_due_at
+                               OR (f.acknowledged_at IS NULL AND now() > f.sla_due_at)) AS breached,
+           count(f.acknowledged_at) AS answered,
+           sum(extract(epoch FROM f.acknowledged_at - f.created_at)) AS response_seconds
+      FROM feedback f WHERE {scope}
+     GROUP BY 1, 2, 3, 4
+), assignees AS (
+    SELECT f.tenant_id, f.assignee_id, count(*) AS open
+      FROM feedback f WHERE {scope} AND f.status NOT IN ('completed', 'declined', 'duplicate')
+     GROUP BY 1, 2
+), counts AS (
+    SELECT tenant_id, type, status, priority, NULL::uuid AS assignee_id, true AS by_kind,
+           n, open, met, breached, answered, response_seconds FROM kinds
+    UNION ALL
+    SELECT tenant_id, NULL, NULL, NULL, assignee_id, false, 0, open, 0, 0, 0, 0 FROM assignees
+)"""
+
+STATS = _STATS_COUNTS + f"\nSELECT {_summary('TRUE')}::text"
+
+# Staff looking at every tenant also get each tenant's figures.
+STATS_ALL_TENANTS = _STATS_COUNTS + f"""
+SELECT (jsonb_build_object('by_tenant', (
+            SELECT coalesce(jsonb_object_agg(t.tenant_id, {_summary('c.tenant_id = t.tenant_id')}), '{{{{}}}}')
+              FROM (SELECT DISTINCT tenant_id FROM counts) t))
+        || {_summary('TRUE')}::jsonb)::text"""
 
 
 # --- triage

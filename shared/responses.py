@@ -58,6 +58,11 @@ class VoteResult(BaseModel):
     voted: bool
 
 
+class SlaCounts(BaseModel):
+    met: int
+    breached: int
+
+
 class Stats(BaseModel):
     total: int
     by_type: dict[str, int]
@@ -68,6 +73,11 @@ class Stats(BaseModel):
     )
     open_count: int
     resolved_count: int = Field(description="Items completed, declined or marked duplicate.")
+    sla_by_priority: dict[str, SlaCounts] = Field(
+        description="Per priority: answered within the SLA (met), and answered late or overdue (breached).")
+    open_by_assignee: dict[str, int] = Field(description="Open items per assignee id ('unassigned' for none).")
+    by_tenant: dict[str, Stats] | None = Field(
+        None, description="Staff looking at every tenant: the same figures per tenant.")
 
 
 class FieldError(BaseModel):

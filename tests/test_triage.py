@@ -267,3 +267,26 @@ def test_github_link_and_unlink_are_audited(admin, client, tenant, database_url)
     assert admin.post(url, json={"url": None}, headers=tenant.auth("admin")).get_json()["github_issue_url"] is None
     assert [(r[0], r[2], r[3]) for r in _audit(database_url, item["id"])] == [
         ("github_link", None, link), ("github_link", link, None)]
+
+
+def test_stats_grow_the_triage_view(admin, client, tenant, other_tenant, database_url):
+    on_time, late, overdue, waiting = (submit(client, tenant, priority=p) for p in ("high", "high", "low", "urgent"))
+    user = str(uuid.uuid4())
+    admin.post(BASE + on_time["id"] + "/acknowledge/", headers=tenant.auth("admin"))
+    conn = raw_connection(database_url)
+    conn.run("UPDATE feedback SET sla_due_at = now() - interval '1 hour' WHERE id = ANY(CAST(:ids AS uuid[]))",
+             ids=[late["id"], overdue["id"]])
+    conn.close()
+    admin.post(BASE + late["id"] + "/acknowledge/", headers=tenant.auth("admin"))
+    admin.post(BASE + waiting["id"] + "/assign/", json={"assignee_id": user}, headers=tenant.auth("admin"))
+    stats = client.get(BASE + "stats/", headers=tenant.auth("admin")).get_json()
+    assert stats["sla_by_priority"] == {"high": {"met": 1, "breached": 1}, "low": {"met": 0, "breached": 1},
+                                        "urgent": {"met": 0, "breached": 0}}
+    assert stats["open_by_assignee"] == {"unassigned": 3, user: 1}
+    assert stats["avg_response_time_hours"] is not None and "by_tenant" not in stats
+
+    submit(client, other_tenant)
+    everyone = client.get(BASE + "stats/", headers=tenant.auth("staff")).get_json()
+    assert everyone["by_tenant"][str(tenant.id)]["sla_by_priority"] == stats["sla_by_priority"]
+    assert everyone["by_tenant"][str(other_tenant.id)]["total"] == 1
+    assert everyone["total"] == sum(t["total"] for t in everyone["by_tenant"].values())
