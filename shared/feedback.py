@@ -232,5 +232,11 @@ def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, An
 
 def stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
     scope, params = _scope(p, tenant_id)
-    sql = queries.STATS_ALL_TENANTS if scope == queries.ALL_TENANTS else queries.STATS
+    return tx.last_scalar(queries.STATS.format(scope=scope), **params)
+
+
+def triage_stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
+    """The stats plus SLA and assignee figures; per tenant too for staff over all tenants."""
+    scope, params = _scope(p, tenant_id)
+    sql = queries.TRIAGE_STATS_ALL_TENANTS if scope == queries.ALL_TENANTS else queries.TRIAGE_STATS
     return tx.last_scalar(sql.format(scope=scope), **params)

@@ -192,8 +192,34 @@ SELECT f.vote_count,
                                        AND v.user_id = :user)
   FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id"""
 
-# Figures by type, status and priority come from one index-only scan in index
-# order, open items per assignee from a second; the summary sums those groups.
+# Counts by type, status and priority come from one index-only scan; the mean
+# response time from a partial covering index.
+STATS = """
+WITH counts AS (
+    SELECT f.type, f.status, f.priority, count(*)::int AS n
+      FROM feedback f WHERE {scope} GROUP BY 1, 2, 3
+)
+SELECT json_build_object(
+    'total', (SELECT coalesce(sum(n), 0) FROM counts),
+    'by_type', (SELECT coalesce(json_object_agg(type, n), '{{}}')
+                  FROM (SELECT type, sum(n)::int AS n FROM counts GROUP BY 1) t),
+    'by_status', (SELECT coalesce(json_object_agg(status, n), '{{}}')
+                    FROM (SELECT status, sum(n)::int AS n FROM counts GROUP BY 1) s),
+    'by_priority', (SELECT coalesce(json_object_agg(priority, n), '{{}}')
+                      FROM (SELECT priority, sum(n)::int AS n FROM counts GROUP BY 1) p),
+    'avg_response_time_hours', (
+        SELECT round(CAST(avg(extract(epoch FROM f.acknowledged_at - f.created_at)) / 3600 AS numeric), 2)
+          FROM feedback f WHERE {scope} AND f.acknowledged_at IS NOT NULL),
+    'open_count', (SELECT coalesce(sum(n), 0) FROM counts
+                    WHERE status NOT IN ('completed', 'declined', 'duplicate')),
+    'resolved_count', (SELECT coalesce(sum(n), 0) FROM counts
+                        WHERE status IN ('completed', 'declined', 'duplicate'))
+)::text"""
+
+
+# The triage view's figures: by type, status and priority from one index-only
+# scan in index order, open items per assignee from a second; the summary sums
+# those groups.
 # SLA: met when answered in time, breached when answered late or overdue unanswered.
 def _summary(where: str) -> str:
     """The stats object over the rows of `counts` that match `where`."""
@@ -247,10 +273,10 @@ WITH kinds AS (
     SELECT tenant_id, NULL, NULL, NULL, assignee_id, false, 0, open, 0, 0, 0, 0 FROM assignees
 )"""
 
-STATS = _STATS_COUNTS + f"\nSELECT {_summary('TRUE')}::text"
+TRIAGE_STATS = _STATS_COUNTS + f"\nSELECT {_summary('TRUE')}::text"
 
 # Staff looking at every tenant also get each tenant's figures.
-STATS_ALL_TENANTS = _STATS_COUNTS + f"""
+TRIAGE_STATS_ALL_TENANTS = _STATS_COUNTS + f"""
 SELECT (jsonb_build_object('by_tenant', (
             SELECT coalesce(jsonb_object_agg(t.tenant_id, {_summary('c.tenant_id = t.tenant_id')}), '{{{{}}}}')
               FROM (SELECT DISTINCT tenant_id FROM counts) t))

@@ -73,10 +73,13 @@ class Stats(BaseModel):
     )
     open_count: int
     resolved_count: int = Field(description="Items completed, declined or marked duplicate.")
+
+
+class TriageStats(Stats):
     sla_by_priority: dict[str, SlaCounts] = Field(
         description="Per priority: answered within the SLA (met), and answered late or overdue (breached).")
     open_by_assignee: dict[str, int] = Field(description="Open items per assignee id ('unassigned' for none).")
-    by_tenant: dict[str, Stats] | None = Field(
+    by_tenant: dict[str, TriageStats] | None = Field(
         None, description="Staff looking at every tenant: the same figures per tenant.")
 
 

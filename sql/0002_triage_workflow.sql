@@ -24,11 +24,13 @@ ALTER TABLE feedback ALTER COLUMN sla_due_at SET NOT NULL;
 -- The triage queue: what is due first.
 CREATE INDEX feedback_tenant_sla_idx ON feedback (tenant_id, sla_due_at, id);
 
--- Stats, response times and SLA figures included, from one index-only scan.
-DROP INDEX feedback_tenant_acknowledged_idx;
+-- Triage stats, response times and SLA figures included, from one index-only scan.
 DROP INDEX feedback_tenant_type_status_idx;
 CREATE INDEX feedback_tenant_stats_idx ON feedback (tenant_id, type, status, priority)
-    INCLUDE (assignee_id, created_at, acknowledged_at, sla_due_at);
+    INCLUDE (created_at, acknowledged_at, sla_due_at);
+-- Open items per assignee, read in assignee order.
+CREATE INDEX feedback_tenant_open_assignee_idx ON feedback (tenant_id, assignee_id)
+    WHERE status NOT IN ('completed', 'declined', 'duplicate');
 
 -- met / breached once answered (the first move out of NEW answers); before that
 -- breached, due_soon (the last quarter of the window) or on_track.

@@ -279,14 +279,15 @@ def test_stats_grow_the_triage_view(admin, client, tenant, other_tenant, databas
     conn.close()
     admin.post(BASE + late["id"] + "/acknowledge/", headers=tenant.auth("admin"))
     admin.post(BASE + waiting["id"] + "/assign/", json={"assignee_id": user}, headers=tenant.auth("admin"))
-    stats = client.get(BASE + "stats/", headers=tenant.auth("admin")).get_json()
+    stats = admin.get(BASE + "triage/stats/", headers=tenant.auth("admin")).get_json()
     assert stats["sla_by_priority"] == {"high": {"met": 1, "breached": 1}, "low": {"met": 0, "breached": 1},
                                         "urgent": {"met": 0, "breached": 0}}
     assert stats["open_by_assignee"] == {"unassigned": 3, user: 1}
     assert stats["avg_response_time_hours"] is not None and "by_tenant" not in stats
 
     submit(client, other_tenant)
-    everyone = client.get(BASE + "stats/", headers=tenant.auth("staff")).get_json()
+    everyone = admin.get(BASE + "triage/stats/", headers=tenant.auth("staff")).get_json()
+    assert admin.get(BASE + "triage/stats/", headers=tenant.auth("member")).status_code == 403
     assert everyone["by_tenant"][str(tenant.id)]["sla_by_priority"] == stats["sla_by_priority"]
     assert everyone["by_tenant"][str(other_tenant.id)]["total"] == 1
     assert everyone["total"] == sum(t["total"] for t in everyone["by_tenant"].values())

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import functions_framework  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
-from shared import triage  # noqa: E402
+from shared import feedback, triage  # noqa: E402
 from shared.http import PUBLIC, TRIAGE, Api, Call, Reply, Route, framework_error  # noqa: E402
 from shared.models import (  # noqa: E402
     AssignBody,
@@ -22,6 +22,7 @@ from shared.models import (  # noqa: E402
     GitHubLinkBody,
     NoteBody,
     RespondBody,
+    StatsQuery,
     StatusBody,
 )
 
@@ -65,6 +66,10 @@ def list_notes(call: Call) -> Reply:
     return Reply(200, triage.notes(call.tx, call.principal, call.args["id"]))
 
 
+def stats(call: Call) -> Reply:
+    return Reply(200, feedback.triage_stats(call.tx, call.principal, call.query.tenant_id))
+
+
 def history(call: Call) -> Reply:
     return Reply(200, triage.history(call.tx, call.principal, call.args["id"]))
 
@@ -98,6 +103,8 @@ API = Api(
               problems=(401, 403, 404)),
         Route("GET", ID + "history/", history, TRIAGE, "The item's audit trail",
               response="History", problems=(401, 403, 404)),
+        Route("GET", "/feedback/triage/stats/", stats, TRIAGE, "Stats with SLA and assignee figures",
+              query=StatsQuery, response="TriageStats", problems=(401, 403, 422)),
         Route("GET", "/feedback/admin/openapi.json", spec, PUBLIC, "This document"),
     ],
 )
