@@ -169,15 +169,20 @@ UPDATABLE = {
 }
 
 
+def _update_item(sets: str) -> str:
+    """An UPDATE of one item that answers with the item."""
+    return (
+        f"UPDATE feedback AS f SET {sets}, updated_at = now()"
+        f" WHERE f.tenant_id = :tenant AND f.id = :id RETURNING {ITEM_JSON}"
+    )
+
+
 def update_feedback(fields: list[str]) -> str:
     """The PATCH statement for these fields; a new priority brings a new SLA due time."""
     sets = ", ".join(f"{UPDATABLE[name][0]} = {UPDATABLE[name][1]}" for name in fields)
     if "priority" in fields:
         sets += ", sla_due_at = :sla_due_at"
-    return (
-        f"UPDATE feedback AS f SET {sets}, updated_at = now()"
-        f" WHERE f.tenant_id = :tenant AND f.id = :id RETURNING {ITEM_JSON}"
-    )
+    return _update_item(sets)
 
 
 ADD_VOTE = """
@@ -297,23 +302,15 @@ SELECT coalesce(json_agg(json_build_object(
 
 # A status change; the timestamps are set once, by the transition that earns them:
 # leaving NEW answers the submitter (acknowledged_at), completing completes.
-TRANSITION = f"""
-UPDATE feedback AS f
-   SET status = CAST(:status AS text),
+TRANSITION = _update_item("""status = CAST(:status AS text),
        acknowledged_at = coalesce(f.acknowledged_at, CASE WHEN f.status = 'new' THEN now() END),
        completed_at = coalesce(f.completed_at, CASE WHEN CAST(:status AS text) = 'completed' THEN now() END),
        decline_reason = CASE WHEN CAST(:status AS text) = 'declined' THEN CAST(:reason AS text)
                              ELSE f.decline_reason END,
        duplicate_of = CAST(:duplicate_of AS uuid),
-       public_response = coalesce(CAST(:response AS text), f.public_response),
-       updated_at = now()
- WHERE f.tenant_id = :tenant AND f.id = :id
-RETURNING {ITEM_JSON}"""
+       public_response = coalesce(CAST(:response AS text), f.public_response)""")
 
-SET_RESPONSE = f"""
-UPDATE feedback AS f SET public_response = :response, updated_at = now()
- WHERE f.tenant_id = :tenant AND f.id = :id
-RETURNING {ITEM_JSON}"""
+SET_RESPONSE = _update_item("public_response = :response")
 
 DUPLICATE_TARGET = """
 SELECT f.status FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id FOR UPDATE"""
@@ -327,16 +324,9 @@ INSERT INTO votes (tenant_id, feedback_id, user_id)
 SELECT :tenant, :original, user_id FROM moved
     ON CONFLICT DO NOTHING"""
 
-ASSIGN = f"""
-UPDATE feedback AS f SET assignee_id = CAST(:assignee_id AS uuid), assignee_email = :assignee_email,
-                         updated_at = now()
- WHERE f.tenant_id = :tenant AND f.id = :id
-RETURNING {ITEM_JSON}"""
+ASSIGN = _update_item("assignee_id = CAST(:assignee_id AS uuid), assignee_email = :assignee_email")
 
-LINK_GITHUB = f"""
-UPDATE feedback AS f SET github_issue_url = :url, updated_at = now()
- WHERE f.tenant_id = :tenant AND f.id = :id
-RETURNING {ITEM_JSON}"""
+LINK_GITHUB = _update_item("github_issue_url = :url")
 
 ADD_NOTE = """
 INSERT INTO feedback_notes (tenant_id, feedback_id, author, body) VALUES (:tenant, :id, :author, :body)
