@@ -159,21 +159,23 @@ CREATE POLICY tenant_isolation ON tenants
     USING (id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))
     WITH CHECK (id = (SELECT app_tenant_id()));
 
-DO $$
-DECLARE
-    t text;
+-- Isolates a table by its tenant_id column; every later tenant table goes through it.
+CREATE FUNCTION guard_tenant_table(t regclass) RETURNS void
+LANGUAGE plpgsql
+AS $$
 BEGIN
-    FOREACH t IN ARRAY ARRAY['api_keys', 'feedback', 'votes', 'idempotency_keys', 'rate_counters']
-    LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I '
-            'USING (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff())) '
-            'WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))', t);
-    END LOOP;
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format(
+        'CREATE POLICY tenant_isolation ON %s '
+        'USING (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff())) '
+        'WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))', t);
 END
 $$;
+REVOKE ALL ON FUNCTION guard_tenant_table(regclass) FROM PUBLIC;
+
+SELECT guard_tenant_table(t)
+  FROM unnest(ARRAY['api_keys', 'feedback', 'votes', 'idempotency_keys', 'rate_counters']::regclass[]) AS t;
 
 -- The owner (who runs migrations and defines the lookup functions below) may read
 -- keys and tenants; FORCE would otherwise hide them from the definer functions too.

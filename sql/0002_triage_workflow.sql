@@ -57,13 +57,6 @@ CREATE TABLE feedback_notes (
     FOREIGN KEY (tenant_id, feedback_id) REFERENCES feedback (tenant_id, id)
 );
 
-ALTER TABLE feedback_notes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE feedback_notes FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON feedback_notes
-    USING (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))
-    WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()));
-GRANT SELECT, INSERT ON feedback_notes TO pilot_feedback_app;
-
 -- Every change to an item, with who made it and the values before and after,
 -- written in the transaction of the change itself.
 CREATE TABLE feedback_audit (
@@ -80,11 +73,8 @@ CREATE TABLE feedback_audit (
     FOREIGN KEY (tenant_id, feedback_id) REFERENCES feedback (tenant_id, id)
 );
 
-ALTER TABLE feedback_audit ENABLE ROW LEVEL SECURITY;
-ALTER TABLE feedback_audit FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON feedback_audit
-    USING (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))
-    WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()));
+SELECT guard_tenant_table('feedback_notes'), guard_tenant_table('feedback_audit');
 
--- Append-only for the service: it may add and read rows, never change or remove them.
-GRANT SELECT, INSERT ON feedback_audit TO pilot_feedback_app;
+-- Append-only for the service: it may add and read notes and audit rows, never
+-- change or remove them.
+GRANT SELECT, INSERT ON feedback_notes, feedback_audit TO pilot_feedback_app;
