@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared import errors, queries, sla
 from shared.auth import Principal
@@ -168,40 +168,57 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
     fields = sorted(body.model_fields_set)
     if not fields:
         raise errors.ValidationFailed("Send at least one field to change.")
-    tenant_id, status, submitted_by, before, created_at = lock(tx, p, item_id)
-    is_submitter = p.user_id is not None and submitted_by == p.user_id
+    item = lock(tx, p, item_id)
+    is_submitter = p.user_id is not None and item.submitted_by == p.user_id
     allowed = set(TRIAGE_FIELDS) if p.can_triage else set()
-    if is_submitter and status == "new":
+    if is_submitter and item.status == "new":
         allowed |= SUBMITTER_FIELDS
     refused = [f for f in fields if f not in allowed]
     if refused:
-        if is_submitter and status != "new" and set(refused) <= SUBMITTER_FIELDS:
+        if is_submitter and item.status != "new" and set(refused) <= SUBMITTER_FIELDS:
             raise errors.Conflict("The submitter may edit an item only while it is new.")
         raise errors.Forbidden(
             "You may not change these fields.",
             errors=[{"field": f, "message": "Not allowed for this caller", "type": "forbidden"} for f in refused],
         )
     values: dict[str, Any] = {name: getattr(body, name) for name in fields}
-    old = json.loads(before)
-    audit(tx, p, tenant_id, item_id, "edit", {f: old[f] for f in fields}, values)
+    audit(tx, p, item.tenant_id, item_id, "edit", {f: item.before[f] for f in fields}, values)
     for name in ("tags", "context"):
         if name in values:
             values[name] = json.dumps(values[name])
     if "priority" in values:
-        values["sla_due_at"] = sla.due_at(values["priority"], created_at)
+        values["sla_due_at"] = sla.due_at(values["priority"], item.created_at)
     return tx.last_scalar(
-        queries.update_feedback(fields), tenant=tenant_id, id=item_id, **values, **viewer(p)
+        queries.update_feedback(fields), tenant=item.tenant_id, id=item_id, **values, **viewer(p)
     )
 
 
-def lock(tx: Tx, p: Principal, item_id: uuid.UUID) -> list[Any]:
-    """The item's tenant, status, submitter, editable fields (JSON) and creation time,
-    locked for change."""
+class Locked(NamedTuple):
+    """An item locked for change, with what the change needs to know."""
+
+    tenant_id: uuid.UUID
+    status: str
+    submitted_by: uuid.UUID | None
+    before: dict[str, Any]  # the changeable fields, as an audit row records them
+    created_at: datetime.datetime
+
+
+def lock(tx: Tx, p: Principal, item_id: uuid.UUID) -> Locked:
     scope, params = _scope(p)
     row = tx.one(queries.LOCK_FEEDBACK.format(scope=scope), id=item_id, **params)
     if row is None:
         raise errors.NotFound("No such feedback.")
-    return row
+    tenant_id, status, submitted_by, before, created_at = row
+    return Locked(tenant_id, status, submitted_by, json.loads(before), created_at)
+
+
+def tenant_of(tx: Tx, p: Principal, item_id: uuid.UUID) -> uuid.UUID:
+    """The tenant of an item the caller may see, for reads of what hangs off it."""
+    scope, params = _scope(p)
+    tenant_id = tx.scalar(queries.FIND_FEEDBACK.format(scope=scope), id=item_id, **params)
+    if tenant_id is None:
+        raise errors.NotFound("No such feedback.")
+    return tenant_id
 
 
 def audit(
@@ -218,10 +235,10 @@ def audit(
 
 
 def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, Any]:
-    tenant_id, status = lock(tx, p, item_id)[:2]
-    if status in CLOSED_STATUSES:
-        raise errors.Conflict(f"Voting is closed on {status} items.")
-    ident = {"tenant": tenant_id, "id": item_id, "user": p.user_id}
+    item = lock(tx, p, item_id)
+    if item.status in CLOSED_STATUSES:
+        raise errors.Conflict(f"Voting is closed on {item.status} items.")
+    ident = {"tenant": item.tenant_id, "id": item_id, "user": p.user_id}
     tx.rows(queries.ADD_VOTE if add else queries.REMOVE_VOTE, **ident)
     count, voted = tx.last(queries.VOTE_STATE, **ident)[0]
     return {"id": str(item_id), "vote_count": count, "voted": voted}

@@ -126,12 +126,8 @@ class Api:
 
     def _preflight(self, request: flask.Request, origin: str) -> flask.Response:
         """A browser asking whether it may send the request: the route's methods."""
-        try:
-            self._urls.match(request.path, method="OPTIONS")
-            allowed: list[str] = []
-        except wz.MethodNotAllowed as exc:
-            allowed = sorted(exc.valid_methods or [])
-        except wz.HTTPException:
+        allowed = self._methods(request.path)
+        if not allowed:
             return _problem(errors.NotFound(f"No route for {request.path}."), request)
         response = flask.Response(status=204)
         response.headers.update(_cors_headers(origin))
@@ -142,13 +138,17 @@ class Api:
 
     def handles(self, path: str) -> bool:
         """Whether some route of this group matches the path (with any method)."""
+        return bool(self._methods(path))
+
+    def _methods(self, path: str) -> list[str]:
+        """The methods the routes at this path take; none when no route matches."""
         try:
-            self._urls.match(path, method="GET")
-        except wz.MethodNotAllowed:
-            return True
+            self._urls.match(path, method="-")  # a method no route takes
+        except wz.MethodNotAllowed as exc:
+            return sorted(exc.valid_methods or [])
         except wz.HTTPException:
-            return False
-        return True
+            pass
+        return []
 
     def _match(self, request: flask.Request) -> tuple[Route, dict[str, Any]]:
         try:

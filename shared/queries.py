@@ -106,6 +106,9 @@ BEFORE_JSON = """json_build_object(
     'assignee_id', f.assignee_id, 'assignee_email', f.assignee_email,
     'github_issue_url', f.github_issue_url)::text"""
 
+# Which tenant an item belongs to, if the caller may see it (reads take no lock).
+FIND_FEEDBACK = "SELECT f.tenant_id FROM feedback f WHERE f.id = :id AND {scope}"
+
 LOCK_FEEDBACK = f"""
 SELECT f.tenant_id, f.status, f.submitted_by, {BEFORE_JSON}, f.created_at
   FROM feedback f WHERE f.id = :id AND {{scope}} FOR UPDATE"""

@@ -2,14 +2,13 @@
 submitter, read its history. Every change is audited in its own transaction."""
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from shared import errors, queries
 from shared.auth import Principal
 from shared.db import Tx
-from shared.feedback import audit, lock, viewer
+from shared.feedback import audit, lock, tenant_of, viewer
 from shared.workflow import check_transition
 
 
@@ -23,15 +22,16 @@ def change_status(
     duplicate_of: uuid.UUID | None = None,
     response: str | None = None,
 ) -> str:
-    tenant_id, status = lock(tx, p, item_id)[:2]
-    check_transition(status, target)
+    item = lock(tx, p, item_id)
+    tenant_id = item.tenant_id
+    check_transition(item.status, target)
     if target == "declined" and not reason:
         raise _missing("reason", "Declining needs a reason for the submitter.")
     if target == "duplicate":
         _check_original(tx, tenant_id, item_id, duplicate_of)
     elif duplicate_of is not None:
         raise errors.ValidationFailed("duplicate_of goes with status duplicate only.")
-    old: dict[str, Any] = {"status": status}
+    old: dict[str, Any] = {"status": item.status}
     new: dict[str, Any] = {"status": target}
     if reason and target == "declined":
         new["reason"] = reason
@@ -50,43 +50,38 @@ def change_status(
 def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str | None) -> str:
     if status is not None:
         return change_status(tx, p, item_id, status, response=response)
-    tenant_id = lock(tx, p, item_id)[0]
+    tenant_id = lock(tx, p, item_id).tenant_id
     audit(tx, p, tenant_id, item_id, "response", None, response)
     return tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response, **viewer(p))
 
 
 def assign(tx: Tx, p: Principal, item_id: uuid.UUID, assignee_id: uuid.UUID | None, email: str | None) -> str:
-    tenant_id, before = _before(tx, p, item_id)
+    item = lock(tx, p, item_id)
     new = {"assignee_id": str(assignee_id) if assignee_id else None, "assignee_email": email}
-    audit(tx, p, tenant_id, item_id, "assignment", {k: before[k] for k in new}, new)
-    return tx.last_scalar(queries.ASSIGN, tenant=tenant_id, id=item_id, assignee_id=assignee_id,
+    audit(tx, p, item.tenant_id, item_id, "assignment", {k: item.before[k] for k in new}, new)
+    return tx.last_scalar(queries.ASSIGN, tenant=item.tenant_id, id=item_id, assignee_id=assignee_id,
                           assignee_email=email, **viewer(p))
 
 
 def link_github(tx: Tx, p: Principal, item_id: uuid.UUID, url: str | None) -> str:
-    tenant_id, before = _before(tx, p, item_id)
-    audit(tx, p, tenant_id, item_id, "github_link", before["github_issue_url"], url)
-    return tx.last_scalar(queries.LINK_GITHUB, tenant=tenant_id, id=item_id, url=url, **viewer(p))
+    item = lock(tx, p, item_id)
+    audit(tx, p, item.tenant_id, item_id, "github_link", item.before["github_issue_url"], url)
+    return tx.last_scalar(queries.LINK_GITHUB, tenant=item.tenant_id, id=item_id, url=url, **viewer(p))
 
 
 def add_note(tx: Tx, p: Principal, item_id: uuid.UUID, body: str) -> str:
-    tenant_id = lock(tx, p, item_id)[0]
+    tenant_id = lock(tx, p, item_id).tenant_id
     audit(tx, p, tenant_id, item_id, "note", None, body)
     return tx.last_scalar(queries.ADD_NOTE, tenant=tenant_id, id=item_id, author=p.subject, body=body)
 
 
 def notes(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
-    tenant_id = lock(tx, p, item_id)[0]
+    tenant_id = tenant_of(tx, p, item_id)
     return '{"items":' + tx.last_scalar(queries.NOTES, tenant=tenant_id, id=item_id) + "}"
 
 
-def _before(tx: Tx, p: Principal, item_id: uuid.UUID) -> tuple[uuid.UUID, dict[str, Any]]:
-    row = lock(tx, p, item_id)
-    return row[0], json.loads(row[3])
-
-
 def history(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
-    tenant_id = lock(tx, p, item_id)[0]
+    tenant_id = tenant_of(tx, p, item_id)
     return '{"items":' + tx.last_scalar(queries.HISTORY, tenant=tenant_id, id=item_id) + "}"
 
 

@@ -101,7 +101,7 @@ def test_every_statement_of_the_code_prepares_against_the_schema(database_url):
         in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
     ]
     for scope in (queries.TENANT_SCOPE, queries.ALL_TENANTS):
-        statements += [s.format(scope=scope) for s in (queries.GET_FEEDBACK, queries.LOCK_FEEDBACK, queries.STATS,
+        statements += [s.format(scope=scope) for s in (queries.GET_FEEDBACK, queries.LOCK_FEEDBACK, queries.FIND_FEEDBACK, queries.STATS,
                                                        queries.TRIAGE_STATS, queries.TRIAGE_STATS_ALL_TENANTS)]
         for sort in queries.SORTS:
             statements.append(queries.list_feedback(scope, list(queries.LIST_FILTERS), sort, after=True))
