@@ -23,6 +23,7 @@ DEMO_TENANT = "Demo"
 sys.path.insert(0, str(ROOT))
 
 from shared import db, errors, migrations  # noqa: E402
+from shared.config import settings  # noqa: E402
 
 
 def use_embedded_database_if_unset() -> None:
@@ -126,6 +127,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     db.reset_pools()
     logs.configure()
     port = args.port or int(os.environ.get("PORT", "8080"))
+    # Events go to this server's own event functions; mails link back to it.
+    os.environ.setdefault("EVENTS_PUSH_URL", f"http://127.0.0.1:{port}{devserver.EVENTS_PREFIX.rstrip('/')}")
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{port}")
+    settings.cache_clear()
     print(f"Serving on http://{args.host}:{port}/api/v1/feedback/ (Ctrl-C stops)", flush=True)
     devserver.serve(args.host, port)
     return 0

@@ -17,6 +17,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw.strip() else default
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return raw in ("1", "true", "yes") if raw else default
+
+
 def _uuid_or_none(name: str) -> uuid.UUID | None:
     raw = os.environ.get(name, "").strip()
     return uuid.UUID(raw) if raw else None
@@ -59,6 +64,24 @@ class Settings:
     # Where business days are counted for SLAs, and which dates are not business days.
     sla_timezone: str
     sla_holidays: frozenset[datetime.date]
+    # Where the public API is reached from outside (links in mails).
+    public_base_url: str
+    # Mail to submitters: without SMTP_HOST mails are written to the log.
+    smtp_host: str
+    smtp_port: int
+    smtp_starttls: bool
+    smtp_user: str
+    smtp_password: str  # local stand-in for the secret below
+    smtp_password_secret: str  # projects/P/secrets/S/versions/latest
+    smtp_ca_file: str  # a private relay's CA; the system's CAs otherwise
+    mail_from: str
+    # Secret Manager: how long a read value is trusted; a stand-in's URL for tests.
+    secret_ttl_seconds: int
+    secret_manager_endpoint: str
+    # The local server's own event functions, which the relay posts CloudEvents to,
+    # and how often its sweeper publishes due events again.
+    events_push_url: str
+    local_sweep_seconds: int
 
 
 @functools.cache
@@ -72,7 +95,7 @@ def settings() -> Settings:
         db_user=env("DB_USER", ""),
         db_password=env("DB_PASSWORD", ""),
         db_name=env("DB_NAME", "pilot_feedback"),
-        db_iam_auth=env("DB_IAM_AUTH", "true").lower() in ("1", "true", "yes"),
+        db_iam_auth=_flag("DB_IAM_AUTH", True),
         db_ip_type=env("DB_IP_TYPE", "PRIVATE"),
         db_service_role=env("DB_SERVICE_ROLE", "pilot_feedback_app"),
         db_pool_size=_int("DB_POOL_SIZE", 8),
@@ -93,5 +116,18 @@ def settings() -> Settings:
         sla_holidays=frozenset(
             datetime.date.fromisoformat(d.strip()) for d in env("SLA_HOLIDAYS", "").split(",") if d.strip()
         ),
+        public_base_url=env("PUBLIC_BASE_URL", "").rstrip("/"),
+        smtp_host=env("SMTP_HOST", ""),
+        smtp_port=_int("SMTP_PORT", 587),
+        smtp_starttls=_flag("SMTP_STARTTLS", True),
+        smtp_user=env("SMTP_USER", ""),
+        smtp_password=env("SMTP_PASSWORD", ""),
+        smtp_password_secret=env("SMTP_PASSWORD_SECRET", ""),
+        smtp_ca_file=env("SMTP_CA_FILE", ""),
+        mail_from=env("MAIL_FROM", "Pilot Feedback <feedback@localhost>"),
+        secret_ttl_seconds=_int("SECRET_TTL_SECONDS", 300),
+        secret_manager_endpoint=env("SECRET_MANAGER_ENDPOINT", ""),
+        events_push_url=env("EVENTS_PUSH_URL", "").rstrip("/"),
+        local_sweep_seconds=_int("LOCAL_SWEEP_SECONDS", 30),
         cors_allowed_origins=frozenset(o.strip().rstrip("/") for o in env("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()),
     )

@@ -308,7 +308,8 @@ class Tx:
     statement. A transaction that ends without `last` commits on leaving the block.
     A deferred check (a credential proven by a statement that returns a row) goes
     out in the same write as the next statement and is judged before that
-    statement's rows are handed back.
+    statement's rows are handed back. `after_commit` callbacks run once the
+    transaction has committed and its connection is back in the pool.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -316,6 +317,7 @@ class Tx:
         self._check: _Check | None = None
         self.begun = False
         self.committed = False  # or, after a failed `last`, rolled back: ended
+        self.after_commit: list[Callable[[], None]] = []
 
     def rows(self, sql: str, **params: Any) -> list[list[Any]]:
         return self._run(sql, params, commit=False)
@@ -410,3 +412,9 @@ def transaction(*, owner: bool = False) -> Iterator[Tx]:
         raise
     finally:
         p.release(conn, broken=broken)
+    for callback in tx.after_commit:
+        try:
+            callback()
+        except Exception as exc:
+            # The change is committed; what the callback was for is retried by its own means.
+            logs.log("WARNING", "after-commit callback failed", error=f"{type(exc).__name__}: {exc}")

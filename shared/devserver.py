@@ -1,16 +1,22 @@
-"""Every HTTP function group on one port, as the production base URL routes them.
+"""Every function group on one port, as the production deployment routes them.
 
-Each group is loaded by functions-framework exactly as Cloud Functions loads it;
-a request goes to the first group with a route for its path.
+Each group is loaded by functions-framework exactly as Cloud Functions loads it.
+An HTTP request goes to the first group with a route for its path; the event
+functions take CloudEvents under /_events/<name>, where the relay pushes what
+Pub/Sub would deliver, and a sweeper in the worker republishes due events.
 """
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HTTP_GROUPS = ("feedback", "admin")
+EVENT_GROUPS = ("notify",)
+EVENTS_PREFIX = "/_events/"
 
 
 def build_app() -> Any:
@@ -21,17 +27,42 @@ def build_app() -> Any:
         app = functions_framework.create_app(target=name, source=str(ROOT / "functions" / name / "main.py"))
         # functions-framework registers the module it just loaded as "main".
         groups.append((sys.modules["main"].API, app))
+    events = {
+        name: functions_framework.create_app(
+            target=name, source=str(ROOT / "functions" / name / "main.py"), signature_type="cloudevent"
+        )
+        for name in EVENT_GROUPS
+    }
 
     def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "/")
+        if path.startswith(EVENTS_PREFIX) and path[len(EVENTS_PREFIX):] in events:
+            return events[path[len(EVENTS_PREFIX):]]({**environ, "PATH_INFO": "/"}, start_response)
         app = next((a for api, a in groups if api.handles(path)), groups[0][1])
         return app(environ, start_response)
 
     return dispatch
 
 
+def _sweep_forever() -> None:
+    from shared import logs, outbox
+    from shared.config import settings
+
+    while True:
+        time.sleep(settings().local_sweep_seconds)
+        try:
+            outbox.sweep()
+        except Exception as exc:
+            logs.log("WARNING", "outbox sweep failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _start_sweeper(server: Any, worker: Any) -> None:
+    """In the worker, after the fork: the sweeper's connections are the worker's own."""
+    threading.Thread(target=_sweep_forever, name="outbox-sweep", daemon=True).start()
+
+
 def serve(host: str, port: int) -> None:
     """Serve with functions-framework's gunicorn settings (1 worker, 4 threads per core)."""
     from functions_framework._http.gunicorn import GunicornApplication
 
-    GunicornApplication(build_app(), host, port, False).run()
+    GunicornApplication(build_app(), host, port, False, post_fork=_start_sweeper).run()

@@ -31,7 +31,8 @@ PUBLIC = "public"  # anyone; no credentials read, no database
 ANYONE = "anyone"  # anonymous (by intake key or default tenant) or signed in
 USER = "user"  # member, admin or staff
 TRIAGE = "triage"  # admin or staff
-POLICIES = (PUBLIC, ANYONE, USER, TRIAGE)
+SIGNED = "signed"  # whoever holds a link the service signed; the handler checks the signature
+POLICIES = (PUBLIC, ANYONE, USER, TRIAGE, SIGNED)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Reply:
     status: int
     body: str | dict[str, Any] | list[Any]
     headers: dict[str, str] = field(default_factory=dict)
+    mimetype: str = "application/json"
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Route:
     response: str | None = None  # name of the success body's model in shared.responses
     status: int = 200
     problems: tuple[int, ...] = ()
+    media: str = JSON_TYPE  # of the success body
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -96,7 +99,7 @@ class Api:
             route, args = self._match(request)
             call = Call(request, args)
             reply = self._dispatch(route, call)
-            response = _response(reply.status, reply.body, reply.headers, JSON_TYPE)
+            response = _response(reply.status, reply.body, reply.headers, reply.mimetype)
         except errors.ApiError as exc:
             response = _problem(exc, request)
         except pydantic.ValidationError as exc:
@@ -169,6 +172,10 @@ class Api:
             call.body = route.body.model_validate_json(read_body(call.request))
         if route.policy == PUBLIC:
             return route.handler(call)
+        if route.policy == SIGNED:
+            with db.transaction() as tx:
+                call.tx = tx
+                return route.handler(call)
         creds = auth.read_credentials(call.request.headers, call.request.args)
         if creds.kind == "anonymous" and route.policy != ANYONE:
             raise errors.Unauthorized("Authentication required.")

@@ -177,6 +177,11 @@ class StatsQuery(_Model):
     tenant_id: uuid.UUID | None = Field(None, description="Staff only: one tenant's numbers.")
 
 
+class OptOutQuery(_Model):
+    # Extra parameters are ignored: mail clients and scanners add their own.
+    token: str = Field(min_length=3, max_length=1000, description="The signed token from the mail's link.")
+
+
 PublicResponse = _text(10_000, _NOT_BLANK, 1)
 Reason = _text(2_000, _NOT_BLANK, 1)
 

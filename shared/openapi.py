@@ -77,6 +77,12 @@ def _schema_of(name: str | None) -> dict[str, Any]:
     return {"$ref": REF.format(model=name)} if name else {"type": "object"}
 
 
+def _success(route: Any) -> dict[str, Any]:
+    if route.media != "application/json":
+        return _json({"type": "string"}, route.media)  # a page for people, not for programs
+    return _json(_schema_of(route.response))
+
+
 @functools.cache
 def document(api: Any) -> dict[str, Any]:
     from shared import http  # imported here: http imports this module's callers
@@ -98,7 +104,7 @@ def document(api: Any) -> dict[str, Any]:
         op: dict[str, Any] = {
             "operationId": f"{r.method.lower()}_{r.handler.__name__}",
             "summary": r.summary,
-            "responses": {str(r.status): {"description": "Success", **_json(_schema_of(r.response))}},
+            "responses": {str(r.status): {"description": "Success", **_success(r)}},
         }
         params = [
             {"name": name, "in": "path", "required": True, "schema": _PARAM_SCHEMAS.get(conv or "", {"type": "string"})}
@@ -115,10 +121,11 @@ def document(api: Any) -> dict[str, Any]:
             op["parameters"] = params
         if r.body is not None:
             op["requestBody"] = {"required": True, **_json({"$ref": REF.format(model=r.body.__name__)})}
-        if r.policy == http.PUBLIC:
+        if r.policy in (http.PUBLIC, http.SIGNED):
             op["security"] = []
         else:
             op["security"] = [{"bearer": []}] + ([{"tenantKey": []}, {}] if r.policy == http.ANYONE else [])
+        if r.policy != http.PUBLIC:
             for status in (*r.problems, 503):
                 op["responses"][str(status)] = {"description": _STATUS_TEXT[status], **problem}
         op["responses"]["default"] = {"description": "Any other error", **problem}

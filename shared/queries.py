@@ -339,3 +339,55 @@ NOTES = """
 SELECT coalesce(json_agg(json_build_object('id', n.id, 'author', n.author, 'body', n.body,
                                            'created_at', n.created_at) ORDER BY n.created_at, n.id), '[]')::text
   FROM feedback_notes n WHERE n.tenant_id = :tenant AND n.feedback_id = :id"""
+
+# --- outbox
+
+# A mail to the submitter about what just happened, if the item has an address.
+ENQUEUE_MAIL = """
+INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
+SELECT f.tenant_id, f.id, 'mail', jsonb_build_object(
+    'notice', CAST(:notice AS text), 'to', f.submitter_email, 'name', f.submitter_name,
+    'summary', f.summary, 'status', CAST(:status AS text),
+    'response', CAST(:response AS text), 'reason', CAST(:reason AS text))
+  FROM feedback f
+ WHERE f.tenant_id = :tenant AND f.id = :id AND f.submitter_email IS NOT NULL
+RETURNING id, kind"""
+
+# The row, locked for its delivery; a row another delivery holds is skipped, not waited for.
+CLAIM_EVENT = """
+SELECT kind, tenant_id, payload::text, attempts, created_at FROM outbox
+ WHERE id = :id AND done_at IS NULL
+   FOR UPDATE SKIP LOCKED"""
+
+EVENT_DONE = "UPDATE outbox SET done_at = clock_timestamp(), outcome = :outcome, last_error = :error WHERE id = :id"
+
+# Backoff doubles from :base seconds per attempt, up to :cap.
+_BACKOFF = "clock_timestamp() + make_interval(secs => LEAST(:cap, :base * power(2, {attempts})))"
+
+EVENT_FAILED = f"""
+UPDATE outbox SET attempts = attempts + 1, last_error = :error,
+       next_attempt_at = {_BACKOFF.format(attempts="attempts")}
+ WHERE id = :id"""
+
+# Due rows, pushed back by their backoff as they are handed to the relay again.
+SWEEP_DUE = f"""
+UPDATE outbox o SET next_attempt_at = {_BACKOFF.format(attempts="o.attempts")}
+  FROM (SELECT id FROM outbox WHERE done_at IS NULL AND next_attempt_at <= clock_timestamp()
+         ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED) due
+ WHERE o.id = due.id
+RETURNING o.id, o.kind"""
+
+# Rows past their age limit are given up, never delivered late.
+EXPIRE_EVENTS = """
+UPDATE outbox SET done_at = clock_timestamp(), outcome = 'dead',
+       last_error = left('expired; last error: ' || coalesce(last_error, 'none'), 2000)
+ WHERE done_at IS NULL AND created_at < clock_timestamp() - make_interval(secs => :max_age)
+RETURNING id, kind, tenant_id"""
+
+SIGNING_KEY = "SELECT key FROM signing_keys WHERE name = :name"
+
+OPTED_OUT = "SELECT EXISTS (SELECT 1 FROM mail_opt_outs WHERE tenant_id = :tenant AND email = :email)"
+
+OPT_OUT = """
+INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:tenant, :email)
+ON CONFLICT (tenant_id, email) DO NOTHING"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared import errors, queries
+from shared import errors, outbox, queries
 from shared.auth import Principal
 from shared.db import Tx
 from shared.feedback import audit, lock, tenant_of, viewer
@@ -41,6 +41,7 @@ def change_status(
     audit(tx, p, tenant_id, item_id, "status", old, new)
     if response is not None:
         audit(tx, p, tenant_id, item_id, "response", None, response)
+    _tell_submitter(tx, tenant_id, item_id, target, response, reason if target == "declined" else None)
     return tx.last_scalar(
         queries.TRANSITION, tenant=tenant_id, id=item_id, status=target, reason=reason,
         duplicate_of=duplicate_of, response=response, **viewer(p),
@@ -50,8 +51,10 @@ def change_status(
 def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str | None) -> str:
     if status is not None:
         return change_status(tx, p, item_id, status, response=response)
-    tenant_id = lock(tx, p, item_id).tenant_id
+    item = lock(tx, p, item_id)
+    tenant_id = item.tenant_id
     audit(tx, p, tenant_id, item_id, "response", None, response)
+    _tell_submitter(tx, tenant_id, item_id, item.status, response, None)
     return tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response, **viewer(p))
 
 
@@ -83,6 +86,17 @@ def notes(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
 def history(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
     tenant_id = tenant_of(tx, p, item_id)
     return '{"items":' + tx.last_scalar(queries.HISTORY, tenant=tenant_id, id=item_id) + "}"
+
+
+def _tell_submitter(
+    tx: Tx, tenant_id: uuid.UUID, item_id: uuid.UUID, status: str, response: str | None, reason: str | None
+) -> None:
+    """A mail to the submitter in the change's transaction, if the change earns one:
+    completion, decline, or a public response."""
+    notice = status if status in ("completed", "declined") else "response" if response is not None else None
+    if notice is not None:
+        outbox.enqueue(tx, queries.ENQUEUE_MAIL, tenant=tenant_id, id=item_id, notice=notice, status=status,
+                       response=response, reason=reason)
 
 
 def _check_original(tx: Tx, tenant_id: uuid.UUID, item_id: uuid.UUID, original: uuid.UUID | None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import requests
-from test_server import _free_port
+from live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 URL_LINE = re.compile(r"Serving on (http://\S+)")
@@ -56,7 +56,7 @@ def _postgres_running(data_dir: Path) -> bool:
 
 def test_embedded_run_shows_demo_keys_once_stops_cleanly_and_keeps_data(tmp_path):
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     process, lines = _serve(data_dir, port)
     text = "".join(lines)
     member = re.search(r"member key: (pfk_\S+)", text).group(1)

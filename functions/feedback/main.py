@@ -15,10 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import functions_framework  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
-from shared import errors  # noqa: E402
+from shared import errors, pages  # noqa: E402
 from shared import feedback as service  # noqa: E402
-from shared.http import ANYONE, PUBLIC, USER, Api, Call, Reply, Route, client_ip, framework_error  # noqa: E402
-from shared.models import FeedbackCreate, FeedbackUpdate, ListQuery, StatsQuery  # noqa: E402
+from shared.http import ANYONE, PUBLIC, SIGNED, USER, Api, Call, Reply, Route, client_ip, framework_error  # noqa: E402
+from shared.models import FeedbackCreate, FeedbackUpdate, ListQuery, OptOutQuery, StatsQuery  # noqa: E402
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -64,6 +64,21 @@ def stats(call: Call) -> Reply:
     return Reply(200, service.stats(call.tx, call.principal, call.query.tenant_id))
 
 
+def opt_out_page(call: Call) -> Reply:
+    """What a mail's opt-out link opens: a button, so that link scanners opt no one out."""
+    from shared import mail
+
+    _, address = mail.read_opt_out_token(call.tx, call.query.token)
+    return Reply(200, pages.opt_out_form(address), mimetype=pages.HTML)
+
+
+def opt_out(call: Call) -> Reply:
+    """The button, or a mail client's one-click request (RFC 8058)."""
+    from shared import mail
+
+    return Reply(200, pages.opted_out(mail.opt_out(call.tx, call.query.token)), mimetype=pages.HTML)
+
+
 def spec(call: Call) -> Reply:
     from shared import openapi  # only this route needs JSON Schema generation
 
@@ -82,6 +97,10 @@ API = Api(
         Route("GET", "/feedback/stats/", stats, USER, "Feedback statistics",
               query=StatsQuery, response="Stats", problems=(401, 403, 422)),
         Route("GET", "/feedback/openapi.json", spec, PUBLIC, "This document"),
+        Route("GET", "/feedback/mail/opt-out/", opt_out_page, SIGNED, "The page a mail's opt-out link opens",
+              query=OptOutQuery, media=pages.HTML, problems=(403, 422)),
+        Route("POST", "/feedback/mail/opt-out/", opt_out, SIGNED, "Stop mails about your feedback",
+              query=OptOutQuery, media=pages.HTML, problems=(403, 422)),
         Route("GET", ID, detail, USER, "One feedback item", response="FeedbackOut", problems=(401, 404)),
         Route("PATCH", ID, update, USER, "Edit feedback", body=FeedbackUpdate, response="FeedbackOut",
               problems=(400, 401, 403, 404, 409, 413, 415, 422)),

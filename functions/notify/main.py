@@ -1,0 +1,27 @@
+"""Mail to submitters: takes the outbox's events from Pub/Sub and sends the mail rows.
+
+Deployed as one Cloud Function (entry point `notify`) triggered by the events
+topic. A failed send raises, so Pub/Sub delivers the event again; a mail already
+sent or being sent is not sent again.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The deployed bundle keeps the repository's layout: shared/ is two levels up.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import functions_framework  # noqa: E402
+
+from shared import logs, mail, outbox  # noqa: E402
+
+HANDLERS = {"mail": mail.send_notice}
+
+
+@functions_framework.cloud_event
+def notify(cloud_event):  # noqa: ANN001 - a cloudevents.http.CloudEvent
+    event = outbox.from_cloud_event(cloud_event.data)
+    if event.kind in HANDLERS:
+        outcome = outbox.deliver(event.id, HANDLERS)
+        logs.log("INFO", "event handled", function="notify", event_id=event.id, outcome=outcome)

@@ -1,0 +1,181 @@
+"""Mail to submitters: what happened to their feedback, with a signed opt-out link.
+
+Sent over SMTP as configured (STARTTLS, login with a password from Secret
+Manager); without SMTP_HOST the mail is written to the log instead. Each mail's
+Message-ID is made from its outbox row, so the one mail a row stands for keeps
+one identity whatever happens to its delivery.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import email.message
+import email.utils
+import hashlib
+import hmac
+import smtplib
+import ssl
+import threading
+import urllib.parse
+import uuid
+from typing import Any
+
+from shared import errors, logs, queries, secrets
+from shared.config import settings
+from shared.db import Tx
+from shared.outbox import PermanentFailure
+
+SMTP_TIMEOUT_SECONDS = 20
+OPT_OUT_PATH = "/feedback/mail/opt-out/"
+
+SUBJECTS = {
+    "response": "Update on your feedback: {summary}",
+    "completed": "Done: {summary}",
+    "declined": "Not planned: {summary}",
+}
+LEADS = {
+    "response": "The team has answered your feedback.",
+    "completed": "The team has completed your feedback.",
+    "declined": "The team has decided not to act on your feedback.",
+}
+
+
+# --- delivering one outbox row
+
+
+def send_notice(tx: Tx, tenant_id: uuid.UUID, payload: dict[str, Any], event_id: int) -> str:
+    """The outbox handler for mail rows."""
+    to = payload["to"].lower()
+    if tx.scalar(queries.OPTED_OUT, tenant=tenant_id, email=to):
+        return "skipped"
+    message = compose(payload, event_id, opt_out_url(tx, tenant_id, to))
+    if not settings().smtp_host:
+        logs.log("INFO", "mail (no SMTP configured)", to=message["To"], subject=message["Subject"],
+                 message_id=message["Message-ID"], body=message.get_content())
+        return "sent"
+    _send(message)
+    return "sent"
+
+
+def compose(payload: dict[str, Any], event_id: int, opt_out: str) -> email.message.EmailMessage:
+    cfg = settings()
+    notice = payload["notice"]
+    message = email.message.EmailMessage()
+    message["From"] = cfg.mail_from
+    message["To"] = email.utils.formataddr((_one_line(payload.get("name") or ""), payload["to"]))
+    message["Subject"] = SUBJECTS[notice].format(summary=_one_line(payload["summary"]))
+    domain = email.utils.parseaddr(cfg.mail_from)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<feedback-event-{event_id}@{domain}>"
+    message["Date"] = email.utils.formatdate(localtime=False)
+    # RFC 8058 one-click opt-out for mail clients that offer it.
+    message["List-Unsubscribe"] = f"<{opt_out}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    lines = [f"Hello{' ' + payload['name'] if payload.get('name') else ''},", "", LEADS[notice], "",
+             f"Your feedback: {payload['summary']}", f"Status: {payload['status'].replace('_', ' ')}"]
+    if payload.get("reason"):
+        lines += ["", "Why:", payload["reason"]]
+    if payload.get("response"):
+        lines += ["", "Response:", payload["response"]]
+    lines += ["", "--", "You get this mail because you sent this feedback.",
+              f"To get no more mails about your feedback: {opt_out}"]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def _one_line(text: str) -> str:
+    """Header text: line breaks in a summary or name would end the header."""
+    return " ".join(text.split())
+
+
+def _send(message: email.message.EmailMessage) -> None:
+    cfg = settings()
+    password = secrets.value(cfg.smtp_password, cfg.smtp_password_secret)
+    try:
+        with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+            if cfg.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context(cafile=cfg.smtp_ca_file or None))
+            if cfg.smtp_user:
+                _login(smtp, cfg.smtp_user, password, cfg.smtp_password_secret)
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if all(code >= 500 for code in codes):
+            raise PermanentFailure(f"the address was refused ({codes[0]})") from None
+        raise
+    except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+        if exc.smtp_code >= 500:
+            raise PermanentFailure(f"the mail was refused ({exc.smtp_code})") from None
+        raise
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str, secret_name: str) -> None:
+    try:
+        smtp.login(user, password)
+    except smtplib.SMTPAuthenticationError:
+        # Perhaps the password was rotated: read it afresh for the next attempt.
+        if secret_name:
+            secrets.forget(secret_name)
+        raise smtplib.SMTPAuthenticationError(535, b"login refused") from None
+
+
+# --- the signed opt-out link
+
+_key_lock = threading.Lock()
+_keys: dict[str, bytes] = {}
+
+
+def _signing_key(tx: Tx) -> bytes:
+    with _key_lock:
+        key = _keys.get("mail_link")
+    if key is None:
+        key = bytes(tx.scalar(queries.SIGNING_KEY, name="mail_link"))
+        with _key_lock:
+            _keys["mail_link"] = key
+    return key
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def opt_out_token(tx: Tx, tenant_id: uuid.UUID, address: str) -> str:
+    body = _b64(f"{tenant_id}\n{address.lower()}".encode())
+    signature = hmac.new(_signing_key(tx), body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(signature)}"
+
+
+def opt_out_url(tx: Tx, tenant_id: uuid.UUID, address: str) -> str:
+    base = settings().public_base_url
+    if not base:
+        # Retried until configured: no mail goes out without a working opt-out link.
+        raise RuntimeError("PUBLIC_BASE_URL is not set, so no opt-out link can be made")
+    token = urllib.parse.quote(opt_out_token(tx, tenant_id, address))
+    return f"{base}{settings().api_base_path}{OPT_OUT_PATH}?token={token}"
+
+
+def read_opt_out_token(tx: Tx, token: str) -> tuple[uuid.UUID, str]:
+    """The tenant and address a token was signed for; Forbidden if it was not signed here."""
+    refused = errors.Forbidden("This opt-out link is not valid.")
+    body, _, signature = token.partition(".")
+    try:
+        given = _unb64(signature)
+        tenant, _, address = _unb64(body).decode().partition("\n")
+        tenant_id = uuid.UUID(tenant)
+    except (ValueError, binascii.Error):
+        raise refused from None
+    expected = hmac.new(_signing_key(tx), body.encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(given, expected) or not address:
+        raise refused
+    return tenant_id, address
+
+
+def opt_out(tx: Tx, token: str) -> str:
+    """Record the opt-out a link asks for; the address it was for."""
+    tenant_id, address = read_opt_out_token(tx, token)
+    tx.set_tenant(tenant_id)
+    tx.last(queries.OPT_OUT, tenant=tenant_id, email=address)
+    return address

@@ -1,0 +1,120 @@
+"""Side effects of a change, written in the change's transaction, delivered after it.
+
+A change that must reach the world (a mail to the submitter; a GitHub issue)
+writes an outbox row in its own transaction, so the row exists exactly when the
+change does. After commit the relay publishes the row's id; the event function
+for its kind locks the row, performs the effect and marks the row done in one
+transaction, so a redelivered or concurrent event finds nothing left to do.
+Failures are recorded with backoff; the sweep publishes due rows again until
+they are done, or dead after too many attempts or too long.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared import db, logs, queries
+from shared.db import Tx
+
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+MAX_ATTEMPTS = 12  # about eight hours of tries at the backoff above
+MAX_AGE_SECONDS = 3 * 24 * 3600
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    kind: str
+
+
+class PermanentFailure(Exception):
+    """The effect can never succeed (the address is refused, say): the row is dead."""
+
+
+class DeliveryFailed(Exception):
+    """An attempt failed and was recorded; the event is retried later."""
+
+
+# What a kind's handler does with a locked row: returns "sent" or "skipped", or
+# raises PermanentFailure, or raises anything else for a retry.
+Handler = Callable[[Tx, uuid.UUID, dict[str, Any], int], str]
+
+
+def enqueue(tx: Tx, sql: str, **params: Any) -> None:
+    """Write outbox rows with `sql` (returning id, kind) and publish them after commit."""
+    events = [Event(event_id, kind) for event_id, kind in tx.rows(sql, **params)]
+    if events:
+        tx.after_commit.append(lambda: _publish(events))
+
+
+def _publish(events: list[Event]) -> None:
+    from shared import relay
+
+    relay.publish(events)
+
+
+def deliver(event_id: int, handlers: Mapping[str, Handler]) -> str:
+    """Perform one event's effect once; its outcome, or "none" when nothing was left to do."""
+    with db.transaction() as tx:
+        tx.set_tenant(None, staff=True)  # the event names its row; the row names its tenant
+        row = tx.one(queries.CLAIM_EVENT, id=event_id)
+        if row is None:
+            return "none"  # done, dead, or in another delivery right now
+        kind, tenant_id, payload, attempts, created_at = row
+        handler = handlers.get(kind)
+        if handler is None:
+            return "none"  # another function's kind
+        try:
+            outcome = handler(tx, tenant_id, json.loads(payload), event_id)
+        except PermanentFailure as exc:
+            _finish(tx, event_id, kind, "dead", str(exc))
+            return "dead"
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            if attempts + 1 >= MAX_ATTEMPTS:
+                _finish(tx, event_id, kind, "dead", f"gave up after {MAX_ATTEMPTS} attempts; {error}")
+                return "dead"
+            tx.last(queries.EVENT_FAILED, id=event_id, error=error[:2000], base=BACKOFF_BASE_SECONDS,
+                    cap=BACKOFF_CAP_SECONDS)
+            logs.log("WARNING", "event delivery failed", event_id=event_id, kind=kind, attempt=attempts + 1,
+                     error=error)
+            raise DeliveryFailed(f"event {event_id}: {error}") from None
+        _finish(tx, event_id, kind, outcome, None)
+        return outcome
+
+
+def _finish(tx: Tx, event_id: int, kind: str, outcome: str, error: str | None) -> None:
+    tx.last(queries.EVENT_DONE, id=event_id, outcome=outcome, error=error and error[:2000])
+    logs.log("ERROR" if outcome == "dead" else "INFO", "event " + outcome, event_id=event_id, kind=kind,
+             error=error)
+
+
+def sweep() -> list[Event]:
+    """Give up on expired rows and publish the due ones again; the events published."""
+    with db.transaction() as tx:
+        tx.set_tenant(None, staff=True)
+        for event_id, kind, tenant_id in tx.rows(queries.EXPIRE_EVENTS, max_age=MAX_AGE_SECONDS):
+            logs.log("ERROR", "event expired undelivered", event_id=event_id, kind=kind, tenant_id=tenant_id)
+        due = tx.rows(queries.SWEEP_DUE, limit=SWEEP_BATCH, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS)
+    events = [Event(event_id, kind) for event_id, kind in due]
+    if events:
+        _publish(events)
+    return events
+
+
+# --- events as Pub/Sub messages (what the relay publishes and event functions receive)
+
+def message_data(event: Event) -> bytes:
+    return json.dumps({"event_id": event.id, "kind": event.kind}).encode()
+
+
+def from_cloud_event(data: Mapping[str, Any]) -> Event:
+    """The event in a Pub/Sub message-published CloudEvent's data."""
+    body = json.loads(base64.b64decode(data["message"]["data"]))
+    return Event(int(body["event_id"]), str(body["kind"]))

@@ -1,0 +1,90 @@
+"""Publishing outbox events to the functions that deliver them.
+
+The local server (EVENTS_PUSH_URL) receives each event as Pub/Sub would push it
+to every event function: a message-published CloudEvent, sent over HTTP from a
+background thread so the request that made the change does not wait for it.
+Without a destination nothing is published here and the sweep's callers deliver.
+A publish that fails loses nothing: the row stays due for the sweep.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import queue
+import threading
+import urllib.error
+import urllib.request
+import uuid
+
+from shared import logs
+from shared.config import settings
+from shared.outbox import Event, message_data
+
+# The local server's event functions, each a subscriber of the one topic.
+LOCAL_SUBSCRIBERS = ("notify",)
+LOCAL_TOPIC = "//pubsub.googleapis.com/projects/local/topics/feedback-events"
+
+_pending: queue.Queue[Event] = queue.Queue()
+_worker_lock = threading.Lock()
+_worker: threading.Thread | None = None
+
+
+def publish(events: list[Event]) -> None:
+    if not settings().events_push_url:
+        return
+    for event in events:
+        _pending.put(event)
+    _ensure_worker()
+
+
+def _ensure_worker() -> None:
+    global _worker
+    with _worker_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_push_forever, name="event-relay", daemon=True)
+            _worker.start()
+
+
+def _push_forever() -> None:
+    while True:
+        event = _pending.get()
+        for subscriber in LOCAL_SUBSCRIBERS:
+            try:
+                push(settings().events_push_url + "/" + subscriber, event)
+            except Exception as exc:
+                logs.log("WARNING", "event push failed", event_id=event.id, subscriber=subscriber,
+                         error=f"{type(exc).__name__}: {exc}")
+
+
+def push(url: str, event: Event) -> int:
+    """POST the event as a binary-mode message-published CloudEvent; the status."""
+    message_id = uuid.uuid4().hex  # each delivery is its own message, as a republish would be
+    now = datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
+    data = {
+        "message": {
+            "data": base64.b64encode(message_data(event)).decode(),
+            "attributes": {"kind": event.kind},
+            "messageId": message_id,
+            "publishTime": now,
+        },
+        "subscription": "projects/local/subscriptions/" + url.rsplit("/", 1)[-1],
+    }
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(data).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "ce-id": message_id,
+            "ce-specversion": "1.0",
+            "ce-source": LOCAL_TOPIC,
+            "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "ce-time": now,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code

@@ -1,0 +1,412 @@
+"""Mails to submitters: written to the outbox with the change, sent once over real SMTP."""
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import json
+import re
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from cloudevents.http import CloudEvent, to_binary
+from conftest import raw_connection, submit
+from live import LiveServer
+from mailbox import Mailbox
+from secret_manager import SecretManagerStandIn
+
+from shared import mail, outbox, secrets
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = "/api/v1/feedback/"
+PASSWORD = "s3cret-smtp-pass"
+
+
+@pytest.fixture(scope="module")
+def admin_app(database_url):
+    import functions_framework
+
+    return functions_framework.create_app(target="admin", source=str(ROOT / "functions/admin/main.py"))
+
+
+@pytest.fixture
+def admin(admin_app):
+    return admin_app.test_client()
+
+
+@pytest.fixture(scope="module")
+def notify_app(database_url):
+    import functions_framework
+
+    return functions_framework.create_app(
+        target="notify", source=str(ROOT / "functions/notify/main.py"), signature_type="cloudevent"
+    )
+
+
+@pytest.fixture
+def notify(notify_app):
+    """Deliver an outbox event to the notify function as Pub/Sub would; the status."""
+    client = notify_app.test_client()
+
+    def deliver(event_id: int, kind: str = "mail") -> int:
+        data = {"event_id": event_id, "kind": kind}
+        event = CloudEvent(
+            {"type": "google.cloud.pubsub.topic.v1.messagePublished",
+             "source": "//pubsub.googleapis.com/projects/p/topics/feedback-events"},
+            {"message": {"data": base64.b64encode(json.dumps(data).encode()).decode(),
+                         "attributes": {"kind": kind}, "messageId": uuid.uuid4().hex},
+             "subscription": "projects/p/subscriptions/notify"},
+        )
+        headers, body = to_binary(event)
+        return client.post("/", headers=headers, data=body).status_code
+
+    return deliver
+
+
+@pytest.fixture(scope="module")
+def secret_store():
+    store = SecretManagerStandIn()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def mailbox(tmp_path, env, secret_store):
+    """A live SMTP server; the service configured for it, its password in Secret Manager."""
+    box = Mailbox(tmp_path, PASSWORD).start()
+    name = secret_store.add_version("p", f"smtp-{uuid.uuid4().hex[:6]}", PASSWORD)
+    env(**box.env(), SMTP_PASSWORD_SECRET=name, SECRET_MANAGER_ENDPOINT=secret_store.url,
+        PUBLIC_BASE_URL="https://feedback.example.com")
+    secrets.reset()
+    yield box
+    box.stop()
+    secrets.reset()
+
+
+def _events(database_url, item_id: str) -> list[dict]:
+    conn = raw_connection(database_url)
+    try:
+        rows = conn.run("SELECT id, kind, payload, attempts, outcome, last_error, done_at FROM outbox"
+                        " WHERE feedback_id = :id ORDER BY id", id=uuid.UUID(item_id))
+    finally:
+        conn.close()
+    keys = ("id", "kind", "payload", "attempts", "outcome", "last_error", "done_at")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def _anonymous_item(client, tenant, email: str = "ada@example.com") -> dict:
+    return submit(client, tenant, role="admin", submitter_email=email, submitter_name="Ada")
+
+
+def _one_event(database_url, item_id: str) -> dict:
+    events = _events(database_url, item_id)
+    assert len(events) == 1, events
+    return events[0]
+
+
+def test_a_public_response_mails_the_submitter_exactly_once(client, admin, tenant, database_url, mailbox, notify):
+    item = _anonymous_item(client, tenant)
+    response = admin.post(BASE + item["id"] + "/respond/", json={"response": "Fixed in 2.4.1."},
+                          headers=tenant.auth("admin"))
+    assert response.status_code == 200
+    event = _one_event(database_url, item["id"])
+    assert (event["kind"], event["outcome"]) == ("mail", None)
+
+    assert notify(event["id"]) == 200
+    assert notify(event["id"]) == 200  # redelivered: nothing left to send
+    [message] = mailbox.wait_for(1)
+    assert mailbox.wait_for(2, timeout=0.5) == [message]
+    assert message["To"] == "Ada <ada@example.com>"
+    assert message["Subject"] == "Update on your feedback: Login fails with SAML SSO"
+    assert message["Message-ID"] == f"<feedback-event-{event['id']}@example.com>"
+    body = message.get_content()
+    assert "Fixed in 2.4.1." in body and "Status: new" in body
+    assert message["List-Unsubscribe"].startswith("<https://feedback.example.com/api/v1/feedback/mail/opt-out/?token=")
+    assert _one_event(database_url, item["id"])["outcome"] == "sent"
+
+
+@pytest.mark.parametrize("path, body, subject, text", [
+    ("/complete/", {"response": "Shipped."}, "Done: ", "Shipped."),
+    ("/complete/", {}, "Done: ", "Status: completed"),
+    ("/status/", {"status": "declined", "reason": "Out of scope for the pilot."}, "Not planned: ",
+     "Out of scope for the pilot."),
+    ("/respond/", {"response": "Planned for May.", "status": "planned"}, "Update on your feedback: ",
+     "Planned for May."),
+])
+def test_each_telling_change_writes_one_mail(client, admin, tenant, database_url, mailbox, notify,
+                                             path, body, subject, text):
+    item = _anonymous_item(client, tenant)
+    assert admin.post(BASE + item["id"] + path, json=body, headers=tenant.auth("admin")).status_code == 200
+    event = _one_event(database_url, item["id"])
+    assert notify(event["id"]) == 200
+    [message] = mailbox.wait_for(1)
+    assert message["Subject"].startswith(subject)
+    assert text in message.get_content()
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/acknowledge/", None),
+    ("/status/", {"status": "in_review"}),
+    ("/assign/", {"assignee_email": "dev@example.com"}),
+    ("/notes/", {"body": "internal"}),
+    ("/github/", {"url": "https://github.com/acme/app/issues/7"}),
+])
+def test_changes_the_submitter_is_not_told_of_write_no_mail(client, admin, tenant, database_url, path, body):
+    item = _anonymous_item(client, tenant)
+    response = admin.post(BASE + item["id"] + path, json=body, headers=tenant.auth("admin"))
+    assert response.status_code in (200, 201)
+    assert _events(database_url, item["id"]) == []
+
+
+def test_an_item_without_an_address_gets_no_mail(client, admin, tenant, database_url):
+    item = submit(client, tenant)  # an API key carries no address
+    assert item["submitter_email"] is None
+    admin.post(BASE + item["id"] + "/complete/", json={"response": "ok"}, headers=tenant.auth("admin"))
+    assert _events(database_url, item["id"]) == []
+
+
+def test_a_refused_change_writes_no_mail(client, admin, tenant, database_url):
+    item = _anonymous_item(client, tenant)
+    auth = tenant.auth("admin")
+    assert admin.post(BASE + item["id"] + "/status/", json={"status": "declined"}, headers=auth).status_code == 422
+    assert admin.post(BASE + item["id"] + "/complete/", json={}, headers=auth).status_code == 200
+    assert admin.post(BASE + item["id"] + "/respond/", json={"response": "again", "status": "planned"},
+                      headers=auth).status_code == 409
+    assert [e["payload"]["notice"] for e in _events(database_url, item["id"])] == ["completed"]
+
+
+def test_a_failed_send_is_retried_and_sent_once(client, admin, tenant, database_url, mailbox, notify):
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "Soon."}, headers=tenant.auth("admin"))
+    event = _one_event(database_url, item["id"])
+    mailbox.stop()
+    assert notify(event["id"]) == 500  # Pub/Sub will deliver it again
+    failed = _one_event(database_url, item["id"])
+    assert (failed["attempts"], failed["outcome"]) == (1, None)
+    assert "ConnectionRefusedError" in failed["last_error"]
+
+    mailbox.start()
+    assert notify(event["id"]) == 200
+    assert notify(event["id"]) == 200
+    assert len(mailbox.wait_for(2, timeout=1)) == 1
+    assert _one_event(database_url, item["id"])["outcome"] == "sent"
+
+
+def test_concurrent_deliveries_send_one_mail(client, admin, tenant, database_url, mailbox, notify):
+    mailbox.data_delay = 0.5
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "Soon."}, headers=tenant.auth("admin"))
+    event = _one_event(database_url, item["id"])
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: notify(event["id"]), range(8)))
+    assert statuses == [200] * 8
+    assert len(mailbox.wait_for(2, timeout=1)) == 1
+
+
+def test_a_refused_address_is_given_up_not_retried(client, admin, tenant, database_url, mailbox, notify):
+    mailbox.rcpt_reply = "550 5.1.1 No such user"
+    item = _anonymous_item(client, tenant, "nobody@example.com")
+    admin.post(BASE + item["id"] + "/complete/", json={}, headers=tenant.auth("admin"))
+    event = _one_event(database_url, item["id"])
+    assert notify(event["id"]) == 200  # acknowledged: retrying cannot help
+    dead = _one_event(database_url, item["id"])
+    assert dead["outcome"] == "dead" and "550" in dead["last_error"]
+    assert mailbox.messages == []
+
+
+def test_the_opt_out_link_stops_further_mail(client, admin, tenant, other_tenant, database_url, mailbox, notify):
+    item = _anonymous_item(client, tenant, "Grace@Example.com")
+    auth = tenant.auth("admin")
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "Looking."}, headers=auth)
+    notify(_one_event(database_url, item["id"])["id"])
+    [message] = mailbox.wait_for(1)
+    link = re.search(r"<https://feedback\.example\.com(\S+)>", message["List-Unsubscribe"]).group(1)
+
+    page = client.get(link)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "grace@example.com" in page.get_data(as_text=True) and 'method="post"' in page.get_data(as_text=True)
+    assert _opted_out(database_url) == []  # opening the link (or a scanner fetching it) changes nothing
+
+    token = link.split("token=", 1)[1]
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert client.post(BASE + "mail/opt-out/?token=" + tampered).status_code == 403
+    assert client.post(BASE + "mail/opt-out/?token=forged.token").status_code == 403
+    # One-click, as a mail client sends it (RFC 8058).
+    done = client.post(link, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert done.status_code == 200
+    assert client.post(link).status_code == 200  # again: still opted out, once
+    assert _opted_out(database_url) == [[tenant.id, "grace@example.com"]]
+
+    admin.post(BASE + item["id"] + "/complete/", json={"response": "Done."}, headers=auth)
+    later = _events(database_url, item["id"])[1]
+    assert notify(later["id"]) == 200
+    assert _events(database_url, item["id"])[1]["outcome"] == "skipped"
+    assert len(mailbox.wait_for(2, timeout=0.5)) == 1
+
+    # The opt-out is the tenant's: the same address still hears from another tenant.
+    other = _anonymous_item(client, other_tenant, "grace@example.com")
+    admin.post(BASE + other["id"] + "/complete/", json={}, headers=other_tenant.auth("admin"))
+    notify(_one_event(database_url, other["id"])["id"])
+    assert len(mailbox.wait_for(2)) == 2
+
+
+def _opted_out(database_url) -> list[list]:
+    conn = raw_connection(database_url)
+    try:
+        return conn.run("SELECT tenant_id, email FROM mail_opt_outs WHERE email = 'grace@example.com'"
+                        " ORDER BY created_at")
+    finally:
+        conn.close()
+
+
+def test_without_smtp_the_mail_is_written_to_the_log(client, admin, tenant, database_url, env, notify, capfd):
+    env(SMTP_HOST="", PUBLIC_BASE_URL="https://feedback.example.com")
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "Logged answer."}, headers=tenant.auth("admin"))
+    event = _one_event(database_url, item["id"])
+    capfd.readouterr()
+    assert notify(event["id"]) == 200
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    [logged] = [line for line in lines if line["message"] == "mail (no SMTP configured)"]
+    assert logged["to"] == "Ada <ada@example.com>" and "Logged answer." in logged["body"]
+    assert _one_event(database_url, item["id"])["outcome"] == "sent"
+
+
+def test_without_a_public_url_mail_waits_rather_than_go_without_its_link(client, admin, tenant, database_url,
+                                                                         env, notify):
+    env(PUBLIC_BASE_URL="")
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "x"}, headers=tenant.auth("admin"))
+    event = _one_event(database_url, item["id"])
+    assert notify(event["id"]) == 500
+    assert "PUBLIC_BASE_URL" in _one_event(database_url, item["id"])["last_error"]
+
+
+def test_the_smtp_password_is_read_from_secret_manager_and_cached(client, admin, tenant, database_url, mailbox,
+                                                                   notify, secret_store, env, capfd):
+    name = mail.settings().smtp_password_secret.removesuffix("/versions/latest")
+    for _ in range(2):
+        item = _anonymous_item(client, tenant)
+        admin.post(BASE + item["id"] + "/complete/", json={}, headers=tenant.auth("admin"))
+        assert notify(_one_event(database_url, item["id"])["id"]) == 200
+    assert len(mailbox.wait_for(2)) == 2 and mailbox.logins == 2
+    assert secret_store.reads[name] == 1  # one read serves both, within the TTL
+
+    # Rotated on the server only: the login is refused, the cached value dropped,
+    # and the next attempt reads the new version.
+    mailbox.password = "rotated-pass"
+    secret_store.add_version("p", name.rsplit("/", 1)[1], "rotated-pass")
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/complete/", json={}, headers=tenant.auth("admin"))
+    event = _one_event(database_url, item["id"])
+    assert notify(event["id"]) == 500
+    assert notify(event["id"]) == 200
+    assert len(mailbox.wait_for(3)) == 3 and secret_store.reads[name] == 2
+    # Neither value reached a log line or the outbox.
+    logged = capfd.readouterr().err
+    assert PASSWORD not in logged and "rotated-pass" not in logged
+    assert "rotated-pass" not in str(_events(database_url, item["id"]))
+
+
+def test_a_missing_secret_is_a_retried_failure_that_names_no_value(client, admin, tenant, database_url, mailbox,
+                                                                    notify, env):
+    env(SMTP_PASSWORD_SECRET="projects/p/secrets/missing/versions/latest")
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/complete/", json={}, headers=tenant.auth("admin"))
+    assert notify(_one_event(database_url, item["id"])["id"]) == 500
+    error = _one_event(database_url, item["id"])["last_error"]
+    assert "projects/p/secrets/missing/versions/latest could not be read (404)" in error
+    assert mailbox.messages == []
+
+
+def test_the_sweep_republishes_what_was_not_delivered(client, admin, tenant, database_url, mailbox, env):
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "Swept."}, headers=tenant.auth("admin"))
+    event = _one_event(database_url, item["id"])
+    assert outbox.sweep() == [] or all(e.id != event["id"] for e in outbox.sweep())  # not due yet
+    _make_due(database_url, event["id"])
+    swept = outbox.sweep()
+    assert outbox.Event(event["id"], "mail") in swept
+    assert event["id"] not in [e.id for e in outbox.sweep()]  # pushed back by its backoff
+    # What the event function then does with it:
+    assert outbox.deliver(event["id"], {"mail": mail.send_notice}) == "sent"
+    assert outbox.deliver(event["id"], {"mail": mail.send_notice}) == "none"
+    assert len(mailbox.wait_for(2, timeout=0.5)) == 1
+
+
+def test_an_event_too_old_to_send_is_given_up(client, admin, tenant, database_url, mailbox):
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "Late."}, headers=tenant.auth("admin"))
+    event = _one_event(database_url, item["id"])
+    conn = raw_connection(database_url)
+    conn.run("UPDATE outbox SET created_at = now() - interval '4 days' WHERE id = :id", id=event["id"])
+    conn.close()
+    assert event["id"] not in [e.id for e in outbox.sweep()]
+    expired = _one_event(database_url, item["id"])
+    assert expired["outcome"] == "dead" and expired["last_error"].startswith("expired")
+    assert outbox.deliver(event["id"], {"mail": mail.send_notice}) == "none"
+    assert mailbox.messages == []
+
+
+def _make_due(database_url, event_id: int) -> None:
+    conn = raw_connection(database_url)
+    conn.run("UPDATE outbox SET next_attempt_at = now() - interval '1 second' WHERE id = :id", id=event_id)
+    conn.close()
+
+
+def test_the_local_server_delivers_each_mail_once_and_retries_by_its_sweep(database_url, tmp_path, secret_store):
+    """`manage.py serve`: the admin's answer over HTTP reaches a real SMTP server
+    through the relay and the notify function; a mail that failed is sent by the sweep."""
+    box = Mailbox(tmp_path, PASSWORD).start()
+    name = secret_store.add_version("p", f"live-{uuid.uuid4().hex[:6]}", PASSWORD)
+    server = LiveServer(database_url, tmp_path / "server.log", **box.env(), SMTP_PASSWORD_SECRET=name,
+                        SECRET_MANAGER_ENDPOINT=secret_store.url, LOCAL_SWEEP_SECONDS="1")
+    try:
+        admin = {"Authorization": f"Bearer {server.tokens['admin']}"}
+        item = requests.post(server.base + BASE, json={
+            "feedback_type": "bug", "summary": "Export hangs", "description": "...",
+            "submitter_email": "lin@example.com"}, headers=admin, timeout=10).json()
+        answered = requests.post(f"{server.base}{BASE}{item['id']}/respond/", json={"response": "On it."},
+                                 headers=admin, timeout=10)
+        assert answered.status_code == 200
+        [message] = box.wait_for(1)
+        assert message["To"] == "lin@example.com" and "On it." in message.get_content()
+        assert _one_event(database_url, item["id"])["outcome"] == "sent"
+
+        box.stop()
+        requests.post(f"{server.base}{BASE}{item['id']}/complete/", json={}, headers=admin, timeout=10)
+        pending = _events(database_url, item["id"])[1]
+        deadline = time.monotonic() + 15
+        while _events(database_url, item["id"])[1]["attempts"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _events(database_url, item["id"])[1]["outcome"] is None
+        box.start()
+        _make_due(database_url, pending["id"])
+        assert len(box.wait_for(2)) == 2
+        assert len(box.wait_for(3, timeout=2)) == 2
+        assert box.messages[1]["Subject"] == "Done: Export hangs"
+    finally:
+        assert server.stop() == 0
+        box.stop()
+
+
+@pytest.mark.parametrize("statement", [
+    "DELETE FROM outbox",
+    "UPDATE outbox SET payload = '{}'",
+    "UPDATE outbox SET kind = 'github'",
+    "DELETE FROM mail_opt_outs",
+    "UPDATE signing_keys SET key = key",
+])
+def test_the_service_can_record_delivery_but_not_rewrite_or_remove_events(database_url, statement):
+    conn = raw_connection(database_url)
+    try:
+        conn.run("BEGIN")
+        conn.run("SET LOCAL ROLE pilot_feedback_app")
+        conn.run("SELECT set_config('app.staff', 'on', true)")
+        with pytest.raises(Exception, match="permission denied"):
+            conn.run(statement)
+    finally:
+        conn.run("ROLLBACK")
+        conn.close()
