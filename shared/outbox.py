@@ -11,6 +11,7 @@ they are done, or dead after too many attempts or too long.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -37,12 +38,20 @@ class PermanentFailure(Exception):
     """The effect can never succeed (the address is refused, say): the row is dead."""
 
 
+class RetryLater(Exception):
+    """A transient failure that names the earliest time to try again (a rate limit's reset)."""
+
+    def __init__(self, message: str, not_before: datetime.datetime) -> None:
+        super().__init__(message)
+        self.not_before = not_before
+
+
 class DeliveryFailed(Exception):
     """An attempt failed and was recorded; the event is retried later."""
 
 
 # What a kind's handler does with a locked row: returns "sent" or "skipped", or
-# raises PermanentFailure, or raises anything else for a retry.
+# raises PermanentFailure, or RetryLater, or anything else for a retry with backoff.
 Handler = Callable[[Tx, uuid.UUID, dict[str, Any], int], str]
 
 
@@ -60,16 +69,19 @@ def _publish(events: list[Event]) -> None:
 
 
 def deliver(event_id: int, handlers: Mapping[str, Handler]) -> str:
-    """Perform one event's effect once; its outcome, or "none" when nothing was left to do."""
+    """Perform one event's effect once; its outcome, "none" when nothing was left to
+    do, or "not due" when an earlier failure deferred it (the sweep publishes it then)."""
     with db.transaction() as tx:
         tx.set_tenant(None, staff=True)  # the event names its row; the row names its tenant
         row = tx.one(queries.CLAIM_EVENT, id=event_id)
         if row is None:
             return "none"  # done, dead, or in another delivery right now
-        kind, tenant_id, payload, attempts, created_at = row
+        kind, tenant_id, payload, attempts, deferred = row
         handler = handlers.get(kind)
         if handler is None:
             return "none"  # another function's kind
+        if deferred:
+            return "not due"
         try:
             outcome = handler(tx, tenant_id, json.loads(payload), event_id)
         except PermanentFailure as exc:
@@ -81,7 +93,7 @@ def deliver(event_id: int, handlers: Mapping[str, Handler]) -> str:
                 _finish(tx, event_id, kind, "dead", f"gave up after {MAX_ATTEMPTS} attempts; {error}")
                 return "dead"
             tx.last(queries.EVENT_FAILED, id=event_id, error=error[:2000], base=BACKOFF_BASE_SECONDS,
-                    cap=BACKOFF_CAP_SECONDS)
+                    cap=BACKOFF_CAP_SECONDS, not_before=getattr(exc, "not_before", None))
             logs.log("WARNING", "event delivery failed", event_id=event_id, kind=kind, attempt=attempts + 1,
                      error=error)
             raise DeliveryFailed(f"event {event_id}: {error}") from None

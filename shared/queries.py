@@ -355,25 +355,27 @@ RETURNING id, kind"""
 
 # The row, locked for its delivery; a row another delivery holds is skipped, not waited for.
 CLAIM_EVENT = """
-SELECT kind, tenant_id, payload::text, attempts, created_at FROM outbox
+SELECT kind, tenant_id, payload::text, attempts, next_attempt_at > clock_timestamp() FROM outbox
  WHERE id = :id AND done_at IS NULL
    FOR UPDATE SKIP LOCKED"""
 
 EVENT_DONE = "UPDATE outbox SET done_at = clock_timestamp(), outcome = :outcome, last_error = :error WHERE id = :id"
 
-# Backoff doubles from :base seconds per attempt, up to :cap.
+# Backoff doubles from :base seconds per attempt, up to :cap; a failure may ask for
+# longer (:not_before, a rate limit's reset). The sweep waits as long.
 _BACKOFF = "clock_timestamp() + make_interval(secs => LEAST(:cap, :base * power(2, {attempts})))"
 
 EVENT_FAILED = f"""
 UPDATE outbox SET attempts = attempts + 1, last_error = :error,
-       next_attempt_at = {_BACKOFF.format(attempts="attempts")}
+       next_attempt_at = GREATEST({_BACKOFF.format(attempts="attempts")}, CAST(:not_before AS timestamptz)),
+       sweep_after = GREATEST({_BACKOFF.format(attempts="attempts")}, CAST(:not_before AS timestamptz))
  WHERE id = :id"""
 
-# Due rows, pushed back by their backoff as they are handed to the relay again.
+# Due rows, handed to the relay again and given another wait before the next sweep.
 SWEEP_DUE = f"""
-UPDATE outbox o SET next_attempt_at = {_BACKOFF.format(attempts="o.attempts")}
-  FROM (SELECT id FROM outbox WHERE done_at IS NULL AND next_attempt_at <= clock_timestamp()
-         ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED) due
+UPDATE outbox o SET sweep_after = {_BACKOFF.format(attempts="o.attempts")}
+  FROM (SELECT id FROM outbox WHERE done_at IS NULL AND sweep_after <= clock_timestamp()
+         ORDER BY sweep_after LIMIT :limit FOR UPDATE SKIP LOCKED) due
  WHERE o.id = due.id
 RETURNING o.id, o.kind"""
 
