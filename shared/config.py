@@ -78,6 +78,17 @@ class Settings:
     # Secret Manager: how long a read value is trusted; a stand-in's URL for tests.
     secret_ttl_seconds: int
     secret_manager_endpoint: str
+    # Outbox events are published to this Pub/Sub topic (projects/P/topics/T);
+    # PUBSUB_ENDPOINT names a stand-in, reached without credentials.
+    events_topic: str
+    pubsub_endpoint: str
+    # GitHub issues from feedback.
+    github_api_url: str
+    github_repository: str  # owner/name; a tenant may name its own
+    github_token: str  # local stand-in for the secret below
+    github_token_secret: str
+    github_priorities: frozenset[str]
+    github_hourly_cap: int  # issues per tenant per hour
     # The local server's own event functions, which the relay posts CloudEvents to,
     # and how often its sweeper publishes due events again.
     events_push_url: str
@@ -127,6 +138,16 @@ def settings() -> Settings:
         mail_from=env("MAIL_FROM", "Pilot Feedback <feedback@localhost>"),
         secret_ttl_seconds=_int("SECRET_TTL_SECONDS", 300),
         secret_manager_endpoint=env("SECRET_MANAGER_ENDPOINT", ""),
+        events_topic=env("EVENTS_TOPIC", ""),
+        pubsub_endpoint=env("PUBSUB_ENDPOINT", ""),
+        github_api_url=env("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+        github_repository=env("GITHUB_REPOSITORY", ""),
+        github_token=env("GITHUB_TOKEN", ""),
+        github_token_secret=env("GITHUB_TOKEN_SECRET", ""),
+        github_priorities=frozenset(
+            p.strip() for p in env("GITHUB_PRIORITIES", "high,urgent").split(",") if p.strip()
+        ),
+        github_hourly_cap=_int("GITHUB_HOURLY_CAP", 30),
         events_push_url=env("EVENTS_PUSH_URL", "").rstrip("/"),
         local_sweep_seconds=_int("LOCAL_SWEEP_SECONDS", 30),
         cors_allowed_origins=frozenset(o.strip().rstrip("/") for o in env("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()),

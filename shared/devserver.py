@@ -15,7 +15,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HTTP_GROUPS = ("feedback", "admin")
-EVENT_GROUPS = ("notify",)
+EVENT_GROUPS = ("notify", "github_sync")
 EVENTS_PREFIX = "/_events/"
 
 

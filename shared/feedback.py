@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from shared import errors, queries, sla
+from shared import errors, outbox, queries, sla
 from shared.auth import Principal
 from shared.config import settings
 from shared.db import Tx
@@ -81,7 +81,8 @@ def submit(
 
 
 def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
-    return (tx.last_scalar if last else tx.scalar)(
+    """The new item's JSON; an item that qualifies asks for its GitHub issue in the same statement."""
+    item, event_id = (tx.last if last else tx.rows)(
         queries.INSERT_FEEDBACK,
         tenant=p.tenant_id,
         type=body.feedback_type,
@@ -96,8 +97,12 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
         email=body.submitter_email or p.email,
         name=body.submitter_name,
         sla_due_at=sla.due_at(body.priority, datetime.datetime.now(datetime.UTC)),
+        github=body.priority in settings().github_priorities,
         **viewer(p),
-    )
+    )[0]
+    if event_id is not None:
+        outbox.publish_after_commit(tx, [outbox.Event(event_id, "github")])
+    return item
 
 
 def _rate_limit(tx: Tx, tenant_id: uuid.UUID, client_ip: str, email: str) -> None:
@@ -188,6 +193,8 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
             values[name] = json.dumps(values[name])
     if "priority" in values:
         values["sla_due_at"] = sla.due_at(values["priority"], item.created_at)
+        if values["priority"] in settings().github_priorities:
+            outbox.enqueue(tx, queries.ENQUEUE_GITHUB, tenant=item.tenant_id, id=item_id, reason="priority")
     return tx.last_scalar(
         queries.update_feedback(fields), tenant=item.tenant_id, id=item_id, **values, **viewer(p)
     )

@@ -23,7 +23,7 @@ from typing import Any
 from shared import errors, logs, queries, secrets
 from shared.config import settings
 from shared.db import Tx
-from shared.outbox import PermanentFailure
+from shared.outbox import Claimed, PermanentFailure
 
 SMTP_TIMEOUT_SECONDS = 20
 OPT_OUT_PATH = "/feedback/mail/opt-out/"
@@ -43,12 +43,12 @@ LEADS = {
 # --- delivering one outbox row
 
 
-def send_notice(tx: Tx, tenant_id: uuid.UUID, payload: dict[str, Any], event_id: int) -> str:
+def send_notice(tx: Tx, event: Claimed) -> str:
     """The outbox handler for mail rows."""
-    to = payload["to"].lower()
-    if tx.scalar(queries.OPTED_OUT, tenant=tenant_id, email=to):
+    to = event.payload["to"].lower()
+    if tx.scalar(queries.OPTED_OUT, tenant=event.tenant_id, email=to):
         return "skipped"
-    message = compose(payload, event_id, opt_out_url(tx, tenant_id, to))
+    message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to))
     if not settings().smtp_host:
         logs.log("INFO", "mail (no SMTP configured)", to=message["To"], subject=message["Subject"],
                  message_id=message["Message-ID"], body=message.get_content())

@@ -34,6 +34,17 @@ class Event:
     kind: str
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A row locked for its delivery: what a handler works from."""
+
+    id: int
+    tenant_id: uuid.UUID
+    feedback_id: uuid.UUID
+    created_at: datetime.datetime
+    payload: dict[str, Any]
+
+
 class PermanentFailure(Exception):
     """The effect can never succeed (the address is refused, say): the row is dead."""
 
@@ -52,12 +63,15 @@ class DeliveryFailed(Exception):
 
 # What a kind's handler does with a locked row: returns "sent" or "skipped", or
 # raises PermanentFailure, or RetryLater, or anything else for a retry with backoff.
-Handler = Callable[[Tx, uuid.UUID, dict[str, Any], int], str]
+Handler = Callable[[Tx, Claimed], str]
 
 
 def enqueue(tx: Tx, sql: str, **params: Any) -> None:
     """Write outbox rows with `sql` (returning id, kind) and publish them after commit."""
-    events = [Event(event_id, kind) for event_id, kind in tx.rows(sql, **params)]
+    publish_after_commit(tx, [Event(event_id, kind) for event_id, kind in tx.rows(sql, **params)])
+
+
+def publish_after_commit(tx: Tx, events: list[Event]) -> None:
     if events:
         tx.after_commit.append(lambda: _publish(events))
 
@@ -76,14 +90,14 @@ def deliver(event_id: int, handlers: Mapping[str, Handler]) -> str:
         row = tx.one(queries.CLAIM_EVENT, id=event_id)
         if row is None:
             return "none"  # done, dead, or in another delivery right now
-        kind, tenant_id, payload, attempts, deferred = row
+        kind, tenant_id, feedback_id, created_at, payload, attempts, deferred = row
         handler = handlers.get(kind)
         if handler is None:
             return "none"  # another function's kind
         if deferred:
             return "not due"
         try:
-            outcome = handler(tx, tenant_id, json.loads(payload), event_id)
+            outcome = handler(tx, Claimed(event_id, tenant_id, feedback_id, created_at, json.loads(payload)))
         except PermanentFailure as exc:
             _finish(tx, event_id, kind, "dead", str(exc))
             return "dead"

@@ -29,6 +29,7 @@ ITEM_JSON = """json_build_object(
                             THEN f.submitter_email END,
     'submitter_name', f.submitter_name,
     'github_issue_url', f.github_issue_url,
+    'github_sync_error', CASE WHEN CAST(:see_emails AS boolean) THEN f.github_sync_error END,
     'public_response', f.public_response,
     'decline_reason', f.decline_reason,
     'duplicate_of', f.duplicate_of,
@@ -89,13 +90,22 @@ VALUES (:tenant, :principal, :key, :request_hash, :status, :body)"""
 
 # --- feedback
 
+# The new item, and (when :github) the outbox row that asks for its GitHub issue.
 INSERT_FEEDBACK = f"""
-INSERT INTO feedback AS f (tenant_id, type, summary, description, priority, source, context,
-                           tags, rating, submitted_by, submitter_email, submitter_name, sla_due_at)
-VALUES (:tenant, :type, :summary, :description, :priority, :source, CAST(:context AS jsonb),
-        CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name,
-        :sla_due_at)
-RETURNING {ITEM_JSON}"""
+WITH f AS (
+    INSERT INTO feedback (tenant_id, type, summary, description, priority, source, context,
+                          tags, rating, submitted_by, submitter_email, submitter_name, sla_due_at)
+    VALUES (:tenant, :type, :summary, :description, :priority, :source, CAST(:context AS jsonb),
+            CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name,
+            :sla_due_at)
+    RETURNING *
+), event AS (
+    INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
+    SELECT tenant_id, id, 'github', jsonb_build_object('reason', 'submitted') FROM f
+     WHERE CAST(:github AS boolean)
+    RETURNING id
+)
+SELECT {ITEM_JSON}, (SELECT id FROM event) FROM f"""
 
 GET_FEEDBACK = f"SELECT {ITEM_JSON} FROM feedback f WHERE f.id = :id AND {{scope}}"
 
@@ -355,7 +365,8 @@ RETURNING id, kind"""
 
 # The row, locked for its delivery; a row another delivery holds is skipped, not waited for.
 CLAIM_EVENT = """
-SELECT kind, tenant_id, payload::text, attempts, next_attempt_at > clock_timestamp() FROM outbox
+SELECT kind, tenant_id, feedback_id, created_at, payload::text, attempts, next_attempt_at > clock_timestamp()
+  FROM outbox
  WHERE id = :id AND done_at IS NULL
    FOR UPDATE SKIP LOCKED"""
 
@@ -393,3 +404,29 @@ OPTED_OUT = "SELECT EXISTS (SELECT 1 FROM mail_opt_outs WHERE tenant_id = :tenan
 OPT_OUT = """
 INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:tenant, :email)
 ON CONFLICT (tenant_id, email) DO NOTHING"""
+
+# --- GitHub issues
+
+ENQUEUE_GITHUB = """
+INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
+VALUES (:tenant, :id, 'github', jsonb_build_object('reason', CAST(:reason AS text)))
+RETURNING id, kind"""
+
+# What an issue is made from, with the item locked until the issue is recorded.
+GITHUB_ITEM = """
+SELECT f.summary, f.description, f.type, f.priority, f.status, f.source, f.context::text,
+       f.sla_due_at, f.created_at, f.github_issue_url, t.github_repository
+  FROM feedback f JOIN tenants t ON t.id = f.tenant_id
+ WHERE f.tenant_id = :tenant AND f.id = :id
+   FOR UPDATE OF f"""
+
+# Issues made for the tenant in the last hour: how many, and when the oldest leaves the window.
+GITHUB_ISSUES_LAST_HOUR = """
+SELECT count(*), min(created_at) + interval '1 hour' FROM feedback_audit
+ WHERE tenant_id = :tenant AND action = 'github_issue' AND created_at > clock_timestamp() - interval '1 hour'"""
+
+RECORD_GITHUB_ISSUE = """
+UPDATE feedback SET github_issue_url = :url, github_sync_error = NULL, updated_at = now()
+ WHERE tenant_id = :tenant AND id = :id"""
+
+RECORD_GITHUB_ERROR = "UPDATE feedback SET github_sync_error = :error WHERE tenant_id = :tenant AND id = :id"

@@ -1,28 +1,31 @@
 """Publishing outbox events to the functions that deliver them.
 
-The local server (EVENTS_PUSH_URL) receives each event as Pub/Sub would push it
-to every event function: a message-published CloudEvent, sent over HTTP from a
-background thread so the request that made the change does not wait for it.
-Without a destination nothing is published here and the sweep's callers deliver.
+Deployed, events go to the Pub/Sub topic EVENTS_TOPIC (google-cloud-pubsub,
+imported here only, on the first publish), whose triggers deliver them to every
+event function. The local server (EVENTS_PUSH_URL) instead receives each event
+as Pub/Sub would push it: a message-published CloudEvent per event function,
+sent from a background thread so the change's request does not wait for it.
 A publish that fails loses nothing: the row stays due for the sweep.
 """
 from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import json
 import queue
 import threading
 import urllib.error
 import urllib.request
 import uuid
+from typing import Any
 
 from shared import logs
 from shared.config import settings
+from shared.devserver import EVENT_GROUPS
 from shared.outbox import Event, message_data
 
-# The local server's event functions, each a subscriber of the one topic.
-LOCAL_SUBSCRIBERS = ("notify",)
+PUBLISH_TIMEOUT_SECONDS = 10
 LOCAL_TOPIC = "//pubsub.googleapis.com/projects/local/topics/feedback-events"
 
 _pending: queue.Queue[Event] = queue.Queue()
@@ -31,11 +34,30 @@ _worker: threading.Thread | None = None
 
 
 def publish(events: list[Event]) -> None:
-    if not settings().events_push_url:
-        return
-    for event in events:
-        _pending.put(event)
-    _ensure_worker()
+    cfg = settings()
+    if cfg.events_push_url:
+        for event in events:
+            _pending.put(event)
+        _ensure_worker()
+    elif cfg.events_topic:
+        futures = [_publisher().publish(cfg.events_topic, message_data(e), kind=e.kind) for e in events]
+        for future in futures:
+            future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
+
+
+@functools.cache
+def _publisher() -> Any:
+    from google.cloud import pubsub_v1
+
+    # REST: one HTTPS request per batch, no gRPC channel to set up in a cold start.
+    endpoint = settings().pubsub_endpoint
+    if not endpoint:
+        return pubsub_v1.PublisherClient(transport="rest")
+    from google.auth.credentials import AnonymousCredentials
+
+    return pubsub_v1.PublisherClient(
+        transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": endpoint}
+    )
 
 
 def _ensure_worker() -> None:
@@ -49,7 +71,7 @@ def _ensure_worker() -> None:
 def _push_forever() -> None:
     while True:
         event = _pending.get()
-        for subscriber in LOCAL_SUBSCRIBERS:
+        for subscriber in EVENT_GROUPS:  # each a subscriber of the one topic
             try:
                 push(settings().events_push_url + "/" + subscriber, event)
             except Exception as exc:

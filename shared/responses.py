@@ -32,6 +32,9 @@ class FeedbackOut(BaseModel):
     )
     submitter_name: str | None
     github_issue_url: str | None
+    github_sync_error: str | None = Field(
+        description="Why no GitHub issue could be made (admins and staff only); null otherwise."
+    )
     public_response: str | None
     decline_reason: str | None
     duplicate_of: uuid.UUID | None

@@ -72,6 +72,17 @@ def link_github(tx: Tx, p: Principal, item_id: uuid.UUID, url: str | None) -> st
     return tx.last_scalar(queries.LINK_GITHUB, tenant=item.tenant_id, id=item_id, url=url, **viewer(p))
 
 
+def request_github_issue(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
+    """Ask for the item's GitHub issue whatever its priority; it is made after commit."""
+    item = lock(tx, p, item_id)
+    if item.before["github_issue_url"]:
+        raise errors.Conflict("The item already has a GitHub issue.")
+    audit(tx, p, item.tenant_id, item_id, "github_requested", None, None)
+    outbox.enqueue(tx, queries.ENQUEUE_GITHUB, tenant=item.tenant_id, id=item_id, reason="requested")
+    return tx.last_scalar(queries.GET_FEEDBACK.format(scope=queries.TENANT_SCOPE), tenant=item.tenant_id,
+                          id=item_id, **viewer(p))
+
+
 def add_note(tx: Tx, p: Principal, item_id: uuid.UUID, body: str) -> str:
     tenant_id = lock(tx, p, item_id).tenant_id
     audit(tx, p, tenant_id, item_id, "note", None, body)

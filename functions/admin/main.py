@@ -58,6 +58,10 @@ def link_github(call: Call) -> Reply:
     return Reply(200, triage.link_github(call.tx, call.principal, call.args["id"], call.body.url))
 
 
+def request_github_issue(call: Call) -> Reply:
+    return Reply(202, triage.request_github_issue(call.tx, call.principal, call.args["id"]))
+
+
 def add_note(call: Call) -> Reply:
     return Reply(201, triage.add_note(call.tx, call.principal, call.args["id"], call.body.body))
 
@@ -97,6 +101,9 @@ API = Api(
               body=AssignBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
         Route("POST", ID + "github/", link_github, TRIAGE, "Link a GitHub issue (null: unlink)",
               body=GitHubLinkBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+        Route("POST", ID + "github/issue/", request_github_issue, TRIAGE,
+              "Ask for a GitHub issue for this item (made shortly, whatever its priority)",
+              response="FeedbackOut", status=202, problems=(401, 403, 404, 409)),
         Route("POST", ID + "notes/", add_note, TRIAGE, "Add an internal note", body=NoteBody,
               response="Note", status=201, problems=CHANGE_PROBLEMS),
         Route("GET", ID + "notes/", list_notes, TRIAGE, "Internal notes", response="Notes",

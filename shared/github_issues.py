@@ -1,0 +1,177 @@
+"""GitHub issues for feedback: one per item, found again rather than made twice.
+
+The outbox handler for `github` rows. With the item locked, it looks in the
+repository for an issue carrying the item's marker (the body's last line)
+before it creates one, so a delivery that died after GitHub made the issue ends,
+on the next attempt, with that same issue recorded. The client never retries:
+a failed POST goes back to the outbox, whose next attempt looks first.
+
+GitHub's limits: a limit response defers the event to its Retry-After or
+X-RateLimit-Reset (a secondary limit, at least a minute); PyGithub spaces writes
+a second apart; a tenant gets at most GITHUB_HOURLY_CAP new issues an hour.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from shared import logs, queries, secrets
+from shared.config import settings
+from shared.db import Tx
+from shared.models import CLOSED_STATUSES
+from shared.outbox import Claimed, PermanentFailure, RetryLater
+
+LABEL = "pilot-feedback"  # on every issue made here; the marker search reads only these
+SECONDARY_LIMIT_WAIT = datetime.timedelta(minutes=1)
+# Refusals that trying again cannot change (401 only after a fresh read of the token).
+PERMANENT = (401, 403, 404, 410, 422)
+TITLE_MAX = 256
+TIMEOUT_SECONDS = 15
+
+
+def marker(tenant_id: uuid.UUID, item_id: uuid.UUID) -> str:
+    return f"<!-- pilot-feedback:item={tenant_id}/{item_id} -->"
+
+
+def make_issue(tx: Tx, event: Claimed) -> str:
+    """The outbox handler: "sent" once the item has its issue, "skipped" when it needs none."""
+    row = tx.one(queries.GITHUB_ITEM, tenant=event.tenant_id, id=event.feedback_id)
+    if row is None:
+        return "skipped"
+    item = dict(zip(("summary", "description", "type", "priority", "status", "source", "context",
+                     "sla_due_at", "created_at", "linked", "repository"), row))
+    if item["linked"]:
+        return "skipped"
+    requested = event.payload.get("reason") == "requested"
+    if not requested and (item["priority"] not in settings().github_priorities
+                          or item["status"] in CLOSED_STATUSES):
+        return "skipped"
+    repository = item["repository"] or settings().github_repository
+    if not repository:
+        logs.log("WARNING", "no GitHub repository configured", tenant_id=event.tenant_id,
+                 feedback_id=event.feedback_id)
+        return "skipped"
+    _check_hourly_cap(tx, event.tenant_id)
+
+    issue_marker = marker(event.tenant_id, event.feedback_id)
+
+    def find_or_create(gh: Any) -> tuple[Any, bool]:
+        repo = gh.get_repo(repository, lazy=True)
+        found = _find(repo, issue_marker, item["created_at"])
+        if found is not None:
+            return found, False
+        return repo.create_issue(title=_title(item["summary"]), body=_body(item, event.feedback_id, issue_marker),
+                                 labels=[LABEL, f"type:{item['type']}", f"priority:{item['priority']}"]), True
+
+    try:
+        issue, created = _call(find_or_create)
+    except PermanentFailure as exc:
+        tx.rows(queries.RECORD_GITHUB_ERROR, tenant=event.tenant_id, id=event.feedback_id, error=str(exc))
+        raise
+    tx.rows(queries.RECORD_GITHUB_ISSUE, tenant=event.tenant_id, id=event.feedback_id, url=issue.html_url)
+    tx.rows(queries.AUDIT, tenant=event.tenant_id, id=event.feedback_id, actor="github_sync", role="system",
+            action="github_issue", old="null",
+            new=json.dumps({"number": issue.number, "url": issue.html_url, "created": created}))
+    logs.log("INFO", "github issue " + ("created" if created else "found"), tenant_id=event.tenant_id,
+             feedback_id=event.feedback_id, issue=issue.number, repository=repository)
+    return "sent"
+
+
+def _check_hourly_cap(tx: Tx, tenant_id: uuid.UUID) -> None:
+    count, frees_at = tx.one(queries.GITHUB_ISSUES_LAST_HOUR, tenant=tenant_id)
+    if count >= settings().github_hourly_cap:
+        logs.log("WARNING", "github hourly cap reached", tenant_id=tenant_id, cap=settings().github_hourly_cap)
+        raise RetryLater(f"the tenant's {settings().github_hourly_cap} issues an hour are used", frees_at)
+
+
+def _find(repo: Any, issue_marker: str, since: datetime.datetime) -> Any:
+    """The issue that carries the marker, among this service's issues touched since the item was made."""
+    for issue in repo.get_issues(state="all", labels=[LABEL], since=since - datetime.timedelta(minutes=5)):
+        if (issue.body or "").rstrip().endswith(issue_marker):
+            return issue
+    return None
+
+
+def _title(summary: str) -> str:
+    return summary if len(summary) <= TITLE_MAX else summary[: TITLE_MAX - 1] + "…"
+
+
+def _body(item: dict[str, Any], item_id: uuid.UUID, issue_marker: str) -> str:
+    link = f"{settings().public_base_url}{settings().api_base_path}/feedback/{item_id}/"
+    context = json.loads(item["context"]) if item["context"] else {}
+    lines = [
+        item["description"], "",
+        "| | |", "|---|---|",
+        f"| Type | {item['type']} |",
+        f"| Priority | {item['priority']} |",
+        f"| Response due | {item['sla_due_at'].isoformat()} |",
+        f"| Source | {item['source']} |",
+        f"| Feedback | {link} |",
+    ]
+    if context:
+        lines += ["", "Context:", "```json", json.dumps(context, indent=2, sort_keys=True), "```"]
+    # Last, after everything a submitter wrote: the marker the search trusts.
+    return "\n".join(lines + ["", issue_marker])
+
+
+# --- the client, its token and its failures
+
+
+def _call(work: Callable[[Any], Any]) -> Any:
+    """Run `work` with a client; on 401 read the token afresh and try once more."""
+    from github import GithubException
+
+    cfg = settings()
+    for fresh in (False, True):
+        if fresh and cfg.github_token_secret:
+            secrets.forget(cfg.github_token_secret)
+        try:
+            return work(_client())
+        except GithubException as exc:
+            if exc.status == 401 and not fresh and cfg.github_token_secret:
+                continue
+            raise _classified(exc) from None
+        except OSError as exc:  # requests' connection errors and timeouts
+            raise ConnectionError(f"GitHub could not be reached ({type(exc).__name__})") from None
+    raise AssertionError("unreachable")
+
+
+def _client() -> Any:
+    from github import Auth, Github
+
+    cfg = settings()
+    token = secrets.value(cfg.github_token, cfg.github_token_secret)
+    if not token:
+        raise PermanentFailure("no GitHub token is configured (GITHUB_TOKEN_SECRET)")
+    # retry=None: nothing is sent twice behind the outbox's back (GitHub's POSTs are not idempotent).
+    return Github(auth=Auth.Token(token), base_url=cfg.github_api_url, timeout=TIMEOUT_SECONDS, retry=None,
+                  seconds_between_writes=1.0)
+
+
+class GitHubUnavailable(Exception):
+    """A transient failure (5xx and the like): the event is tried again with backoff."""
+
+
+def _classified(exc: Any) -> Exception:
+    """What a GitHub error means for the event; the message carries no token."""
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    message = (exc.data or {}).get("message", "") if isinstance(exc.data, dict) else ""
+    status = exc.status
+    now = datetime.datetime.now(datetime.UTC)
+    limited = status == 429 or (status == 403 and (headers.get("x-ratelimit-remaining") == "0"
+                                                   or "rate limit" in message.lower()))
+    if limited:
+        wait = datetime.timedelta(0)
+        if headers.get("retry-after", "").isdigit():
+            wait = datetime.timedelta(seconds=int(headers["retry-after"]))
+        elif headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+            wait = datetime.datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), datetime.UTC) - now
+        if "secondary rate limit" in message.lower():
+            wait = max(wait, SECONDARY_LIMIT_WAIT)
+        return RetryLater(f"GitHub rate limit ({status}): {message}", now + max(wait, datetime.timedelta(0)))
+    if status in PERMANENT:
+        return PermanentFailure(f"GitHub refused ({status}): {message}"[:500])
+    return GitHubUnavailable(f"GitHub failed ({status}): {message}"[:500])
