@@ -89,6 +89,7 @@ class Settings:
     github_token_secret: str
     github_priorities: frozenset[str]
     github_hourly_cap: int  # issues per tenant per hour
+    github_seconds_between_writes: float  # GitHub asks for at least one second
     # The local server's own event functions, which the relay posts CloudEvents to,
     # and how often its sweeper publishes due events again.
     events_push_url: str
@@ -148,6 +149,7 @@ def settings() -> Settings:
             p.strip() for p in env("GITHUB_PRIORITIES", "high,urgent").split(",") if p.strip()
         ),
         github_hourly_cap=_int("GITHUB_HOURLY_CAP", 30),
+        github_seconds_between_writes=float(env("GITHUB_SECONDS_BETWEEN_WRITES", "") or 1.0),
         events_push_url=env("EVENTS_PUSH_URL", "").rstrip("/"),
         local_sweep_seconds=_int("LOCAL_SWEEP_SECONDS", 30),
         cors_allowed_origins=frozenset(o.strip().rstrip("/") for o in env("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()),

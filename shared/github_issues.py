@@ -7,13 +7,16 @@ on the next attempt, with that same issue recorded. The client never retries:
 a failed POST goes back to the outbox, whose next attempt looks first.
 
 GitHub's limits: a limit response defers the event to its Retry-After or
-X-RateLimit-Reset (a secondary limit, at least a minute); PyGithub spaces writes
-a second apart; a tenant gets at most GITHUB_HOURLY_CAP new issues an hour.
+X-RateLimit-Reset (a secondary limit, at least a minute); creations are spaced
+a second apart in the process (the deployment runs one instance); a tenant gets at most GITHUB_HOURLY_CAP new issues an hour.
 """
 from __future__ import annotations
 
 import datetime
+import functools
 import json
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -63,6 +66,7 @@ def make_issue(tx: Tx, event: Claimed) -> str:
         found = _find(repo, issue_marker, item["created_at"])
         if found is not None:
             return found, False
+        _pace_writes()
         return repo.create_issue(title=_title(item["summary"]), body=_body(item, event.feedback_id, issue_marker),
                                  labels=[LABEL, f"type:{item['type']}", f"priority:{item['priority']}"]), True
 
@@ -71,13 +75,17 @@ def make_issue(tx: Tx, event: Claimed) -> str:
     except PermanentFailure as exc:
         tx.rows(queries.RECORD_GITHUB_ERROR, tenant=event.tenant_id, id=event.feedback_id, error=str(exc))
         raise
+    _record(tx, event, issue, created)
+    logs.log("INFO", "github issue " + ("created" if created else "found"), tenant_id=event.tenant_id,
+             feedback_id=event.feedback_id, issue=issue.number, repository=repository)
+    return "sent"
+
+
+def _record(tx: Tx, event: Claimed, issue: Any, created: bool) -> None:
     tx.rows(queries.RECORD_GITHUB_ISSUE, tenant=event.tenant_id, id=event.feedback_id, url=issue.html_url)
     tx.rows(queries.AUDIT, tenant=event.tenant_id, id=event.feedback_id, actor="github_sync", role="system",
             action="github_issue", old="null",
             new=json.dumps({"number": issue.number, "url": issue.html_url, "created": created}))
-    logs.log("INFO", "github issue " + ("created" if created else "found"), tenant_id=event.tenant_id,
-             feedback_id=event.feedback_id, issue=issue.number, repository=repository)
-    return "sent"
 
 
 def _check_hourly_cap(tx: Tx, tenant_id: uuid.UUID) -> None:
@@ -140,15 +148,35 @@ def _call(work: Callable[[Any], Any]) -> Any:
 
 
 def _client() -> Any:
-    from github import Auth, Github
-
     cfg = settings()
     token = secrets.value(cfg.github_token, cfg.github_token_secret)
     if not token:
         raise PermanentFailure("no GitHub token is configured (GITHUB_TOKEN_SECRET)")
-    # retry=None: nothing is sent twice behind the outbox's back (GitHub's POSTs are not idempotent).
-    return Github(auth=Auth.Token(token), base_url=cfg.github_api_url, timeout=TIMEOUT_SECONDS, retry=None,
-                  seconds_between_writes=1.0)
+    return _client_for(token, cfg.github_api_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(token: str, base_url: str) -> Any:
+    from github import Auth, Github
+
+    # retry=None: nothing is sent twice behind the outbox's back (GitHub's POSTs are not
+    # idempotent). Writes are spaced here, process-wide (PyGithub's spacing is per object).
+    return Github(auth=Auth.Token(token), base_url=base_url, timeout=TIMEOUT_SECONDS, retry=None,
+                  per_page=100, seconds_between_requests=None, seconds_between_writes=None)
+
+
+_write_lock = threading.Lock()
+_last_write = 0.0
+
+
+def _pace_writes() -> None:
+    """At most one issue creation per GITHUB_SECONDS_BETWEEN_WRITES in this process."""
+    global _last_write
+    with _write_lock:
+        wait = _last_write + settings().github_seconds_between_writes - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        _last_write = time.monotonic()
 
 
 class GitHubUnavailable(Exception):

@@ -87,13 +87,16 @@ def deliver(event_id: int, handlers: Mapping[str, Handler]) -> str:
     do, or "not due" when an earlier failure deferred it (the sweep publishes it then)."""
     with db.transaction() as tx:
         tx.set_tenant(None, staff=True)  # the event names its row; the row names its tenant
-        row = tx.one(queries.CLAIM_EVENT, id=event_id)
+        row = tx.one(queries.CLAIM_EVENT, id=event_id, max_age=MAX_AGE_SECONDS)
         if row is None:
             return "none"  # done, dead, or in another delivery right now
-        kind, tenant_id, feedback_id, created_at, payload, attempts, deferred = row
+        kind, tenant_id, feedback_id, created_at, payload, attempts, deferred, expired = row
         handler = handlers.get(kind)
         if handler is None:
             return "none"  # another function's kind
+        if expired:
+            _finish(tx, event_id, kind, "dead", "expired undelivered")
+            return "dead"
         if deferred:
             return "not due"
         try:

@@ -365,7 +365,8 @@ RETURNING id, kind"""
 
 # The row, locked for its delivery; a row another delivery holds is skipped, not waited for.
 CLAIM_EVENT = """
-SELECT kind, tenant_id, feedback_id, created_at, payload::text, attempts, next_attempt_at > clock_timestamp()
+SELECT kind, tenant_id, feedback_id, created_at, payload::text, attempts, next_attempt_at > clock_timestamp(),
+       created_at < clock_timestamp() - make_interval(secs => :max_age)
   FROM outbox
  WHERE id = :id AND done_at IS NULL
    FOR UPDATE SKIP LOCKED"""

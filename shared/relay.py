@@ -25,7 +25,7 @@ from shared.config import settings
 from shared.devserver import EVENT_GROUPS
 from shared.outbox import Event, message_data
 
-PUBLISH_TIMEOUT_SECONDS = 10
+PUBLISH_TIMEOUT_SECONDS = 3  # then the sweep publishes it: a change never waits long
 LOCAL_TOPIC = "//pubsub.googleapis.com/projects/local/topics/feedback-events"
 
 _pending: queue.Queue[Event] = queue.Queue()

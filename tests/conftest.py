@@ -95,6 +95,28 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
+@pytest.fixture(scope="session")
+def admin_app(database_url: str) -> Any:
+    import functions_framework
+
+    return functions_framework.create_app(target="admin", source=str(ROOT / "functions/admin/main.py"))
+
+
+@pytest.fixture
+def admin(admin_app: Any) -> Any:
+    return admin_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def secret_store() -> Any:
+    """A Secret Manager stand-in (tests/secret_manager.py) for the session."""
+    from secret_manager import SecretManagerStandIn
+
+    store = SecretManagerStandIn()
+    yield store
+    store.close()
+
+
 class Tenant:
     """A tenant with an API key per role."""
 

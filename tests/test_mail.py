@@ -1,7 +1,6 @@
 """Mails to submitters: written to the outbox with the change, sent once over real SMTP."""
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import json
 import re
@@ -11,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from cloudevents.http import CloudEvent, to_binary
 from conftest import raw_connection, submit
+from events import deliverer, event_app
 from live import LiveServer
 from mailbox import Mailbox
-from secret_manager import SecretManagerStandIn
 
 from shared import mail, outbox, secrets
 
@@ -25,51 +23,14 @@ PASSWORD = "s3cret-smtp-pass"
 
 
 @pytest.fixture(scope="module")
-def admin_app(database_url):
-    import functions_framework
-
-    return functions_framework.create_app(target="admin", source=str(ROOT / "functions/admin/main.py"))
-
-
-@pytest.fixture
-def admin(admin_app):
-    return admin_app.test_client()
-
-
-@pytest.fixture(scope="module")
 def notify_app(database_url):
-    import functions_framework
-
-    return functions_framework.create_app(
-        target="notify", source=str(ROOT / "functions/notify/main.py"), signature_type="cloudevent"
-    )
+    return event_app("notify")
 
 
 @pytest.fixture
 def notify(notify_app):
     """Deliver an outbox event to the notify function as Pub/Sub would; the status."""
-    client = notify_app.test_client()
-
-    def deliver(event_id: int, kind: str = "mail") -> int:
-        data = {"event_id": event_id, "kind": kind}
-        event = CloudEvent(
-            {"type": "google.cloud.pubsub.topic.v1.messagePublished",
-             "source": "//pubsub.googleapis.com/projects/p/topics/feedback-events"},
-            {"message": {"data": base64.b64encode(json.dumps(data).encode()).decode(),
-                         "attributes": {"kind": kind}, "messageId": uuid.uuid4().hex},
-             "subscription": "projects/p/subscriptions/notify"},
-        )
-        headers, body = to_binary(event)
-        return client.post("/", headers=headers, data=body).status_code
-
-    return deliver
-
-
-@pytest.fixture(scope="module")
-def secret_store():
-    store = SecretManagerStandIn()
-    yield store
-    store.close()
+    return deliverer(notify_app, "mail")
 
 
 @pytest.fixture

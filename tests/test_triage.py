@@ -14,18 +14,6 @@ BASE = "/api/v1/feedback/"
 STATUSES = ["new", "acknowledged", "in_review", "planned", "in_progress", "completed", "declined", "duplicate"]
 
 
-@pytest.fixture(scope="session")
-def admin_app(database_url):
-    import functions_framework
-
-    return functions_framework.create_app(target="admin", source=str(ROOT / "functions/admin/main.py"))
-
-
-@pytest.fixture
-def admin(admin_app):
-    return admin_app.test_client()
-
-
 def _force_status(database_url, item_id: str, status: str, original: str | None = None) -> None:
     conn = raw_connection(database_url)
     conn.run("UPDATE feedback SET status = CAST(:s AS text), duplicate_of = CAST(:o AS uuid) WHERE id = :id",

@@ -1,0 +1,40 @@
+"""Outbox events delivered to an event function as Pub/Sub delivers them: a
+message-published CloudEvent through functions-framework's own test client."""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cloudevents.http import CloudEvent, to_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def event_app(name: str) -> Any:
+    import functions_framework
+
+    return functions_framework.create_app(
+        target=name, source=str(ROOT / "functions" / name / "main.py"), signature_type="cloudevent"
+    )
+
+
+def deliverer(app: Any, kind: str) -> Any:
+    """deliver(event_id) -> the HTTP status functions-framework answers Pub/Sub with."""
+    client = app.test_client()
+
+    def deliver(event_id: int) -> int:
+        data = {"event_id": event_id, "kind": kind}
+        event = CloudEvent(
+            {"type": "google.cloud.pubsub.topic.v1.messagePublished",
+             "source": "//pubsub.googleapis.com/projects/p/topics/feedback-events"},
+            {"message": {"data": base64.b64encode(json.dumps(data).encode()).decode(),
+                         "attributes": {"kind": kind}, "messageId": uuid.uuid4().hex},
+             "subscription": "projects/p/subscriptions/" + kind},
+        )
+        headers, body = to_binary(event)
+        return client.post("/", headers=headers, data=body).status_code
+
+    return deliver

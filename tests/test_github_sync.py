@@ -1,0 +1,283 @@
+"""GitHub issues from feedback: PyGithub's real client against a local stand-in of
+GitHub's REST API, events through functions-framework, a real database."""
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import json
+import uuid
+
+import pytest
+from conftest import raw_connection, submit
+from events import deliverer, event_app
+from github_standin import GitHubStandIn
+
+from shared import github_issues, outbox, secrets
+
+BASE = "/api/v1/feedback/"
+REPO = "acme/app"
+HANDLERS = {"github": github_issues.make_issue}
+
+
+class Crash(BaseException):
+    """The process dying mid-delivery: nothing after this point runs, the transaction rolls back."""
+
+
+@pytest.fixture(scope="module")
+def github():
+    stand_in = GitHubStandIn(tokens=set())
+    yield stand_in
+    stand_in.close()
+
+
+@pytest.fixture
+def configured(github, secret_store, env):
+    """GitHub configured as deployed: the token in Secret Manager, the API at the stand-in."""
+    token = f"ghp_{uuid.uuid4().hex}"
+    github.tokens = {token}
+    name = secret_store.add_version("p", f"github-{uuid.uuid4().hex[:6]}", token)
+    env(GITHUB_API_URL=github.url, GITHUB_REPOSITORY=REPO, GITHUB_TOKEN_SECRET=name,
+        SECRET_MANAGER_ENDPOINT=secret_store.url, PUBLIC_BASE_URL="https://feedback.example.com",
+        GITHUB_SECONDS_BETWEEN_WRITES="0")
+    secrets.reset()
+    github_issues._client_for.cache_clear()
+    yield {"token": token, "secret": name}
+    secrets.reset()
+    github_issues._client_for.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def sync_app(database_url):
+    return event_app("github_sync")
+
+
+@pytest.fixture
+def sync(sync_app):
+    return deliverer(sync_app, "github")
+
+
+def _events(database_url, item_id: str) -> list[dict]:
+    conn = raw_connection(database_url)
+    try:
+        rows = conn.run("SELECT id, kind, payload, attempts, outcome, last_error, next_attempt_at FROM outbox"
+                        " WHERE feedback_id = :id AND kind = 'github' ORDER BY id", id=uuid.UUID(item_id))
+    finally:
+        conn.close()
+    keys = ("id", "kind", "payload", "attempts", "outcome", "last_error", "next_attempt_at")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def _event(database_url, item_id: str) -> dict:
+    [event] = _events(database_url, item_id)
+    return event
+
+
+def _issues_for(github, tenant, item_id: str, repo: str = REPO) -> list[dict]:
+    mark = github_issues.marker(tenant.id, uuid.UUID(item_id))
+    return [i for i in github.issues(repo) if (i["body"] or "").endswith(mark)]
+
+
+def _make_due(database_url, event_id: int) -> None:
+    conn = raw_connection(database_url)
+    conn.run("UPDATE outbox SET next_attempt_at = now() - interval '1 second' WHERE id = :id", id=event_id)
+    conn.close()
+
+
+def test_a_high_item_gets_one_issue_with_everything_triage_needs(client, admin, tenant, database_url,
+                                                                 github, configured, sync):
+    item = submit(client, tenant, priority="high", source="cli", context={"os": "macOS 14.2"})
+    event = _event(database_url, item["id"])
+    assert event["payload"] == {"reason": "submitted"}
+
+    assert sync(event["id"]) == 200
+    assert sync(event["id"]) == 200  # redelivered: the item already has its issue
+    [issue] = _issues_for(github, tenant, item["id"])
+    assert issue["title"] == item["summary"]
+    assert [label["name"] for label in issue["labels"]] == ["pilot-feedback", "type:bug", "priority:high"]
+    body = issue["body"]
+    for text in (item["description"], "| Priority | high |", "| Source | cli |", '"os": "macOS 14.2"',
+                 f"https://feedback.example.com/api/v1/feedback/{item['id']}/", "| Response due | "):
+        assert text in body
+    assert body.rstrip().splitlines()[-1] == github_issues.marker(tenant.id, uuid.UUID(item["id"]))
+
+    shown = client.get(BASE + item["id"] + "/", headers=tenant.auth("admin")).get_json()
+    assert shown["github_issue_url"] == issue["html_url"] and shown["github_sync_error"] is None
+    history = admin.get(BASE + item["id"] + "/history/", headers=tenant.auth("admin")).get_json()["items"]
+    assert [h["new"] for h in history if h["action"] == "github_issue"] == [
+        {"number": issue["number"], "url": issue["html_url"], "created": True}]
+    assert _event(database_url, item["id"])["outcome"] == "sent"
+
+
+def test_a_medium_item_waits_until_its_priority_rises(client, tenant, database_url, github, configured, sync):
+    item = submit(client, tenant, priority="medium")
+    assert _events(database_url, item["id"]) == []
+    changed = client.patch(BASE + item["id"] + "/", json={"priority": "urgent"}, headers=tenant.auth("admin"))
+    assert changed.status_code == 200
+    event = _event(database_url, item["id"])
+    assert event["payload"] == {"reason": "priority"}
+    assert sync(event["id"]) == 200
+    assert len(_issues_for(github, tenant, item["id"])) == 1
+
+
+def test_an_admin_can_ask_for_an_issue_for_any_item(client, admin, tenant, other_tenant, database_url, github,
+                                                    configured, sync):
+    item = submit(client, tenant, priority="low")
+    path = BASE + item["id"] + "/github/issue/"
+    assert admin.post(path, headers=tenant.auth("member")).status_code == 403
+    assert admin.post(path, headers=other_tenant.auth("admin")).status_code == 404
+    assert _events(database_url, item["id"]) == []
+    asked = admin.post(path, headers=tenant.auth("admin"))
+    assert asked.status_code == 202 and asked.get_json()["id"] == item["id"]
+    assert sync(_event(database_url, item["id"])["id"]) == 200
+    assert len(_issues_for(github, tenant, item["id"])) == 1
+    assert admin.post(path, headers=tenant.auth("admin")).status_code == 409
+
+
+def test_without_a_repository_nothing_is_made(client, tenant, database_url, github, configured, env, sync):
+    env(GITHUB_REPOSITORY="")
+    item = submit(client, tenant, priority="urgent")
+    assert sync(_event(database_url, item["id"])["id"]) == 200
+    assert _event(database_url, item["id"])["outcome"] == "skipped"
+    assert _issues_for(github, tenant, item["id"]) == []
+
+
+@pytest.mark.parametrize("fault", ["error_after_create", "drop_after_create", "drop"])
+def test_a_post_that_fails_on_the_way_back_ends_with_one_issue(client, tenant, database_url, github, configured,
+                                                               sync, fault):
+    item = submit(client, tenant, priority="urgent")
+    event = _event(database_url, item["id"])
+    github.fail("POST", fault)
+    assert sync(event["id"]) == 500  # Pub/Sub delivers it again
+    assert _event(database_url, item["id"])["attempts"] == 1
+    _make_due(database_url, event["id"])
+    assert sync(event["id"]) == 200
+    assert len(_issues_for(github, tenant, item["id"])) == 1
+    found = raw_connection(database_url)
+    created = found.run("SELECT new_value FROM feedback_audit WHERE feedback_id = :id AND action = 'github_issue'",
+                        id=uuid.UUID(item["id"]))
+    found.close()
+    assert created == [[{**created[0][0], "created": fault == "drop"}]]
+
+
+@pytest.mark.parametrize("step", ["after_search", "after_create", "after_record"])
+def test_a_crash_at_any_step_ends_with_exactly_one_issue(client, tenant, database_url, github, configured,
+                                                         monkeypatch, env, step):
+    """100 deliveries that die at the step, each delivered again: one issue per item, always."""
+    repo = f"acme/crash-{step}"
+    env(GITHUB_HOURLY_CAP="1000", GITHUB_REPOSITORY=repo)
+    points = {"after_search": (github_issues, "_find"), "after_create": (github_issues, "_record"),
+              "after_record": (outbox, "_finish")}
+    module, name = points[step]
+    original = getattr(module, name)
+
+    def crash_after(*args, **kwargs):
+        if step == "after_search":
+            original(*args, **kwargs)
+        raise Crash(step)
+
+    items = []
+    for _ in range(100):
+        item = submit(client, tenant, priority="high")
+        event = _event(database_url, item["id"])
+        monkeypatch.setattr(module, name, crash_after)
+        with pytest.raises(Crash):
+            outbox.deliver(event["id"], HANDLERS)
+        monkeypatch.setattr(module, name, original)
+        assert outbox.deliver(event["id"], HANDLERS) == "sent"
+        assert outbox.deliver(event["id"], HANDLERS) == "none"
+        items.append(item["id"])
+    counts = [len(_issues_for(github, tenant, item_id, repo)) for item_id in items]
+    assert counts == [1] * 100
+
+
+def test_concurrent_deliveries_make_one_issue(client, tenant, database_url, github, configured, sync):
+    item = submit(client, tenant, priority="urgent")
+    event = _event(database_url, item["id"])
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: sync(event["id"]), range(8)))
+    assert statuses == [200] * 8
+    assert len(_issues_for(github, tenant, item["id"])) == 1
+
+
+@pytest.mark.parametrize("fault, value, at_least", [
+    ("primary", 300, 295),  # until X-RateLimit-Reset
+    ("secondary", None, 60),  # no Retry-After: at least a minute
+    ("secondary", 10, 60),  # a short Retry-After: still a minute
+    ("secondary", 600, 595),  # Retry-After
+])
+def test_a_limit_defers_the_event_until_github_allows_it(client, tenant, database_url, github, configured, sync,
+                                                         fault, value, at_least):
+    item = submit(client, tenant, priority="urgent")
+    event = _event(database_url, item["id"])
+    github.fail("GET", fault, value)
+    before = datetime.datetime.now(datetime.UTC)
+    assert sync(event["id"]) == 500
+    deferred = _event(database_url, item["id"])
+    wait = (deferred["next_attempt_at"] - before).total_seconds()
+    assert at_least <= wait <= at_least + 30, wait
+    asked = len(github.requests)
+    assert sync(event["id"]) == 200  # redelivered too early: left for the sweep, GitHub not asked
+    assert len(github.requests) == asked
+    _make_due(database_url, event["id"])
+    assert sync(event["id"]) == 200
+    assert len(_issues_for(github, tenant, item["id"])) == 1
+
+
+@pytest.mark.parametrize("method, status", [("GET", 404), ("POST", 422), ("POST", 410), ("GET", 403)])
+def test_a_permanent_refusal_is_recorded_on_the_item_and_dead(client, tenant, database_url, github, configured,
+                                                              sync, method, status):
+    item = submit(client, tenant, priority="high")
+    github.fail(method, "status", status)
+    assert sync(_event(database_url, item["id"])["id"]) == 200  # retrying cannot help: acknowledged
+    dead = _event(database_url, item["id"])
+    assert dead["outcome"] == "dead" and f"({status})" in dead["last_error"]
+    admin_view = client.get(BASE + item["id"] + "/", headers=tenant.auth("admin")).get_json()
+    assert f"({status})" in admin_view["github_sync_error"]
+    assert client.get(BASE + item["id"] + "/", headers=tenant.auth("member")).get_json()["github_sync_error"] is None
+
+
+def test_a_rotated_token_is_read_again_once_on_401(client, tenant, database_url, github, configured, secret_store,
+                                                   sync, capfd):
+    first = submit(client, tenant, priority="high")
+    assert sync(_event(database_url, first["id"])["id"]) == 200
+    reads = secret_store.reads[configured["secret"].removesuffix("/versions/latest")]
+
+    rotated = f"ghp_{uuid.uuid4().hex}"
+    github.tokens = {rotated}
+    secret_store.add_version("p", configured["secret"].split("/")[3], rotated)
+    second = submit(client, tenant, priority="high")
+    assert sync(_event(database_url, second["id"])["id"]) == 200
+    assert len(_issues_for(github, tenant, second["id"])) == 1
+    assert secret_store.reads[configured["secret"].removesuffix("/versions/latest")] == reads + 1
+
+    github.tokens = {"ghp_nobody_has_this"}  # refused even when read afresh: dead, not retried forever
+    third = submit(client, tenant, priority="high")
+    assert sync(_event(database_url, third["id"])["id"]) == 200
+    assert "(401)" in _event(database_url, third["id"])["last_error"]
+    logged = capfd.readouterr()
+    for token in (configured["token"], rotated):
+        assert token not in logged.err + logged.out
+        assert token not in json.dumps(_events(database_url, third["id"]), default=str)
+
+
+def test_the_hourly_cap_defers_a_tenants_flood(client, tenant, database_url, github, configured, env, sync):
+    env(GITHUB_HOURLY_CAP="2")
+    items = [submit(client, tenant, priority="urgent") for _ in range(3)]
+    statuses = [sync(_event(database_url, item["id"])["id"]) for item in items]
+    assert statuses == [200, 200, 500]
+    deferred = _event(database_url, items[2]["id"])
+    assert "issues an hour" in deferred["last_error"]
+    assert deferred["next_attempt_at"] > datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=59)
+    assert _issues_for(github, tenant, items[2]["id"]) == []
+
+
+def test_writes_are_spaced_a_second_apart(client, tenant, database_url, github, configured, env, sync):
+    env(GITHUB_SECONDS_BETWEEN_WRITES="1")
+    github_issues._client_for.cache_clear()
+    start = len(github.created_at)
+    for _ in range(3):
+        item = submit(client, tenant, priority="urgent")
+        assert sync(_event(database_url, item["id"])["id"]) == 200
+    made = github.created_at[start:]
+    assert len(made) == 3
+    assert all(later - earlier >= 0.95 for earlier, later in zip(made, made[1:]))
