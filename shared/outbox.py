@@ -143,6 +143,14 @@ def message_data(event: Event) -> bytes:
     return json.dumps({"event_id": event.id, "kind": event.kind}).encode()
 
 
+def take(data: Mapping[str, Any], handlers: Mapping[str, Handler], function: str) -> None:
+    """An event function's work: deliver the message's event if it is of a kind it handles."""
+    event = from_cloud_event(data)
+    if event.kind in handlers:
+        outcome = deliver(event.id, handlers)
+        logs.log("INFO", "event handled", function=function, event_id=event.id, outcome=outcome)
+
+
 def from_cloud_event(data: Mapping[str, Any]) -> Event:
     """The event in a Pub/Sub message-published CloudEvent's data."""
     body = json.loads(base64.b64decode(data["message"]["data"]))

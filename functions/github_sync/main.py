@@ -15,14 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import functions_framework  # noqa: E402
 
-from shared import github_issues, logs, outbox  # noqa: E402
+from shared import github_issues, outbox  # noqa: E402
 
 HANDLERS = {"github": github_issues.make_issue}
 
 
 @functions_framework.cloud_event
 def github_sync(cloud_event):  # noqa: ANN001 - a cloudevents.http.CloudEvent
-    event = outbox.from_cloud_event(cloud_event.data)
-    if event.kind in HANDLERS:
-        outcome = outbox.deliver(event.id, HANDLERS)
-        logs.log("INFO", "event handled", function="github_sync", event_id=event.id, outcome=outcome)
+    outbox.take(cloud_event.data, HANDLERS, "github_sync")

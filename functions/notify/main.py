@@ -14,14 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import functions_framework  # noqa: E402
 
-from shared import logs, mail, outbox  # noqa: E402
+from shared import mail, outbox  # noqa: E402
 
 HANDLERS = {"mail": mail.send_notice}
 
 
 @functions_framework.cloud_event
 def notify(cloud_event):  # noqa: ANN001 - a cloudevents.http.CloudEvent
-    event = outbox.from_cloud_event(cloud_event.data)
-    if event.kind in HANDLERS:
-        outcome = outbox.deliver(event.id, HANDLERS)
-        logs.log("INFO", "event handled", function="notify", event_id=event.id, outcome=outcome)
+    outbox.take(cloud_event.data, HANDLERS, "notify")
