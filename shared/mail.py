@@ -49,11 +49,11 @@ def send_notice(tx: Tx, event: Claimed) -> str:
     if tx.scalar(queries.OPTED_OUT, tenant=event.tenant_id, email=to):
         return "skipped"
     message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to))
-    if not settings().smtp_host:
+    if settings().smtp_host:
+        _send(message)
+    else:
         logs.log("INFO", "mail (no SMTP configured)", to=message["To"], subject=message["Subject"],
                  message_id=message["Message-ID"], body=message.get_content())
-        return "sent"
-    _send(message)
     return "sent"
 
 

@@ -67,12 +67,6 @@ def _access(name: str) -> str:
 def _client() -> Any:
     from google.cloud import secretmanager
 
-    # REST rather than gRPC: one HTTPS request, no channel to set up in a cold start.
-    endpoint = settings().secret_manager_endpoint
-    if not endpoint:
-        return secretmanager.SecretManagerServiceClient(transport="rest")
-    from google.auth.credentials import AnonymousCredentials
+    from shared.google_clients import rest_client
 
-    return secretmanager.SecretManagerServiceClient(
-        transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": endpoint}
-    )
+    return rest_client(secretmanager.SecretManagerServiceClient, settings().secret_manager_endpoint)

@@ -48,6 +48,30 @@ def raw_connection(url: str) -> Any:
     return pg8000.native.Connection(**parse_database_url(url))
 
 
+OUTBOX_COLUMNS = ("id", "kind", "payload", "attempts", "outcome", "last_error", "next_attempt_at", "done_at")
+
+
+def outbox_rows(url: str, item_id: str, kind: str) -> list[dict[str, Any]]:
+    """An item's outbox rows of one kind, oldest first, as the database holds them."""
+    conn = raw_connection(url)
+    try:
+        rows = conn.run(f"SELECT {', '.join(OUTBOX_COLUMNS)} FROM outbox"
+                        " WHERE feedback_id = :id AND kind = :kind ORDER BY id", id=uuid.UUID(item_id), kind=kind)
+    finally:
+        conn.close()
+    return [dict(zip(OUTBOX_COLUMNS, row)) for row in rows]
+
+
+def make_due(url: str, event_id: int) -> None:
+    """Move an event's backoff and its next sweep into the past, as waiting would."""
+    conn = raw_connection(url)
+    try:
+        conn.run("UPDATE outbox SET next_attempt_at = now() - interval '1 second',"
+                 " sweep_after = now() - interval '1 second' WHERE id = :id", id=event_id)
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Any:
     """A migrated database for the session, set as DATABASE_URL for the code under test."""

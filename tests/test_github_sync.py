@@ -8,7 +8,7 @@ import json
 import uuid
 
 import pytest
-from conftest import raw_connection, submit
+from conftest import make_due, outbox_rows, raw_connection, submit
 from events import deliverer, event_app
 from github_standin import GitHubStandIn
 
@@ -57,14 +57,7 @@ def sync(sync_app):
 
 
 def _events(database_url, item_id: str) -> list[dict]:
-    conn = raw_connection(database_url)
-    try:
-        rows = conn.run("SELECT id, kind, payload, attempts, outcome, last_error, next_attempt_at FROM outbox"
-                        " WHERE feedback_id = :id AND kind = 'github' ORDER BY id", id=uuid.UUID(item_id))
-    finally:
-        conn.close()
-    keys = ("id", "kind", "payload", "attempts", "outcome", "last_error", "next_attempt_at")
-    return [dict(zip(keys, row)) for row in rows]
+    return outbox_rows(database_url, item_id, "github")
 
 
 def _event(database_url, item_id: str) -> dict:
@@ -75,12 +68,6 @@ def _event(database_url, item_id: str) -> dict:
 def _issues_for(github, tenant, item_id: str, repo: str = REPO) -> list[dict]:
     mark = github_issues.marker(tenant.id, uuid.UUID(item_id))
     return [i for i in github.issues(repo) if (i["body"] or "").endswith(mark)]
-
-
-def _make_due(database_url, event_id: int) -> None:
-    conn = raw_connection(database_url)
-    conn.run("UPDATE outbox SET next_attempt_at = now() - interval '1 second' WHERE id = :id", id=event_id)
-    conn.close()
 
 
 def test_a_high_item_gets_one_issue_with_everything_triage_needs(client, admin, tenant, database_url,
@@ -149,7 +136,7 @@ def test_a_post_that_fails_on_the_way_back_ends_with_one_issue(client, tenant, d
     github.fail("POST", fault)
     assert sync(event["id"]) == 500  # Pub/Sub delivers it again
     assert _event(database_url, item["id"])["attempts"] == 1
-    _make_due(database_url, event["id"])
+    make_due(database_url, event["id"])
     assert sync(event["id"]) == 200
     assert len(_issues_for(github, tenant, item["id"])) == 1
     found = raw_connection(database_url)
@@ -218,7 +205,7 @@ def test_a_limit_defers_the_event_until_github_allows_it(client, tenant, databas
     asked = len(github.requests)
     assert sync(event["id"]) == 200  # redelivered too early: left for the sweep, GitHub not asked
     assert len(github.requests) == asked
-    _make_due(database_url, event["id"])
+    make_due(database_url, event["id"])
     assert sync(event["id"]) == 200
     assert len(_issues_for(github, tenant, item["id"])) == 1
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import raw_connection, submit
+from conftest import make_due, outbox_rows, raw_connection, submit
 from events import deliverer, event_app
 from live import LiveServer
 from mailbox import Mailbox
@@ -47,14 +47,7 @@ def mailbox(tmp_path, env, secret_store):
 
 
 def _events(database_url, item_id: str) -> list[dict]:
-    conn = raw_connection(database_url)
-    try:
-        rows = conn.run("SELECT id, kind, payload, attempts, outcome, last_error, done_at FROM outbox"
-                        " WHERE feedback_id = :id ORDER BY id", id=uuid.UUID(item_id))
-    finally:
-        conn.close()
-    keys = ("id", "kind", "payload", "attempts", "outcome", "last_error", "done_at")
-    return [dict(zip(keys, row)) for row in rows]
+    return outbox_rows(database_url, item_id, "mail")
 
 
 def _anonymous_item(client, tenant, email: str = "ada@example.com") -> dict:
@@ -151,7 +144,7 @@ def test_a_failed_send_is_retried_and_sent_once(client, admin, tenant, database_
     mailbox.start()
     assert notify(event["id"]) == 200  # redelivered within its backoff: left for later
     assert mailbox.wait_for(1, timeout=0.3) == []
-    _make_due(database_url, event["id"])
+    make_due(database_url, event["id"])
     assert notify(event["id"]) == 200
     assert notify(event["id"]) == 200
     assert len(mailbox.wait_for(2, timeout=1)) == 1
@@ -266,7 +259,7 @@ def test_the_smtp_password_is_read_from_secret_manager_and_cached(client, admin,
     admin.post(BASE + item["id"] + "/complete/", json={}, headers=tenant.auth("admin"))
     event = _one_event(database_url, item["id"])
     assert notify(event["id"]) == 500
-    _make_due(database_url, event["id"])
+    make_due(database_url, event["id"])
     assert notify(event["id"]) == 200
     assert len(mailbox.wait_for(3)) == 3 and secret_store.reads[name] == 2
     # Neither value reached a log line or the outbox.
@@ -291,7 +284,7 @@ def test_the_sweep_republishes_what_was_not_delivered(client, admin, tenant, dat
     admin.post(BASE + item["id"] + "/respond/", json={"response": "Swept."}, headers=tenant.auth("admin"))
     event = _one_event(database_url, item["id"])
     assert outbox.sweep() == [] or all(e.id != event["id"] for e in outbox.sweep())  # not due yet
-    _make_due(database_url, event["id"])
+    make_due(database_url, event["id"])
     swept = outbox.sweep()
     assert outbox.Event(event["id"], "mail") in swept
     assert event["id"] not in [e.id for e in outbox.sweep()]  # pushed back by its backoff
@@ -313,13 +306,6 @@ def test_an_event_too_old_to_send_is_given_up(client, admin, tenant, database_ur
     assert expired["outcome"] == "dead" and expired["last_error"].startswith("expired")
     assert outbox.deliver(event["id"], {"mail": mail.send_notice}) == "none"
     assert mailbox.messages == []
-
-
-def _make_due(database_url, event_id: int) -> None:
-    conn = raw_connection(database_url)
-    conn.run("UPDATE outbox SET next_attempt_at = now() - interval '1 second',"
-             " sweep_after = now() - interval '1 second' WHERE id = :id", id=event_id)
-    conn.close()
 
 
 def test_the_local_server_delivers_each_mail_once_and_retries_by_its_sweep(database_url, tmp_path, secret_store):
@@ -349,7 +335,7 @@ def test_the_local_server_delivers_each_mail_once_and_retries_by_its_sweep(datab
             time.sleep(0.1)
         assert _events(database_url, item["id"])[1]["outcome"] is None
         box.start()
-        _make_due(database_url, pending["id"])
+        make_due(database_url, pending["id"])
         assert len(box.wait_for(2)) == 2
         assert len(box.wait_for(3, timeout=2)) == 2
         assert box.messages[1]["Subject"] == "Done: Export hangs"
