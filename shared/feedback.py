@@ -82,8 +82,9 @@ def submit(
 
 def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
     """The new item's JSON; an item that qualifies asks for its GitHub issue in the same statement."""
+    github = body.priority in settings().github_priorities
     item, event_id = (tx.last if last else tx.rows)(
-        queries.INSERT_FEEDBACK,
+        queries.INSERT_FEEDBACK_WITH_EVENT if github else queries.INSERT_FEEDBACK,
         tenant=p.tenant_id,
         type=body.feedback_type,
         summary=body.summary,
@@ -97,7 +98,6 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
         email=body.submitter_email or p.email,
         name=body.submitter_name,
         sla_due_at=sla.due_at(body.priority, datetime.datetime.now(datetime.UTC)),
-        github=body.priority in settings().github_priorities,
         **viewer(p),
     )[0]
     if event_id is not None:

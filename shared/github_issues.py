@@ -57,7 +57,6 @@ def make_issue(tx: Tx, event: Claimed) -> str:
         logs.log("WARNING", "no GitHub repository configured", tenant_id=event.tenant_id,
                  feedback_id=event.feedback_id)
         return "skipped"
-    _check_hourly_cap(tx, event.tenant_id)
 
     issue_marker = marker(event.tenant_id, event.feedback_id)
 
@@ -65,7 +64,8 @@ def make_issue(tx: Tx, event: Claimed) -> str:
         repo = gh.get_repo(repository, lazy=True)
         found = _find(repo, issue_marker, item["created_at"])
         if found is not None:
-            return found, False
+            return found, False  # made by an attempt that died before recording it
+        _check_hourly_cap(tx, event.tenant_id)
         _pace_writes()
         return repo.create_issue(title=_title(item["summary"]), body=_body(item, event.feedback_id, issue_marker),
                                  labels=[LABEL, f"type:{item['type']}", f"priority:{item['priority']}"]), True

@@ -90,19 +90,24 @@ VALUES (:tenant, :principal, :key, :request_hash, :status, :body)"""
 
 # --- feedback
 
-# The new item, and (when :github) the outbox row that asks for its GitHub issue.
-INSERT_FEEDBACK = f"""
+_NEW_ITEM = """(tenant_id, type, summary, description, priority, source, context,
+          tags, rating, submitted_by, submitter_email, submitter_name, sla_due_at)
+VALUES (:tenant, :type, :summary, :description, :priority, :source, CAST(:context AS jsonb),
+        CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name,
+        :sla_due_at)"""
+
+# The new item, and its outbox event's id (none here).
+INSERT_FEEDBACK = f"INSERT INTO feedback AS f {_NEW_ITEM}\nRETURNING {ITEM_JSON}, NULL::bigint"
+
+# The same for an item that asks for its GitHub issue, with the event in the same
+# statement (most items do not, and a plain INSERT is faster).
+INSERT_FEEDBACK_WITH_EVENT = f"""
 WITH f AS (
-    INSERT INTO feedback (tenant_id, type, summary, description, priority, source, context,
-                          tags, rating, submitted_by, submitter_email, submitter_name, sla_due_at)
-    VALUES (:tenant, :type, :summary, :description, :priority, :source, CAST(:context AS jsonb),
-            CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name,
-            :sla_due_at)
+    INSERT INTO feedback {_NEW_ITEM}
     RETURNING *
 ), event AS (
     INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
     SELECT tenant_id, id, 'github', jsonb_build_object('reason', 'submitted') FROM f
-     WHERE CAST(:github AS boolean)
     RETURNING id
 )
 SELECT {ITEM_JSON}, (SELECT id FROM event) FROM f"""
