@@ -90,6 +90,11 @@ class Settings:
     github_priorities: frozenset[str]
     github_hourly_cap: int  # issues per tenant per hour
     github_seconds_between_writes: float  # GitHub asks for at least one second
+    # The webhook's shared secret (its Secret Manager version, or the value locally),
+    # and how old an issue event may be when it arrives.
+    github_webhook_key: str
+    github_webhook_key_secret: str
+    github_webhook_max_age_seconds: int
     # The local server's own event functions, which the relay posts CloudEvents to,
     # and how often its sweeper publishes due events again.
     events_push_url: str
@@ -150,6 +155,9 @@ def settings() -> Settings:
         ),
         github_hourly_cap=_int("GITHUB_HOURLY_CAP", 30),
         github_seconds_between_writes=float(env("GITHUB_SECONDS_BETWEEN_WRITES", "") or 1.0),
+        github_webhook_key=env("GITHUB_WEBHOOK_KEY", ""),
+        github_webhook_key_secret=env("GITHUB_WEBHOOK_KEY_SECRET", ""),
+        github_webhook_max_age_seconds=_int("GITHUB_WEBHOOK_MAX_AGE_SECONDS", 86400),
         events_push_url=env("EVENTS_PUSH_URL", "").rstrip("/"),
         local_sweep_seconds=_int("LOCAL_SWEEP_SECONDS", 30),
         cors_allowed_origins=frozenset(o.strip().rstrip("/") for o in env("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-HTTP_GROUPS = ("feedback", "admin")
+HTTP_GROUPS = ("feedback", "admin", "github_webhook")
 EVENT_GROUPS = ("notify", "github_sync")
 EVENTS_PREFIX = "/_events/"
 

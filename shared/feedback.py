@@ -232,8 +232,19 @@ def audit(
     tx: Tx, p: Principal, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any
 ) -> None:
     """Record a change in the transaction that makes it."""
+    _audit_row(tx, p.subject, p.role, tenant_id, item_id, action, old, new)
+
+
+def audit_system(tx: Tx, actor: str, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any) -> None:
+    """Record a change the service makes on its own (from GitHub), named by the function."""
+    _audit_row(tx, actor, "system", tenant_id, item_id, action, old, new)
+
+
+def _audit_row(
+    tx: Tx, actor: str, role: str, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any
+) -> None:
     tx.rows(
-        queries.AUDIT, tenant=tenant_id, id=item_id, actor=p.subject, role=p.role, action=action,
+        queries.AUDIT, tenant=tenant_id, id=item_id, actor=actor, role=role, action=action,
         old=json.dumps(old, default=str), new=json.dumps(new, default=str),
     )
 

@@ -24,6 +24,7 @@ from typing import Any
 from shared import logs, queries, secrets
 from shared.config import settings
 from shared.db import Tx
+from shared.feedback import audit_system
 from shared.models import CLOSED_STATUSES
 from shared.outbox import Claimed, PermanentFailure, RetryLater
 
@@ -83,9 +84,8 @@ def make_issue(tx: Tx, event: Claimed) -> str:
 
 def _record(tx: Tx, event: Claimed, issue: Any, created: bool) -> None:
     tx.rows(queries.RECORD_GITHUB_ISSUE, tenant=event.tenant_id, id=event.feedback_id, url=issue.html_url)
-    tx.rows(queries.AUDIT, tenant=event.tenant_id, id=event.feedback_id, actor="github_sync", role="system",
-            action="github_issue", old="null",
-            new=json.dumps({"number": issue.number, "url": issue.html_url, "created": created}))
+    audit_system(tx, "github_sync", event.tenant_id, event.feedback_id, "github_issue", None,
+                 {"number": issue.number, "url": issue.html_url, "created": created})
 
 
 def _check_hourly_cap(tx: Tx, tenant_id: uuid.UUID) -> None:

@@ -31,7 +31,7 @@ PUBLIC = "public"  # anyone; no credentials read, no database
 ANYONE = "anyone"  # anonymous (by intake key or default tenant) or signed in
 USER = "user"  # member, admin or staff
 TRIAGE = "triage"  # admin or staff
-SIGNED = "signed"  # whoever holds a link the service signed; the handler checks the signature
+SIGNED = "signed"  # no credentials: the handler checks a signature (a mail's link, a GitHub delivery)
 POLICIES = (PUBLIC, ANYONE, USER, TRIAGE, SIGNED)
 
 
@@ -219,16 +219,16 @@ def framework_error(exc: wz.HTTPException) -> flask.Response:
     return _problem(cls(), flask.request)
 
 
-def read_body(request: flask.Request) -> bytes:
+def read_body(request: flask.Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The raw JSON body, refused when too large or not JSON (before any database work)."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"Bodies are limited to {MAX_BODY_BYTES} bytes.")
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.PayloadTooLarge(f"Bodies are limited to {limit} bytes.")
     mimetype = request.mimetype
     if mimetype != JSON_TYPE and not mimetype.endswith("+json"):
         raise errors.UnsupportedMediaType("Send the body as application/json.")
-    data = request.stream.read(MAX_BODY_BYTES + 1)
-    if len(data) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"Bodies are limited to {MAX_BODY_BYTES} bytes.")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise errors.PayloadTooLarge(f"Bodies are limited to {limit} bytes.")
     return data
 
 

@@ -436,3 +436,24 @@ UPDATE feedback SET github_issue_url = :url, github_sync_error = NULL, updated_a
  WHERE tenant_id = :tenant AND id = :id"""
 
 RECORD_GITHUB_ERROR = "UPDATE feedback SET github_sync_error = :error WHERE tenant_id = :tenant AND id = :id"
+
+# --- GitHub's webhook
+
+# A delivery is taken once: no row back means it was taken before.
+TAKE_DELIVERY = """
+INSERT INTO github_deliveries (delivery_id) VALUES (:delivery) ON CONFLICT (delivery_id) DO NOTHING
+RETURNING delivery_id"""
+
+FIND_BY_ISSUE = """
+SELECT f.tenant_id, f.id, f.status FROM feedback f WHERE f.github_issue_url = :url FOR UPDATE"""
+
+# GitHub's word on the status. Reopening undoes completion and decline.
+STATUS_FROM_GITHUB = """
+UPDATE feedback f SET status = CAST(:status AS text),
+       acknowledged_at = coalesce(f.acknowledged_at, now()),
+       completed_at = CASE CAST(:status AS text) WHEN 'completed' THEN coalesce(f.completed_at, now())
+                                                 WHEN 'in_progress' THEN NULL ELSE f.completed_at END,
+       decline_reason = CASE CAST(:status AS text) WHEN 'declined' THEN CAST(:reason AS text)
+                                                   WHEN 'in_progress' THEN NULL ELSE f.decline_reason END,
+       updated_at = now()
+ WHERE f.tenant_id = :tenant AND f.id = :id"""

@@ -41,7 +41,7 @@ def change_status(
     audit(tx, p, tenant_id, item_id, "status", old, new)
     if response is not None:
         audit(tx, p, tenant_id, item_id, "response", None, response)
-    _tell_submitter(tx, tenant_id, item_id, target, response, reason if target == "declined" else None)
+    tell_submitter(tx, tenant_id, item_id, target, response, reason if target == "declined" else None)
     return tx.last_scalar(
         queries.TRANSITION, tenant=tenant_id, id=item_id, status=target, reason=reason,
         duplicate_of=duplicate_of, response=response, **viewer(p),
@@ -54,7 +54,7 @@ def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str
     item = lock(tx, p, item_id)
     tenant_id = item.tenant_id
     audit(tx, p, tenant_id, item_id, "response", None, response)
-    _tell_submitter(tx, tenant_id, item_id, item.status, response, None)
+    tell_submitter(tx, tenant_id, item_id, item.status, response, None)
     return tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response, **viewer(p))
 
 
@@ -99,7 +99,7 @@ def history(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
     return '{"items":' + tx.last_scalar(queries.HISTORY, tenant=tenant_id, id=item_id) + "}"
 
 
-def _tell_submitter(
+def tell_submitter(
     tx: Tx, tenant_id: uuid.UUID, item_id: uuid.UUID, status: str, response: str | None, reason: str | None
 ) -> None:
     """A mail to the submitter in the change's transaction, if the change earns one:

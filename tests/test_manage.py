@@ -71,7 +71,7 @@ def test_check_fails_when_the_database_is_unreachable():
     assert doc["checks"][0]["detail"].startswith("unreachable")
 
 
-@pytest.mark.parametrize("group, needs", [("feedback", []), ("admin", []), ("notify", ["smtplib"]), ("github_sync", []), ("sweep", [])])
+@pytest.mark.parametrize("group, needs", [("feedback", []), ("admin", []), ("notify", ["smtplib"]), ("github_sync", []), ("sweep", []), ("github_webhook", [])])
 def test_importing_a_function_connects_to_nothing_and_stays_light(group, needs):
     """No database is configured here: an import that connected would fail. Only
     the mail function loads the SMTP client, and none loads Secret Manager's."""
