@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Operator commands: migrate, check, makemigrations, serve, tenants, keys.
+"""Operator commands: migrate, check, makemigrations, serve, tenants, keys, events.
 
 Without DATABASE_URL (and without INSTANCE_CONNECTION_NAME) every command uses an
 embedded PostgreSQL kept under .data/ (or PILOT_FEEDBACK_DATA_DIR), started for the
@@ -75,6 +75,33 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
 
     tenant = tenancy.create_tenant(args.name)
     emit(args, tenant, f"tenant {tenant['id']} ({tenant['name']})\nintake key: {tenant['intake_key']}")
+    return 0
+
+
+def cmd_tenants_configure(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    tenant = tenancy.set_github_repository(args.id, args.github_repository or None)
+    emit(args, tenant, f"tenant {tenant['id']}: GitHub issues go to "
+         f"{tenant['github_repository'] or 'the deployment default (GITHUB_REPOSITORY)'}")
+    return 0
+
+
+def cmd_events_dead(args: argparse.Namespace) -> int:
+    from shared import outbox
+
+    events = outbox.dead(args.limit)
+    text = "\n".join(f"{e['id']} {e['kind']} item {e['feedback_id']} after {e['attempts']} attempts: {e['last_error']}"
+                     for e in events)
+    emit(args, {"events": events}, text or "no dead events")
+    return 0
+
+
+def cmd_events_replay(args: argparse.Namespace) -> int:
+    from shared import outbox
+
+    event = outbox.replay(args.id)
+    emit(args, {"replayed": event.id, "kind": event.kind}, f"event {event.id} ({event.kind}) is pending again")
     return 0
 
 
@@ -160,6 +187,20 @@ def parser() -> argparse.ArgumentParser:
     create = tenants.add_parser("create", parents=[common])
     create.add_argument("--name", required=True)
     create.set_defaults(func=cmd_tenants_create)
+
+    configure = tenants.add_parser("configure", parents=[common])
+    configure.add_argument("id", type=uuid.UUID)
+    configure.add_argument("--github-repository", required=True,
+                           help="owner/name for this tenant's issues; an empty value restores the default")
+    configure.set_defaults(func=cmd_tenants_configure)
+
+    events = sub.add_parser("events", help="the outbox's dead letters").add_subparsers(dest="action", required=True)
+    dead = events.add_parser("dead", parents=[common], help="events given up on, newest first")
+    dead.add_argument("--limit", type=int, default=100)
+    dead.set_defaults(func=cmd_events_dead)
+    replay = events.add_parser("replay", parents=[common], help="make a dead event pending again and publish it")
+    replay.add_argument("id", type=int)
+    replay.set_defaults(func=cmd_events_replay)
 
     keys = sub.add_parser("keys").add_subparsers(dest="action", required=True)
     kc = keys.add_parser("create", parents=[common])

@@ -93,4 +93,8 @@ def run() -> list[dict[str, Any]]:
         results.append(_result("service_role", not problems, "; ".join(problems) or "owns nothing, cannot bypass RLS"))
     except Exception as exc:  # noqa: BLE001
         results.append(_result("service_role", False, f"cannot connect as the service: {exc}"))
+
+    from shared import github_issues  # PyGithub only for this check
+
+    results.append(_result("github", *github_issues.check()))
     return results

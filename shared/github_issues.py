@@ -125,6 +125,21 @@ def _body(item: dict[str, Any], item_id: uuid.UUID, issue_marker: str) -> str:
     return "\n".join(lines + ["", issue_marker])
 
 
+def check() -> tuple[bool, str]:
+    """For `manage.py check`: the token can be read and the default repository reached."""
+    cfg = settings()
+    if not (cfg.github_repository or cfg.github_token or cfg.github_token_secret):
+        return True, "not configured (no issues are made)"
+    try:
+        if not cfg.github_repository:
+            _client()
+            return True, "token readable; no default repository (GITHUB_REPOSITORY)"
+        repo = _call(lambda gh: gh.get_repo(cfg.github_repository))
+    except Exception as exc:  # noqa: BLE001 - every failure is the answer; none carries the token
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, f"token readable; {repo.full_name} reachable"
+
+
 # --- the client, its token and its failures
 
 

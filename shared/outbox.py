@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared import db, logs, queries
+from shared import db, errors, logs, queries
 from shared.db import Tx
 
 BACKOFF_BASE_SECONDS = 30
@@ -135,6 +135,28 @@ def sweep() -> list[Event]:
     if events:
         _publish(events)
     return events
+
+
+# --- the dead letters, for operators
+
+
+def dead(limit: int = 100) -> list[dict[str, Any]]:
+    keys = ("id", "kind", "tenant_id", "feedback_id", "attempts", "last_error", "created_at", "done_at")
+    with db.transaction() as tx:
+        tx.set_tenant(None, staff=True)
+        return [dict(zip(keys, row)) for row in tx.rows(queries.DEAD_EVENTS, limit=limit)]
+
+
+def replay(event_id: int) -> Event:
+    """Make a dead event pending again and publish it; NotFound unless it is dead."""
+    with db.transaction() as tx:
+        tx.set_tenant(None, staff=True)
+        row = tx.one(queries.REPLAY_EVENT, id=event_id)
+        if row is None:
+            raise errors.NotFound(f"No dead event {event_id}.")
+        event = Event(*row)
+        publish_after_commit(tx, [event])
+    return event
 
 
 # --- events as Pub/Sub messages (what the relay publishes and event functions receive)

@@ -403,6 +403,18 @@ UPDATE outbox SET done_at = clock_timestamp(), outcome = 'dead',
  WHERE done_at IS NULL AND created_at < clock_timestamp() - make_interval(secs => :max_age)
 RETURNING id, kind, tenant_id"""
 
+# Dead events, newest first, for an operator to read and replay.
+DEAD_EVENTS = """
+SELECT id, kind, tenant_id, feedback_id, attempts, last_error, created_at, done_at FROM outbox
+ WHERE outcome = 'dead' ORDER BY done_at DESC LIMIT :limit"""
+
+# A dead event made pending again, due at once for its function and for the sweep.
+REPLAY_EVENT = """
+UPDATE outbox SET done_at = NULL, outcome = NULL, attempts = 0, last_error = NULL,
+       next_attempt_at = clock_timestamp(), sweep_after = clock_timestamp()
+ WHERE id = :id AND outcome = 'dead'
+RETURNING id, kind"""
+
 SIGNING_KEY = "SELECT key FROM signing_keys WHERE name = :name"
 
 OPTED_OUT = "SELECT EXISTS (SELECT 1 FROM mail_opt_outs WHERE tenant_id = :tenant AND email = :email)"

@@ -5,6 +5,7 @@ Secrets are returned once, to be shown once; only their hashes are stored.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -18,6 +19,9 @@ KEY_TENANT = "SELECT tenant_id FROM api_keys WHERE id = :id"
 REVOKE_KEY = """
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
  WHERE id = :id RETURNING id, tenant_id, role, revoked_at"""
+SET_GITHUB_REPOSITORY = """
+UPDATE tenants SET github_repository = :repository WHERE id = :id RETURNING id, name, github_repository"""
+GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # as the tenants table checks it
 FIND_TENANT = "SELECT id FROM tenants WHERE name = :name ORDER BY created_at LIMIT 1"
 
 
@@ -64,6 +68,18 @@ def revoke_key(key_id: uuid.UUID) -> dict[str, Any]:
         tx.set_tenant(tenant_id)
         _, tenant, role, revoked_at = tx.one(REVOKE_KEY, id=key_id)
     return {"id": str(key_id), "tenant_id": str(tenant), "role": role, "revoked_at": revoked_at.isoformat()}
+
+
+def set_github_repository(tenant_id: uuid.UUID, repository: str | None) -> dict[str, Any]:
+    """Where the tenant's GitHub issues go (owner/name); None: the deployment's default."""
+    if repository is not None and not GITHUB_REPOSITORY.fullmatch(repository):
+        raise errors.ValidationFailed("A repository is named owner/name.")
+    with db.transaction(owner=True) as tx:
+        tx.set_tenant(tenant_id)
+        row = tx.one(SET_GITHUB_REPOSITORY, id=tenant_id, repository=repository)
+    if row is None:
+        raise errors.NotFound("No such tenant.")
+    return {"id": str(row[0]), "name": row[1], "github_repository": row[2]}
 
 
 def find_tenant(name: str) -> uuid.UUID | None:

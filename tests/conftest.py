@@ -44,6 +44,19 @@ def drop_database(server_url: str, url: str) -> None:
         conn.close()
 
 
+def manage(database_url: str, *args: str) -> tuple[int, dict[str, Any]]:
+    """`manage.py ARGS` as an operator runs it (with --json among ARGS): exit code and document."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stdout + done.stderr
+    return done.returncode, json.loads(lines[0])
+
+
 def raw_connection(url: str) -> Any:
     return pg8000.native.Connection(**parse_database_url(url))
 

@@ -8,7 +8,7 @@ import json
 import uuid
 
 import pytest
-from conftest import make_due, outbox_rows, raw_connection, submit
+from conftest import make_due, manage, outbox_rows, raw_connection, submit
 from events import deliverer, event_app
 from github_standin import GitHubStandIn
 
@@ -268,3 +268,60 @@ def test_writes_are_spaced_a_second_apart(client, tenant, database_url, github, 
     made = github.created_at[start:]
     assert len(made) == 3
     assert all(later - earlier >= 0.95 for earlier, later in zip(made, made[1:]))
+
+
+def test_a_tenants_own_repository_takes_its_issues(client, tenant, database_url, github, configured, sync):
+    code, configured_tenant = manage(database_url, "tenants", "configure", str(tenant.id),
+                                     "--github-repository", "initech/tps", "--json")
+    assert code == 0 and configured_tenant["github_repository"] == "initech/tps"
+    item = submit(client, tenant, priority="urgent")
+    assert sync(_event(database_url, item["id"])["id"]) == 200
+    assert len(_issues_for(github, tenant, item["id"], "initech/tps")) == 1
+    assert _issues_for(github, tenant, item["id"]) == []
+
+    code, refused = manage(database_url, "tenants", "configure", str(tenant.id), "--github-repository",
+                           "not a repo", "--json")
+    assert code == 1 and "owner/name" in refused["error"]
+    code, restored = manage(database_url, "tenants", "configure", str(tenant.id), "--github-repository", "",
+                            "--json")
+    assert code == 0 and restored["github_repository"] is None
+
+
+def test_dead_events_are_listed_and_replayed_by_the_operator(client, tenant, database_url, github, configured,
+                                                             sync):
+    item = submit(client, tenant, priority="high")
+    event = _event(database_url, item["id"])
+    github.fail("GET", "status", 404)
+    assert sync(event["id"]) == 200
+    code, listed = manage(database_url, "events", "dead", "--json")
+    assert code == 0
+    [dead] = [e for e in listed["events"] if e["id"] == event["id"]]
+    assert dead["kind"] == "github" and "(404)" in dead["last_error"]
+
+    code, not_dead = manage(database_url, "events", "replay", str(event["id"] + 10**9), "--json")
+    assert code == 1 and "No dead event" in not_dead["error"]
+    code, replayed = manage(database_url, "events", "replay", str(event["id"]), "--json")
+    assert (code, replayed) == (0, {"replayed": event["id"], "kind": "github"})
+    assert _event(database_url, item["id"])["outcome"] is None
+    assert sync(event["id"]) == 200
+    assert len(_issues_for(github, tenant, item["id"])) == 1
+    shown = client.get(BASE + item["id"] + "/", headers=tenant.auth("admin")).get_json()
+    assert shown["github_issue_url"] and shown["github_sync_error"] is None
+
+
+def test_check_reads_the_token_and_reaches_the_repository_without_showing_it(database_url, github, configured,
+                                                                              env):
+    code, report = manage(database_url, "check", "--json")
+    [result] = [r for r in report["checks"] if r["name"] == "github"]
+    assert result == {"name": "github", "ok": True, "detail": f"token readable; {REPO} reachable"}
+
+    github.tokens = {"ghp_someone_else"}
+    code, report = manage(database_url, "check", "--json")
+    [result] = [r for r in report["checks"] if r["name"] == "github"]
+    assert code == 1 and not result["ok"] and "(401)" in result["detail"]
+    assert configured["token"] not in json.dumps(report)
+
+    env(GITHUB_TOKEN_SECRET="projects/p/secrets/absent/versions/latest")
+    code, report = manage(database_url, "check", "--json")
+    [result] = [r for r in report["checks"] if r["name"] == "github"]
+    assert not result["ok"] and "absent/versions/latest could not be read (404)" in result["detail"]

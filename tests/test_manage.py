@@ -1,7 +1,6 @@
 """Operator commands as an operator runs them, and what importing a function costs."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -9,18 +8,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import drop_database, fresh_database
+from conftest import drop_database, fresh_database, manage
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def manage(database_url: str, *args: str) -> tuple[int, dict]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
-                          env=env, timeout=60)
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stdout + done.stderr
-    return done.returncode, json.loads(lines[0])
 
 
 def test_tenant_and_key_lifecycle(database_url, client):
@@ -48,7 +38,9 @@ def test_migrate_and_check_on_a_current_database(database_url):
     for args in (("check", "--json"), ("check", "feedback", "--json")):
         code, doc = manage(database_url, *args)
         assert code == 0 and doc["ok"] is True
-        assert {c["name"] for c in doc["checks"]} == {"database", "migrations", "row_level_security", "service_role"}
+        assert {c["name"] for c in doc["checks"]} == {"database", "migrations", "row_level_security", "service_role",
+                                                      "github"}
+        assert doc["checks"][-1] == {"name": "github", "ok": True, "detail": "not configured (no issues are made)"}
 
 
 def test_check_fails_before_migrations_and_passes_after(server_url):
