@@ -5,12 +5,15 @@ from __future__ import annotations
 import concurrent.futures
 import datetime
 import json
+import time
 import uuid
 
 import pytest
+import requests
 from conftest import make_due, manage, outbox_rows, raw_connection, submit
 from events import deliverer, event_app
 from github_standin import GitHubStandIn
+from live import LiveServer
 
 from shared import github_issues, outbox, secrets
 
@@ -325,3 +328,39 @@ def test_check_reads_the_token_and_reaches_the_repository_without_showing_it(dat
     code, report = manage(database_url, "check", "--json")
     [result] = [r for r in report["checks"] if r["name"] == "github"]
     assert not result["ok"] and "absent/versions/latest could not be read (404)" in result["detail"]
+
+
+def test_an_event_too_old_to_deliver_is_dropped_with_a_log_line(client, tenant, database_url, github, configured,
+                                                                 sync, capfd):
+    item = submit(client, tenant, priority="urgent")
+    event = _event(database_url, item["id"])
+    conn = raw_connection(database_url)
+    conn.run("UPDATE outbox SET created_at = now() - interval '4 days' WHERE id = :id", id=event["id"])
+    conn.close()
+    capfd.readouterr()
+    assert sync(event["id"]) == 200
+    assert _event(database_url, item["id"])["outcome"] == "dead"
+    logged = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    assert any(line["message"] == "event dead" and line["error"] == "expired undelivered" for line in logged)
+    assert _issues_for(github, tenant, item["id"]) == []
+
+
+def test_the_local_server_makes_the_issue_through_its_own_event_function(database_url, tmp_path, github,
+                                                                         configured):
+    server = LiveServer(database_url, tmp_path / "server.log", GITHUB_API_URL=github.url, GITHUB_REPOSITORY="acme/live",
+                        GITHUB_TOKEN=configured["token"], GITHUB_TOKEN_SECRET="")
+    try:
+        admin = {"Authorization": f"Bearer {server.tokens['admin']}"}
+        item = requests.post(server.base + BASE, json={"feedback_type": "bug", "summary": "Crash on save",
+                                                        "description": "...", "priority": "urgent"},
+                             headers=admin, timeout=10).json()
+        deadline = time.monotonic() + 15
+        shown = item
+        while not shown["github_issue_url"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            shown = requests.get(f"{server.base}{BASE}{item['id']}/", headers=admin, timeout=10).json()
+        [issue] = github.issues("acme/live")
+        assert issue["title"] == "Crash on save"
+        assert shown["github_issue_url"] == issue["html_url"]
+    finally:
+        assert server.stop() == 0

@@ -6,12 +6,14 @@ import base64
 import http.server
 import json
 import threading
+from pathlib import Path
 
 import pytest
-from conftest import raw_connection, submit
+from conftest import make_due, raw_connection, submit
 
 from shared import relay
 
+ROOT = Path(__file__).resolve().parent.parent
 TOPIC = "projects/p/topics/feedback-events"
 
 
@@ -89,3 +91,18 @@ def test_a_rolled_back_change_publishes_nothing(client, tenant, pubsub):
                            headers=tenant.auth())
     assert response.status_code == 422
     assert pubsub.messages == []
+
+
+def test_the_sweep_function_publishes_what_is_due(client, tenant, pubsub, database_url):
+    import functions_framework
+
+    submit(client, tenant, priority="urgent")
+    [first] = pubsub.messages  # right after commit
+    event_id = json.loads(base64.b64decode(first["data"]))["event_id"]
+    sweep = functions_framework.create_app(target="sweep", source=str(ROOT / "functions/sweep/main.py"))
+    assert sweep.test_client().post("/").get_json() == {"published": 0}  # not due yet
+    make_due(database_url, event_id)
+    response = sweep.test_client().post("/")
+    assert response.status_code == 200 and response.get_json()["published"] >= 1
+    again = [json.loads(base64.b64decode(m["data"]))["event_id"] for m in pubsub.messages[1:]]
+    assert event_id in again
