@@ -97,7 +97,9 @@ def _check_hourly_cap(tx: Tx, tenant_id: uuid.UUID) -> None:
 
 def _find(repo: Any, issue_marker: str, since: datetime.datetime) -> Any:
     """The issue that carries the marker, among this service's issues touched since the item was made."""
-    for issue in repo.get_issues(state="all", labels=[LABEL], since=since - datetime.timedelta(minutes=5)):
+    # PyGithub writes `since` as UTC without converting it: hand it UTC.
+    window_start = since.astimezone(datetime.UTC) - datetime.timedelta(minutes=5)
+    for issue in repo.get_issues(state="all", labels=[LABEL], since=window_start):
         if (issue.body or "").rstrip().endswith(issue_marker):
             return issue
     return None

@@ -364,3 +364,13 @@ def test_the_local_server_makes_the_issue_through_its_own_event_function(databas
         assert shown["github_issue_url"] == issue["html_url"]
     finally:
         assert server.stop() == 0
+
+
+def test_the_marker_search_window_holds_in_any_database_time_zone(github, configured):
+    """pg8000 hands back timestamps in the session's zone; the search must still start at the right moment."""
+    mark = github_issues.marker(uuid.uuid4(), uuid.uuid4())
+    github._create("acme/zones", {"title": "t", "body": "text\n\n" + mark, "labels": [github_issues.LABEL]})
+    tokyo = datetime.timezone(datetime.timedelta(hours=9))
+    submitted = datetime.datetime.now(tokyo)
+    found = github_issues._call(lambda gh: github_issues._find(gh.get_repo("acme/zones", lazy=True), mark, submitted))
+    assert found is not None and found.body.endswith(mark)
