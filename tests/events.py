@@ -38,3 +38,13 @@ def deliverer(app: Any, kind: str) -> Any:
         return client.post("/", headers=headers, data=body).status_code
 
     return deliver
+
+
+def push(app: Any, event_id: int, kind: str, topic: str = "projects/p/topics/feedback-events") -> int:
+    """Deliver as a Pub/Sub push subscription does: the raw push body, POSTed to a path
+    ending in the topic (functions-framework makes the CloudEvent from it)."""
+    body = {"message": {"data": base64.b64encode(json.dumps({"event_id": event_id, "kind": kind}).encode()).decode(),
+                        "attributes": {"kind": kind}, "messageId": uuid.uuid4().hex,
+                        "publishTime": "2026-11-27T10:00:00Z"},
+            "subscription": "projects/p/subscriptions/" + kind}
+    return app.test_client().post("/" + topic, json=body).status_code

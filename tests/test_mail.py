@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import make_due, outbox_rows, raw_connection, submit
-from events import deliverer, event_app
+from events import deliverer, event_app, push
 from live import LiveServer
 from mailbox import Mailbox
 
@@ -362,3 +362,12 @@ def test_the_service_can_record_delivery_but_not_rewrite_or_remove_events(databa
     finally:
         conn.run("ROLLBACK")
         conn.close()
+
+
+def test_a_push_subscriptions_delivery_reaches_notify(client, admin, tenant, database_url, mailbox, notify_app):
+    """What the deployment's filtered push subscription sends (tests/events.py)."""
+    item = _anonymous_item(client, tenant)
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "Pushed."}, headers=tenant.auth("admin"))
+    assert push(notify_app, _one_event(database_url, item["id"])["id"], "mail") == 200
+    [message] = mailbox.wait_for(1)
+    assert "Pushed." in message.get_content()
