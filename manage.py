@@ -47,9 +47,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def apply_migrations() -> list[str]:
+    cfg = settings()
     conn = db.pool(owner=True).acquire()
     try:
-        return migrations.migrate(conn)
+        applied = migrations.migrate(conn)
+        migrations.grant_service_role(conn, cfg.db_service_role, list(cfg.db_service_users))
+        return applied
     finally:
         db.pool(owner=True).release(conn)
 

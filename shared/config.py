@@ -42,6 +42,8 @@ class Settings:
     db_ip_type: str
     # Role the service assumes on every connection: owns nothing, cannot bypass RLS.
     db_service_role: str
+    # The functions' database users, granted that role by `manage.py migrate`.
+    db_service_users: tuple[str, ...]
     db_pool_size: int
     # Anonymous submissions.
     default_tenant_id: uuid.UUID | None
@@ -115,6 +117,7 @@ def settings() -> Settings:
         db_iam_auth=_flag("DB_IAM_AUTH", True),
         db_ip_type=env("DB_IP_TYPE", "PRIVATE"),
         db_service_role=env("DB_SERVICE_ROLE", "pilot_feedback_app"),
+        db_service_users=tuple(u.strip() for u in env("DB_SERVICE_USERS", "").split(",") if u.strip()),
         db_pool_size=_int("DB_POOL_SIZE", 8),
         default_tenant_id=_uuid_or_none("DEFAULT_TENANT_ID"),
         anon_limit_per_ip=_int("ANON_LIMIT_PER_IP", 20),

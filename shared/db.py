@@ -115,7 +115,7 @@ def cloud_sql_connector(user: str) -> Callable[[], Any]:
     return connect
 
 
-def _quote_ident(name: str) -> str:
+def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -134,7 +134,7 @@ class Connection:
         setup = ["SET TIME ZONE 'UTC'"]
         if role:
             # The service's connections; the owner's (migrations) may run long.
-            setup += [f"SET ROLE {_quote_ident(role)}", f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"]
+            setup += [f"SET ROLE {quote_ident(role)}", f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"]
         raw.execute_simple("; ".join(setup))
 
     def run(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:

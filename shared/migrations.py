@@ -107,6 +107,15 @@ def migrate(conn: Any, sql_dir: Path = SQL_DIR) -> list[str]:
         conn.run("SELECT pg_advisory_unlock(:key)", {"key": LOCK_KEY})
 
 
+def grant_service_role(conn: Any, role: str, users: list[str]) -> None:
+    """Let each database user (a function's IAM user) assume the service role, and
+    nothing else: the role is all a function may do."""
+    from shared.db import quote_ident
+
+    for user in users:
+        conn.simple(f"GRANT {quote_ident(role)} TO {quote_ident(user)}")
+
+
 def make_next(name: str, sql_dir: Path = SQL_DIR) -> Path:
     """Create the next numbered, empty migration file."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import drop_database, fresh_database, manage
+from conftest import drop_database, fresh_database, manage, raw_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,3 +79,20 @@ def test_importing_a_function_connects_to_nothing_and_stays_light(group, needs):
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(needs)
+
+
+def test_migrate_grants_the_service_role_to_the_functions_users_and_nothing_more(database_url, env):
+    user = f"fn_{uuid.uuid4().hex[:8]}@project.iam"  # as Cloud SQL names a service account's user
+    conn = raw_connection(database_url)
+    conn.run(f'CREATE ROLE "{user}" LOGIN')
+    try:
+        env(DB_SERVICE_USERS=f" {user} ,")
+        assert manage(database_url, "migrate", "--json") == (0, {"applied": []})
+        assert manage(database_url, "migrate", "--json") == (0, {"applied": []})  # again: no change, no error
+        member, superuser, bypass = conn.run(
+            "SELECT pg_has_role(:u, 'pilot_feedback_app', 'MEMBER'), rolsuper, rolbypassrls"
+            " FROM pg_roles WHERE rolname = :u", u=user)[0]
+        assert (member, superuser, bypass) == (True, False, False)
+    finally:
+        conn.run(f'DROP ROLE "{user}"')
+        conn.close()

@@ -1,0 +1,216 @@
+# One Cloud Function (2nd gen) per endpoint group, all built from one source bundle
+# named by its hash (a code change is a new object, so every function redeploys).
+# GOOGLE_FUNCTION_SOURCE points the Python buildpack at the group's main.py, exactly
+# as `functions-framework --source functions/<group>/main.py` runs it locally.
+#
+# Concurrency: each instance serves up to `concurrency` requests at once on one CPU
+# and holds up to as many database connections (DB_POOL_SIZE = concurrency), so no
+# request waits for a connection and max_instances x concurrency bounds the
+# database's connections. 512 MiB holds pydantic, pg8000 and the connector with room.
+
+locals {
+  functions = {
+    feedback = {
+      trigger     = "http"
+      kind        = "" # takes no events
+      ingress     = "ALLOW_INTERNAL_AND_GCLB"
+      concurrency = 8
+      timeout     = 60
+      description = "The client API: submit, list, read, edit, vote, stats"
+    }
+    admin = {
+      trigger     = "http"
+      kind        = "" # takes no events
+      ingress     = "ALLOW_INTERNAL_AND_GCLB"
+      concurrency = 8
+      timeout     = 60
+      description = "Triage: the status workflow, answers, assignment, notes, history"
+    }
+    github_webhook = {
+      trigger     = "http"
+      kind        = "" # takes no events
+      ingress     = "ALLOW_INTERNAL_AND_GCLB"
+      concurrency = 4
+      timeout     = 60
+      description = "GitHub's issues webhook"
+    }
+    sweep = {
+      trigger     = "scheduler"
+      kind        = "" # takes no events
+      ingress     = "ALLOW_INTERNAL_ONLY"
+      concurrency = 1
+      timeout     = 120
+      description = "Publishes due outbox events again"
+    }
+    notify = {
+      trigger     = "pubsub"
+      kind        = "mail"
+      ingress     = "ALLOW_INTERNAL_ONLY"
+      concurrency = 1
+      timeout     = 60
+      description = "Mails to submitters"
+    }
+    github_sync = {
+      trigger     = "pubsub"
+      kind        = "github"
+      ingress     = "ALLOW_INTERNAL_ONLY"
+      concurrency = 1
+      timeout     = 120
+      description = "GitHub issues from feedback"
+    }
+  }
+  # (Every entry has the same attributes, so the map is one type for for_each.)
+
+  public_base_url = "https://${var.domain}"
+
+  # Secrets each function reads, by the variable that names the secret's version.
+  secret_env = {
+    github_sync    = { GITHUB_TOKEN_SECRET = "github-token" }
+    github_webhook = { GITHUB_WEBHOOK_KEY_SECRET = "github-webhook-key" }
+    notify         = { SMTP_PASSWORD_SECRET = "smtp-password" }
+  }
+
+  common_env = {
+    INSTANCE_CONNECTION_NAME = google_sql_database_instance.main.connection_name
+    DB_NAME                  = google_sql_database.main.name
+    DB_IAM_AUTH              = "true"
+    DB_IP_TYPE               = var.database_private_ip ? "PRIVATE" : "PUBLIC"
+    DB_SERVICE_ROLE          = "pilot_feedback_app"
+    API_BASE_PATH            = "/api/v1"
+    PUBLIC_BASE_URL          = local.public_base_url
+    SLA_TIMEZONE             = var.sla.timezone
+    SLA_HOLIDAYS             = join(",", var.sla.holidays)
+    EVENTS_TOPIC             = google_pubsub_topic.events.id
+    GITHUB_PRIORITIES        = join(",", var.github.priorities)
+  }
+
+  api_env = {
+    DEFAULT_TENANT_ID    = var.default_tenant_id
+    FORWARDED_HOPS       = "2" # the load balancer appends the client's address, then its own
+    CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
+    JWT_ISSUER           = var.jwt.issuer
+    JWT_AUDIENCE         = var.jwt.audience
+    JWT_JWKS_URL         = var.jwt.jwks_url
+    JWT_ALGORITHM        = var.jwt.algorithm
+    JWT_TENANT_CLAIM     = var.jwt.tenant_claim
+    JWT_ROLE_CLAIM       = var.jwt.role_claim
+  }
+
+  function_env = {
+    feedback       = local.api_env
+    admin          = local.api_env
+    github_webhook = {}
+    sweep          = {}
+    notify = {
+      SMTP_HOST = var.smtp.host
+      SMTP_PORT = tostring(var.smtp.port)
+      SMTP_USER = var.smtp.user
+      MAIL_FROM = var.smtp.mail_from
+    }
+    github_sync = {
+      GITHUB_API_URL    = var.github.api_url
+      GITHUB_REPOSITORY = var.github.repository
+      GITHUB_HOURLY_CAP = tostring(var.github.hourly_cap)
+    }
+  }
+
+  # An HS256 key, when the identity provider signs that way, reaches the API functions
+  # as a Secret Manager reference resolved by the platform.
+  jwt_secret_functions = var.jwt.algorithm == "HS256" ? toset(["feedback", "admin"]) : toset([])
+}
+
+resource "google_storage_bucket" "source" {
+  name                        = "${var.project_id}-${var.name}-source"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true # holds only build inputs
+  lifecycle_rule {
+    condition {
+      age = 30
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+data "archive_file" "source" {
+  type             = "zip"
+  source_dir       = abspath("${path.module}/..")
+  output_path      = "${path.module}/.build/source.zip"
+  output_file_mode = "0644" # the hash depends on the files, not on who checked them out
+  excludes = [
+    ".git/**", ".venv/**", ".data/**", ".ci/**", ".pytest_cache/**", "**/__pycache__/**",
+    "tests/**", "bench/**", "terraform/**", "cloudbuild.yaml",
+  ]
+}
+
+resource "google_storage_bucket_object" "source" {
+  name   = "source-${data.archive_file.source.output_sha256}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+resource "google_cloudfunctions2_function" "function" {
+  for_each    = local.functions
+  name        = "${var.name}-${replace(each.key, "_", "-")}"
+  location    = var.region
+  description = each.value.description
+
+  build_config {
+    runtime         = "python311"
+    entry_point     = each.key
+    service_account = google_service_account.builder.id
+    environment_variables = {
+      GOOGLE_FUNCTION_SOURCE = "functions/${each.key}/main.py"
+    }
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    min_instance_count               = 0 # scale to zero
+    max_instance_count               = var.max_instances[each.key]
+    max_instance_request_concurrency = each.value.concurrency
+    available_cpu                    = "1"
+    available_memory                 = "512Mi"
+    timeout_seconds                  = each.value.timeout
+    ingress_settings                 = each.value.ingress
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.function[each.key].email
+    vpc_connector                    = var.database_private_ip ? google_vpc_access_connector.functions[0].id : null
+    vpc_connector_egress_settings    = var.database_private_ip ? "PRIVATE_RANGES_ONLY" : null
+
+    environment_variables = merge(
+      local.common_env,
+      local.function_env[each.key],
+      {
+        DB_USER      = google_sql_user.function[each.key].name
+        DB_POOL_SIZE = tostring(each.value.concurrency)
+      },
+      { for env, secret in lookup(local.secret_env, each.key, {}) :
+      env => "${google_secret_manager_secret.secret[secret].id}/versions/latest" },
+    )
+
+    dynamic "secret_environment_variables" {
+      for_each = contains(local.jwt_secret_functions, each.key) ? ["JWT_SECRET"] : []
+      content {
+        key        = secret_environment_variables.value
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.secret["jwt-key"].secret_id
+        version    = "latest"
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.reader,
+    google_project_iam_member.builder,
+  ]
+}

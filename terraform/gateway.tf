@@ -1,0 +1,149 @@
+# One public HTTPS base URL: a global external Application Load Balancer with a
+# serverless NEG per public function. Chosen over API Gateway because the API's
+# own authentication (API keys, JWTs, intake keys, CORS, problem documents) stays
+# in the code, while the load balancer gives a managed certificate, path routing
+# with wildcards inside the path (/feedback/{id}/respond/ goes to admin), and Cloud
+# Armor's per-client rate limit for anonymous submissions.
+
+locals {
+  # The triage routes under /api/v1/feedback/{id}/... (the admin function's Api
+  # declares them; the test suite checks this list against it).
+  admin_actions = ["acknowledge", "respond", "complete", "status", "assign", "github", "notes", "history"]
+  admin_paths = concat(
+    flatten([for action in local.admin_actions : [
+      "/api/v1/feedback/*/${action}",
+      "/api/v1/feedback/*/${action}/**",
+    ]]),
+    ["/api/v1/feedback/triage/**", "/api/v1/feedback/admin/**"],
+  )
+}
+
+resource "google_compute_global_address" "api" {
+  name = "${var.name}-api"
+}
+
+resource "google_compute_managed_ssl_certificate" "api" {
+  name = "${var.name}-api"
+  managed {
+    domains = [var.domain]
+  }
+}
+
+resource "google_compute_region_network_endpoint_group" "function" {
+  for_each              = toset(local.public_functions)
+  name                  = "${var.name}-${replace(each.key, "_", "-")}"
+  region                = var.region
+  network_endpoint_type = "SERVERLESS"
+  cloud_function {
+    function = google_cloudfunctions2_function.function[each.key].name
+  }
+}
+
+resource "google_compute_backend_service" "function" {
+  for_each              = toset(local.public_functions)
+  name                  = "${var.name}-${replace(each.key, "_", "-")}"
+  load_balancing_scheme = "EXTERNAL_MANAGED"
+  protocol              = "HTTPS"
+  security_policy       = google_compute_security_policy.api.id
+  backend {
+    group = google_compute_region_network_endpoint_group.function[each.key].id
+  }
+  log_config {
+    enable      = true
+    sample_rate = 1.0
+  }
+}
+
+resource "google_compute_url_map" "api" {
+  name            = "${var.name}-api"
+  default_service = google_compute_backend_service.function["feedback"].id
+
+  host_rule {
+    hosts        = [var.domain]
+    path_matcher = "api"
+  }
+
+  path_matcher {
+    name            = "api"
+    default_service = google_compute_backend_service.function["feedback"].id
+
+    route_rules {
+      priority = 1
+      service  = google_compute_backend_service.function["github_webhook"].id
+      match_rules {
+        path_template_match = "/api/v1/github/**"
+      }
+    }
+
+    dynamic "route_rules" {
+      for_each = { for i, path in local.admin_paths : i => path }
+      content {
+        priority = 10 + route_rules.key
+        service  = google_compute_backend_service.function["admin"].id
+        match_rules {
+          path_template_match = route_rules.value
+        }
+      }
+    }
+  }
+}
+
+resource "google_compute_target_https_proxy" "api" {
+  name             = "${var.name}-api"
+  url_map          = google_compute_url_map.api.id
+  ssl_certificates = [google_compute_managed_ssl_certificate.api.id]
+  ssl_policy       = google_compute_ssl_policy.modern.id
+}
+
+resource "google_compute_ssl_policy" "modern" {
+  name            = "${var.name}-tls12"
+  profile         = "MODERN"
+  min_tls_version = "TLS_1_2"
+}
+
+resource "google_compute_global_forwarding_rule" "https" {
+  name                  = "${var.name}-https"
+  load_balancing_scheme = "EXTERNAL_MANAGED"
+  ip_address            = google_compute_global_address.api.id
+  port_range            = "443"
+  target                = google_compute_target_https_proxy.api.id
+}
+
+# Cloud Armor: anonymous submissions (a POST without credentials) are throttled per
+# client address before they reach a function; the service's own per-tenant limits
+# still apply behind it.
+resource "google_compute_security_policy" "api" {
+  name = "${var.name}-api"
+
+  rule {
+    action   = "throttle"
+    priority = 1000
+    match {
+      expr {
+        expression = "request.method == 'POST' && request.path.matches('^/api/v1/feedback/?$') && !has(request.headers['authorization'])"
+      }
+    }
+    rate_limit_options {
+      conform_action = "allow"
+      exceed_action  = "deny(429)"
+      enforce_on_key = "IP"
+      rate_limit_threshold {
+        count        = var.anonymous_rate_limit_per_minute
+        interval_sec = 60
+      }
+    }
+    description = "Anonymous submissions per client address"
+  }
+
+  rule {
+    action   = "allow"
+    priority = 2147483647
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
+    description = "Everything else: the API authenticates it"
+  }
+}

@@ -1,0 +1,173 @@
+variable "project_id" {
+  description = "The Google Cloud project to deploy into."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "A project id is 6 to 30 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the database and the load balancer's backends."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "A region looks like europe-west1 or us-central1."
+  }
+}
+
+variable "name" {
+  description = "Prefix of every resource's name."
+  type        = string
+  default     = "pilot-feedback"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,20}$", var.name))
+    error_message = "3 to 21 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "domain" {
+  description = "The public host name of the API (a Google-managed certificate is made for it; point its DNS A record at the output ip_address)."
+  type        = string
+  validation {
+    condition     = can(regex("^([a-z0-9-]+\\.)+[a-z]{2,}$", var.domain))
+    error_message = "A fully qualified host name such as feedback.example.com."
+  }
+}
+
+# --- database
+
+variable "database_tier" {
+  description = "Cloud SQL machine tier. The smallest dedicated-core tier keeps max_connections meaningful."
+  type        = string
+  default     = "db-custom-1-3840"
+}
+
+variable "database_version" {
+  description = "PostgreSQL major version (the SQL is written for 15 and tested on 15 and 18)."
+  type        = string
+  default     = "POSTGRES_15"
+  validation {
+    condition     = contains(["POSTGRES_15", "POSTGRES_16", "POSTGRES_17", "POSTGRES_18"], var.database_version)
+    error_message = "POSTGRES_15 or later."
+  }
+}
+
+variable "database_max_connections" {
+  description = "PostgreSQL max_connections. The functions' max_instances x DB_POOL_SIZE must stay below it, with room for operators (checked by the test suite)."
+  type        = number
+  default     = 100
+  validation {
+    condition     = var.database_max_connections >= 50 && var.database_max_connections <= 1000
+    error_message = "Between 50 and 1000."
+  }
+}
+
+variable "database_private_ip" {
+  description = "Reach Cloud SQL over a private IP in its own VPC (a Serverless VPC Access connector, which costs while idle) instead of its public IP with no authorized networks. Either way the Cloud SQL connector's mTLS and IAM authentication are used."
+  type        = bool
+  default     = false
+}
+
+variable "database_high_availability" {
+  description = "A regional (failover) instance instead of a zonal one; doubles the database cost."
+  type        = bool
+  default     = false
+}
+
+# --- functions
+
+variable "max_instances" {
+  description = "Upper bound of instances per function. Each instance holds up to its concurrency in database connections."
+  type        = map(number)
+  default = {
+    feedback       = 5
+    admin          = 2
+    github_webhook = 1
+    notify         = 2
+    github_sync    = 1 # one creation a second holds across the deployment only with one instance
+    sweep          = 1
+  }
+  validation {
+    condition     = alltrue([for n in values(var.max_instances) : n >= 1 && n <= 100])
+    error_message = "Each between 1 and 100."
+  }
+}
+
+# --- behaviour (see README.md, Configuration)
+
+variable "default_tenant_id" {
+  description = "Tenant of anonymous submissions without an intake key; empty: such submissions are refused."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.default_tenant_id == "" || can(regex("^[0-9a-f-]{36}$", var.default_tenant_id))
+    error_message = "Empty or a UUID."
+  }
+}
+
+variable "jwt" {
+  description = "The identity provider's JWTs (issuer, audience, JWKS URL; RS256 unless set). Empty issuer: API keys only."
+  type = object({
+    issuer       = string
+    audience     = string
+    jwks_url     = string
+    algorithm    = optional(string, "RS256")
+    tenant_claim = optional(string, "tenant_id")
+    role_claim   = optional(string, "role")
+  })
+  default = { issuer = "", audience = "", jwks_url = "" }
+}
+
+variable "cors_allowed_origins" {
+  description = "Browser origins allowed to call the API."
+  type        = list(string)
+  default     = []
+}
+
+variable "sla" {
+  description = "Where business days are counted, and the dates that are not business days."
+  type = object({
+    timezone = optional(string, "UTC")
+    holidays = optional(list(string), [])
+  })
+  default = {}
+}
+
+variable "smtp" {
+  description = "The mail relay for submitter mails (its password goes in the smtp-password secret). Empty host: mails are logged."
+  type = object({
+    host      = string
+    port      = optional(number, 587)
+    user      = optional(string, "")
+    mail_from = optional(string, "Pilot Feedback <feedback@localhost>")
+  })
+  default = { host = "" }
+}
+
+variable "github" {
+  description = "GitHub issues from feedback: API URL, default repository (owner/name; empty: no issues), priorities that make issues, issues per tenant per hour."
+  type = object({
+    api_url    = optional(string, "https://api.github.com")
+    repository = optional(string, "")
+    priorities = optional(list(string), ["high", "urgent"])
+    hourly_cap = optional(number, 30)
+  })
+  default = {}
+  validation {
+    condition     = var.github.repository == "" || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github.repository))
+    error_message = "github.repository is owner/name."
+  }
+}
+
+variable "anonymous_rate_limit_per_minute" {
+  description = "Cloud Armor: anonymous POSTs per client IP per minute at the load balancer (the service also limits per tenant)."
+  type        = number
+  default     = 30
+}
+
+variable "sweep_schedule" {
+  description = "Cloud Scheduler cron of the outbox sweep."
+  type        = string
+  default     = "*/2 * * * *"
+}
