@@ -136,6 +136,17 @@ resource "google_compute_security_policy" "api" {
   }
 
   rule {
+    action   = "deny(403)"
+    priority = 900
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('cve-canary')"
+      }
+    }
+    description = "Known exploit strings (Log4j's among them)"
+  }
+
+  rule {
     action   = "allow"
     priority = 2147483647
     match {
