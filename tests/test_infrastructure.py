@@ -1,0 +1,273 @@
+"""What can be checked of the deployment without Google Cloud: terraform/ parses,
+is formatted and passes a security scan, and agrees with the code (entry points,
+environment, secrets, routes, connection budget); cloudbuild.yaml runs the
+README's test command."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TF = ROOT / "terraform"
+CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
+OPERATOR_RESERVE = 10  # connections kept for migrations, manage.py and a psql session
+
+# Settings the deployment leaves at their defaults on purpose, and why.
+DEFAULTED = {
+    "DATABASE_URL": "functions reach Cloud SQL through the connector (INSTANCE_CONNECTION_NAME)",
+    "MIGRATION_DATABASE_URL": "migrations run from Cloud Build through the connector",
+    "DB_PASSWORD": "IAM database authentication: no passwords",
+    "DB_MIGRATION_USER": "read by manage.py only (set by cloudbuild.yaml)",
+    "DB_SERVICE_USERS": "read by manage.py migrate only (set by cloudbuild.yaml)",
+    "ANON_LIMIT_PER_IP": "the code's default; Cloud Armor throttles before it",
+    "ANON_LIMIT_PER_EMAIL": "the code's default",
+    "ANON_WINDOW_SECONDS": "the code's default",
+    "JWT_SECRET": "a Secret Manager reference (secret_environment_variables) when the algorithm is HS256",
+    "SMTP_STARTTLS": "on by default, as every relay on 587 wants",
+    "SMTP_PASSWORD": "local stand-in for SMTP_PASSWORD_SECRET",
+    "SMTP_CA_FILE": "public relays present publicly trusted certificates",
+    "SECRET_TTL_SECONDS": "the code's default (five minutes)",
+    "SECRET_MANAGER_ENDPOINT": "tests' stand-in only",
+    "PUBSUB_ENDPOINT": "tests' stand-in only",
+    "GITHUB_TOKEN": "local stand-in for GITHUB_TOKEN_SECRET",
+    "GITHUB_SECONDS_BETWEEN_WRITES": "the code's default (one second, GitHub's advice)",
+    "GITHUB_WEBHOOK_KEY": "local stand-in for GITHUB_WEBHOOK_KEY_SECRET",
+    "GITHUB_WEBHOOK_MAX_AGE_SECONDS": "the code's default (a day)",
+    "EVENTS_PUSH_URL": "the local server's own event functions",
+    "LOCAL_SWEEP_SECONDS": "the local server's sweeper",
+}
+
+
+def _plain(value: Any) -> Any:
+    """python-hcl2's values without the quotes it keeps around strings and keys."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items() if k not in ("__is_block__", "__comments__")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+@cache
+def terraform() -> dict[str, Any]:
+    """Every .tf file, merged: locals, variables and resources by type and name."""
+    merged: dict[str, Any] = {"locals": {}, "variable": {}, "resource": {}}
+    for path in sorted(TF.glob("*.tf")):
+        with path.open() as f:
+            doc = _plain(hcl2.load(f))
+        for block in doc.get("locals", []):
+            merged["locals"].update(block)
+        for block in doc.get("variable", []):
+            merged["variable"].update(block)
+        for block in doc.get("resource", []):
+            for rtype, named in block.items():
+                merged["resource"].setdefault(rtype, {}).update(named)
+    return merged
+
+
+def _function_resource() -> dict[str, Any]:
+    return terraform()["resource"]["google_cloudfunctions2_function"]["function"]
+
+
+def _code_functions() -> dict[str, str]:
+    """Each functions/<group>/main.py: the name of its decorated entry point."""
+    found = {}
+    for main in sorted(ROOT.glob("functions/*/main.py")):
+        tree = ast.parse(main.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Attribute) and d.attr in ("http", "cloud_event") for d in node.decorator_list
+            ):
+                found[main.parent.name] = node.name
+    return found
+
+
+def test_every_tf_file_parses():
+    files = sorted(TF.glob("*.tf"))
+    assert {f.name for f in files} >= {"versions.tf", "variables.tf", "outputs.tf", "database.tf", "functions.tf",
+                                       "iam.tf", "secrets.tf", "pubsub.tf", "gateway.tf", "scheduler.tf"}
+    for path in files:
+        with path.open() as f:
+            assert hcl2.load(f), path.name
+
+
+def test_providers_are_pinned_and_variables_typed_and_described():
+    with (TF / "versions.tf").open() as f:
+        providers = _plain(hcl2.load(f))["terraform"][0]["required_providers"][0]
+    for name in ("google", "google-beta"):
+        assert re.fullmatch(r"\d+\.\d+\.\d+", providers[name]["version"]), providers[name]
+    for name, variable in terraform()["variable"].items():
+        assert variable.get("type") and variable.get("description"), name
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary on this machine")
+def test_terraform_files_are_formatted():
+    done = subprocess.run(["terraform", "fmt", "-check", "-diff", str(TF)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_the_security_scan_passes_and_every_suppression_says_why():
+    done = subprocess.run([str(CHECKOV), "-d", str(TF), "--framework", "terraform", "--quiet", "--compact",
+                           "-o", "json"], capture_output=True, text=True, timeout=600)
+    report = json.loads(done.stdout)
+    report = report[0] if isinstance(report, list) else report
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == [] and report["summary"]["parsing_errors"] == 0
+    for path in TF.glob("*.tf"):
+        for line in path.read_text().splitlines():
+            if "checkov:skip=" in line:
+                check, _, reason = line.split("checkov:skip=", 1)[1].partition(":")
+                assert len(reason.split()) >= 5, f"{path.name}: {check} needs its reason"
+
+
+def test_every_function_in_the_code_is_deployed_with_its_entry_point_and_source():
+    code = _code_functions()
+    assert set(code) == {"feedback", "admin", "notify", "github_sync", "github_webhook", "sweep"}
+    assert all(entry == group for group, entry in code.items())  # the entry point is the group's name
+    assert set(terraform()["locals"]["functions"]) == set(code)
+    build = _function_resource()["build_config"][0]
+    assert build["entry_point"] == "${each.key}"
+    assert build["environment_variables"]["GOOGLE_FUNCTION_SOURCE"] == "functions/${each.key}/main.py"
+    assert build["source"][0]["storage_source"][0]["object"] == "${google_storage_bucket_object.source.name}"
+    with (TF / "functions.tf").open() as f:
+        bundle = _plain(hcl2.load(f))["resource"]
+    objects = [b["google_storage_bucket_object"]["source"] for b in bundle if "google_storage_bucket_object" in b]
+    assert objects[0]["name"] == "source-${data.archive_file.source.output_sha256}.zip"  # named by its hash
+
+
+def test_scale_to_zero_with_bounded_instances():
+    service = _function_resource()["service_config"][0]
+    assert service["min_instance_count"] == 0
+    assert service["max_instance_count"] == "${var.max_instances[each.key]}"
+    assert set(terraform()["variable"]["max_instances"]["default"]) == set(_code_functions())
+
+
+def _settings_read_by_code() -> set[str]:
+    source = (ROOT / "shared" / "config.py").read_text()
+    return set(re.findall(r'(?:env|_int|_flag|_uuid_or_none)\(\s*"([A-Z0-9_]+)"', source))
+
+
+def test_every_setting_the_code_reads_is_set_or_deliberately_defaulted():
+    text = (TF / "functions.tf").read_text()
+    per_function = set(re.findall(r"^\s+(DB_USER|DB_POOL_SIZE)\s+=", text, re.M))
+    assert per_function == {"DB_USER", "DB_POOL_SIZE"}
+    read = _settings_read_by_code()
+    local = terraform()["locals"]
+    set_ = set(local["common_env"]) | set(local["api_env"]) | per_function
+    for env in list(local["function_env"].values()) + list(local["secret_env"].values()):
+        if isinstance(env, dict):  # the others are local.api_env, counted above
+            set_ |= set(env)
+    assert not (set_ & set(DEFAULTED)), "set and also listed as defaulted"
+    assert set_ <= read, f"Terraform sets what the code never reads: {sorted(set_ - read)}"
+    assert read - set_ == set(DEFAULTED), f"unaccounted for: {sorted(read - set_ - set(DEFAULTED))}"
+
+
+def _shared_modules_loaded_by(group: str) -> set[str]:
+    probe = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('main', '{ROOT}/functions/{group}/main.py')\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('shared.'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    return set(done.stdout.split())
+
+
+def test_every_secret_is_granted_to_exactly_the_functions_that_read_it():
+    # The settings that name a secret read through Secret Manager, and the modules that read them.
+    modules_reading = {}
+    for path in (ROOT / "shared").glob("*.py"):
+        used = {f.upper() for f in re.findall(r"secrets\.value\(\s*cfg\.\w+,\s*cfg\.(\w+_secret)\)", path.read_text())}
+        if used:
+            modules_reading["shared." + path.stem] = used
+    readers_in_code: dict[str, set[str]] = {name: set() for used in modules_reading.values() for name in used}
+    for group in _code_functions():
+        for module in _shared_modules_loaded_by(group) & set(modules_reading):
+            for setting in modules_reading[module]:
+                readers_in_code[setting].add(group)
+    assert set(readers_in_code) == {"SMTP_PASSWORD_SECRET", "GITHUB_TOKEN_SECRET", "GITHUB_WEBHOOK_KEY_SECRET"}
+    granted: dict[str, set[str]] = {name: set() for name in readers_in_code}
+    for group, env in terraform()["locals"]["secret_env"].items():
+        for setting in env:
+            granted[setting].add(group)
+    assert granted == readers_in_code
+    assert readers_in_code["GITHUB_TOKEN_SECRET"] == {"github_sync"}
+    # The JWT key (HS256 only) is mounted for the groups that take bearer tokens.
+    bearer_groups = {g for g in _code_functions() if re.search(r"\b(USER|ANYONE|TRIAGE)\b",
+                                                               (ROOT / "functions" / g / "main.py").read_text())}
+    assert bearer_groups == {"feedback", "admin"}
+    assert 'toset(["feedback", "admin"])' in (TF / "functions.tf").read_text()
+    # The grant itself is per secret and per reader: no project-wide accessor anywhere.
+    text = "\n".join(p.read_text() for p in TF.glob("*.tf"))
+    assert "roles/secretmanager.secretAccessor" not in re.sub(
+        r'resource "google_secret_manager_secret_iam_member".*?\n}\n', "", text, flags=re.S)
+    for banned in ("roles/editor", "roles/viewer", "roles/owner", "-compute@developer.gserviceaccount.com"):
+        assert banned not in text
+
+
+def test_the_database_has_room_for_every_instance_at_full_concurrency():
+    variables = terraform()["variable"]
+    budget = variables["database_max_connections"]["default"] - OPERATOR_RESERVE
+    functions = terraform()["locals"]["functions"]
+    max_instances = variables["max_instances"]["default"]
+    # DB_POOL_SIZE is the function's concurrency (functions.tf), so this is the worst case.
+    used = sum(max_instances[name] * f["concurrency"] for name, f in functions.items())
+    assert used <= budget, f"{used} connections at full scale, {budget} available"
+
+
+def _route_paths(group: str) -> list[str]:
+    """The group's declared routes, read in a process of their own (importing a group
+    registers handlers on functions-framework's application)."""
+    probe = (
+        "import importlib.util, json\n"
+        f"spec = importlib.util.spec_from_file_location('main', '{ROOT}/functions/{group}/main.py')\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "print(json.dumps([r.path for r in module.API.routes]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_load_balancer_sends_every_triage_route_to_admin_and_only_those():
+    actions = set(terraform()["locals"]["admin_actions"])
+    routes = {group: _route_paths(group) for group in ("admin", "feedback")}
+    for path in routes["admin"]:
+        if path.startswith("/feedback/<uuid:id>/"):
+            assert path.split("/")[3] in actions, path
+        else:
+            assert path.startswith(("/feedback/triage/", "/feedback/admin/")), path
+    for path in routes["feedback"]:
+        if path.startswith("/feedback/<uuid:id>/") and path.count("/") > 3:
+            assert path.split("/")[3] not in actions, path
+
+
+def test_cloudbuild_runs_the_readmes_test_command_with_pinned_images_and_no_secret_in_arguments():
+    build = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())
+    readme = (ROOT / "README.md").read_text()
+    test_command = re.search(r"## Test it\n.*?```sh\n(.+?)\n```", readme, re.S).group(1).strip()
+    assert test_command == "make test"
+    steps = {s["id"]: s for s in build["steps"]}
+    assert list(steps) == ["postgres", "lint", "test", "terraform-init", "migrate", "deploy", "check"]
+    assert "make test" in " ".join(steps["test"]["args"])
+    assert any("TEST_DATABASE_URL=postgresql://" in e for e in steps["test"]["env"])
+    for step in build["steps"]:
+        image = step["name"]
+        assert re.search(r":\d+(\.\d+)+[\w.-]*$", image), f"{step['id']}: {image} is not pinned to a version"
+        assert "$$GITHUB_TOKEN" not in json.dumps(step.get("args", [])) and "GITHUB_TOKEN=" not in json.dumps(step)
+    [secret] = build["availableSecrets"]["secretManager"]
+    name = terraform()["variable"]["name"]["default"]
+    assert secret["versionName"].endswith(f"/secrets/{name}-github-token/versions/latest")
+    assert "github-token" in terraform()["locals"]["secrets"]
+    assert steps["check"]["secretEnv"] == [secret["env"]]
