@@ -40,6 +40,7 @@ class Settings:
     db_name: str
     db_iam_auth: bool
     db_ip_type: str
+    sqladmin_api_endpoint: str  # another Cloud SQL Admin API (a local stand-in)
     # Role the service assumes on every connection: owns nothing, cannot bypass RLS.
     db_service_role: str
     # The functions' database users, granted that role by `manage.py migrate`.
@@ -116,6 +117,7 @@ def settings() -> Settings:
         db_name=env("DB_NAME", "pilot_feedback"),
         db_iam_auth=_flag("DB_IAM_AUTH", True),
         db_ip_type=env("DB_IP_TYPE", "PRIVATE"),
+        sqladmin_api_endpoint=env("SQLADMIN_API_ENDPOINT", ""),
         db_service_role=env("DB_SERVICE_ROLE", "pilot_feedback_app"),
         db_service_users=tuple(u.strip() for u in env("DB_SERVICE_USERS", "").split(",") if u.strip()),
         db_pool_size=_int("DB_POOL_SIZE", 8),

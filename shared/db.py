@@ -100,7 +100,8 @@ def cloud_sql_connector(user: str) -> Callable[[], Any]:
     from google.cloud.sql.connector import Connector, IPTypes
 
     cfg = settings()
-    connector = Connector(refresh_strategy="lazy", ip_type=IPTypes[cfg.db_ip_type])
+    connector = Connector(refresh_strategy="lazy", ip_type=IPTypes[cfg.db_ip_type],
+                          sqladmin_api_endpoint=cfg.sqladmin_api_endpoint or None)
 
     def connect() -> Any:
         return connector.connect(

@@ -40,6 +40,7 @@ DEFAULTED = {
     "SECRET_TTL_SECONDS": "the code's default (five minutes)",
     "SECRET_MANAGER_ENDPOINT": "tests' stand-in only",
     "PUBSUB_ENDPOINT": "tests' stand-in only",
+    "SQLADMIN_API_ENDPOINT": "tests' stand-in only",
     "GITHUB_TOKEN": "local stand-in for GITHUB_TOKEN_SECRET",
     "GITHUB_SECONDS_BETWEEN_WRITES": "the code's default (one second, GitHub's advice)",
     "GITHUB_WEBHOOK_KEY": "local stand-in for GITHUB_WEBHOOK_KEY_SECRET",
