@@ -29,7 +29,8 @@ def _uuid_or_none(name: str) -> uuid.UUID | None:
 
 @dataclass(frozen=True)
 class Settings:
-    # Database: the Cloud SQL connector when an instance is named, else a URL.
+    # Database: the Cloud SQL connector when an instance is named, a private IP
+    # when DB_HOST is, else a URL.
     database_url: str
     # Owner connection for migrations and operator commands (defaults to the above).
     migration_database_url: str
@@ -41,6 +42,11 @@ class Settings:
     db_iam_auth: bool
     db_ip_type: str
     sqladmin_api_endpoint: str  # another Cloud SQL Admin API (a local stand-in)
+    # Or straight to a private IP over TLS, verified against the instance's CA (PEM).
+    db_host: str
+    db_port: int
+    db_server_ca: str
+    gce_metadata_host: str  # where the function's access token comes from (IAM auth)
     # Role the service assumes on every connection: owns nothing, cannot bypass RLS.
     db_service_role: str
     # The functions' database users, granted that role by `manage.py migrate`.
@@ -118,6 +124,10 @@ def settings() -> Settings:
         db_iam_auth=_flag("DB_IAM_AUTH", True),
         db_ip_type=env("DB_IP_TYPE", "PRIVATE"),
         sqladmin_api_endpoint=env("SQLADMIN_API_ENDPOINT", ""),
+        db_host=env("DB_HOST", ""),
+        db_port=_int("DB_PORT", 5432),
+        db_server_ca=env("DB_SERVER_CA", ""),
+        gce_metadata_host=env("GCE_METADATA_HOST", "metadata.google.internal"),
         db_service_role=env("DB_SERVICE_ROLE", "pilot_feedback_app"),
         db_service_users=tuple(u.strip() for u in env("DB_SERVICE_USERS", "").split(",") if u.strip()),
         db_pool_size=_int("DB_POOL_SIZE", 8),

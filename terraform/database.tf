@@ -1,6 +1,7 @@
-# Cloud SQL for PostgreSQL. The functions reach it through the Cloud SQL connector
-# (mTLS, IAM database authentication: no passwords anywhere), on its public IP with
-# no authorized networks, or on a private IP when var.database_private_ip is set.
+# Cloud SQL for PostgreSQL with IAM database authentication (no passwords anywhere).
+# The functions reach it through the Cloud SQL connector (mTLS) on its public IP with
+# no authorized networks, or, with var.database_private_ip, straight to its private
+# IP over TLS verified against the instance's CA.
 
 resource "google_sql_database_instance" "main" {
   # checkov:skip=CKV_GCP_60:public IP without authorized networks: only the Cloud SQL connector (mTLS client certificates, IAM authentication) gets in; var.database_private_ip removes it
@@ -32,7 +33,8 @@ resource "google_sql_database_instance" "main" {
     ip_configuration {
       ipv4_enabled    = !var.database_private_ip
       private_network = var.database_private_ip ? google_compute_network.private[0].id : null
-      ssl_mode        = "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" # only the connector's client certificates
+      # Public: only the connector's client certificates. Private: TLS required.
+      ssl_mode = var.database_private_ip ? "ENCRYPTED_ONLY" : "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
     }
 
     database_flags {

@@ -70,18 +70,29 @@ locals {
     notify         = { SMTP_PASSWORD_SECRET = "smtp-password" }
   }
 
-  common_env = {
+  # Through the Cloud SQL connector, or straight to the private IP over TLS verified
+  # against the instance's CA (no connector to import: a shorter cold start).
+  db_env_connector = {
     INSTANCE_CONNECTION_NAME = google_sql_database_instance.main.connection_name
-    DB_NAME                  = google_sql_database.main.name
-    DB_IAM_AUTH              = "true"
-    DB_IP_TYPE               = var.database_private_ip ? "PRIVATE" : "PUBLIC"
-    DB_SERVICE_ROLE          = "pilot_feedback_app"
-    API_BASE_PATH            = "/api/v1"
-    PUBLIC_BASE_URL          = local.public_base_url
-    SLA_TIMEZONE             = var.sla.timezone
-    SLA_HOLIDAYS             = join(",", var.sla.holidays)
-    EVENTS_TOPIC             = google_pubsub_topic.events.id
-    GITHUB_PRIORITIES        = join(",", var.github.priorities)
+    DB_IP_TYPE               = "PUBLIC"
+  }
+  db_env_private_ip = {
+    DB_HOST      = google_sql_database_instance.main.private_ip_address
+    DB_PORT      = "5432"
+    DB_SERVER_CA = google_sql_database_instance.main.server_ca_cert[0].cert
+  }
+  db_env = var.database_private_ip ? local.db_env_private_ip : local.db_env_connector
+
+  common_env = {
+    DB_NAME           = google_sql_database.main.name
+    DB_IAM_AUTH       = "true"
+    DB_SERVICE_ROLE   = "pilot_feedback_app"
+    API_BASE_PATH     = "/api/v1"
+    PUBLIC_BASE_URL   = local.public_base_url
+    SLA_TIMEZONE      = var.sla.timezone
+    SLA_HOLIDAYS      = join(",", var.sla.holidays)
+    EVENTS_TOPIC      = google_pubsub_topic.events.id
+    GITHUB_PRIORITIES = join(",", var.github.priorities)
   }
 
   api_env = {
@@ -189,6 +200,7 @@ resource "google_cloudfunctions2_function" "function" {
     vpc_connector_egress_settings    = var.database_private_ip ? "PRIVATE_RANGES_ONLY" : null
 
     environment_variables = merge(
+      local.db_env,
       local.common_env,
       local.function_env[each.key],
       {

@@ -37,3 +37,13 @@ output "webhook_url" {
   description = "Where the repository's GitHub webhook posts (content type application/json, Issues events)."
   value       = "${local.public_base_url}/api/v1/github/webhook/"
 }
+
+output "database_private_ip_address" {
+  description = "The instance's private address (DB_HOST), when var.database_private_ip is set."
+  value       = var.database_private_ip ? google_sql_database_instance.main.private_ip_address : null
+}
+
+output "database_server_ca" {
+  description = "The instance's server CA (DB_SERVER_CA) for direct TLS connections."
+  value       = google_sql_database_instance.main.server_ca_cert[0].cert
+}

@@ -64,7 +64,7 @@ variable "database_max_connections" {
 }
 
 variable "database_private_ip" {
-  description = "Reach Cloud SQL over a private IP in its own VPC (a Serverless VPC Access connector, which costs while idle) instead of its public IP with no authorized networks. Either way the Cloud SQL connector's mTLS and IAM authentication are used."
+  description = "Reach Cloud SQL straight at a private IP in its own VPC, over TLS verified against the instance's CA (no connector import: about 700 ms less per cold start; a Serverless VPC Access connector, which costs while idle, and Cloud Build in a private pool), instead of through the Cloud SQL connector at its public IP with no authorized networks. IAM authentication either way."
   type        = bool
   default     = false
 }

@@ -60,6 +60,8 @@ class CloudSqlStandIn:
         (directory / "server.key").write_bytes(server_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         (directory / "ca.pem").write_text(_pem(self.ca))
+        self.directory = directory
+        self.ca_pem = _pem(self.ca)
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.minimum_version = ssl.TLSVersion.TLSv1_3
         self._tls.load_cert_chain(directory / "server.pem", directory / "server.key")
@@ -186,3 +188,107 @@ def _reply(request: http.server.BaseHTTPRequestHandler, status: int, doc: dict) 
     request.send_header("Content-Length", str(len(body)))
     request.end_headers()
     request.wfile.write(body)
+
+
+class PrivateIpStandIn:
+    """The instance's private address as a function reaches it directly: PostgreSQL's
+    own TLS negotiation (SSLRequest, then a server certificate from the instance's CA),
+    then the IAM login: the password must be the caller's access token, which the
+    stand-in checks as Cloud SQL does before the session goes on to PostgreSQL."""
+
+    def __init__(self, cloud_sql: CloudSqlStandIn) -> None:
+        self.cloud_sql = cloud_sql
+        directory = cloud_sql.directory
+        self.logins: list[tuple[str, bool]] = []  # user, and whether the token was right
+        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._tls.load_cert_chain(directory / "server.pem", directory / "server.key")
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.close()
+
+    def _accept_forever(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(client,), daemon=True).start()
+
+    def _session(self, client: socket.socket) -> None:
+        try:
+            if _read_message(client, typed=False)[4:8] != SSL_REQUEST:
+                client.close()  # Cloud SQL refuses unencrypted sessions
+                return
+            client.sendall(b"S")
+            tls = self._tls.wrap_socket(client, server_side=True)
+            startup = _read_message(tls, typed=False)
+            fields = startup[8:].split(b"\0")
+            user = dict(zip(fields[::2], fields[1::2])).get(b"user", b"").decode()
+            tls.sendall(b"R" + (8).to_bytes(4, "big") + (3).to_bytes(4, "big"))  # cleartext password, please
+            password = _read_message(tls, typed=True)[5:].rstrip(b"\0").decode()
+            ok = password == ACCESS_TOKEN
+            self.logins.append((user, ok))
+            if not ok:
+                body = b"SFATAL\0C28P01\0Mstand-in: the token was refused\0\0"
+                tls.sendall(b"E" + (len(body) + 4).to_bytes(4, "big") + body)
+                tls.close()
+                return
+            database = self.cloud_sql.database
+            if isinstance(database, str):
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(database)
+            else:
+                upstream = socket.create_connection(database)
+            upstream.sendall(startup)
+        except (OSError, ssl.SSLError):
+            client.close()
+            return
+        threading.Thread(target=_pipe, args=(upstream, tls), daemon=True).start()
+        _pipe(tls, upstream)
+
+
+class MetadataStandIn:
+    """The metadata server's token endpoint, as `GCE_METADATA_HOST` names it."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if self.headers.get("Metadata-Flavor") != "Google":
+                    return _reply(self, 403, {"error": "Missing Metadata-Flavor:Google header."})
+                if self.path != "/computeMetadata/v1/instance/service-accounts/default/token":
+                    return _reply(self, 404, {"error": "not found"})
+                _reply(self, 200, {"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self._http.server_port}"
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+SSL_REQUEST = (80877103).to_bytes(4, "big")
+
+
+def _read_message(sock: socket.socket, *, typed: bool) -> bytes:
+    """One protocol message, whole: a type byte (if typed), a length, the rest."""
+    head = _read_exactly(sock, 5 if typed else 4)
+    length = int.from_bytes(head[-4:], "big")
+    return head + _read_exactly(sock, length - 4)
+
+
+def _read_exactly(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise OSError("closed")
+        data += chunk
+    return data

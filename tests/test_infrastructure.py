@@ -41,6 +41,7 @@ DEFAULTED = {
     "SECRET_MANAGER_ENDPOINT": "tests' stand-in only",
     "PUBSUB_ENDPOINT": "tests' stand-in only",
     "SQLADMIN_API_ENDPOINT": "tests' stand-in only",
+    "GCE_METADATA_HOST": "the platform's metadata server",
     "GITHUB_TOKEN": "local stand-in for GITHUB_TOKEN_SECRET",
     "GITHUB_SECONDS_BETWEEN_WRITES": "the code's default (one second, GitHub's advice)",
     "GITHUB_WEBHOOK_KEY": "local stand-in for GITHUB_WEBHOOK_KEY_SECRET",
@@ -167,6 +168,7 @@ def test_every_setting_the_code_reads_is_set_or_deliberately_defaulted():
     read = _settings_read_by_code()
     local = terraform()["locals"]
     set_ = set(local["common_env"]) | set(local["api_env"]) | per_function
+    set_ |= set(local["db_env_connector"]) | set(local["db_env_private_ip"])  # one or the other
     for env in list(local["function_env"].values()) + list(local["secret_env"].values()):
         if isinstance(env, dict):  # the others are local.api_env, counted above
             set_ |= set(env)
