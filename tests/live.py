@@ -1,15 +1,17 @@
-"""`manage.py serve` as a real process on a free port, for tests over real HTTP."""
+"""Real processes on free ports for tests over real HTTP: `manage.py serve`, or one
+function started by functions-framework's own command."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import requests
 
 from shared import tenancy
 
@@ -20,6 +22,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_listening(process: subprocess.Popen, port: int, timeout: float = 30) -> bool:
+    """Whether the process accepts connections on the port before it exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+@contextlib.contextmanager
+def function_process(args: list[str], env: dict[str, str]) -> Iterator[str]:
+    """`functions-framework ARGS --port P` from the repository's root; its base URL."""
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "functions-framework"), *args, "--port", str(port)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until_listening(process, port), process.stdout.read().decode() if process.poll() else "timeout"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 class LiveServer:
@@ -38,14 +65,8 @@ class LiveServer:
             [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(self.port)],
             env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/api/v1/feedback/openapi.json", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start: " + log_path.read_text())
+        if not wait_until_listening(self.process, self.port):
+            raise RuntimeError("the server did not start: " + log_path.read_text())
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)

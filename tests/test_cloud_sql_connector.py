@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 import requests
 from cloud_sql import PROXY_PORT, CloudSqlStandIn, MetadataStandIn, PrivateIpStandIn
 from conftest import raw_connection
-from live import free_port
+from live import function_process
 
 from shared import embedded
 from shared.db import parse_database_url
@@ -124,21 +123,10 @@ def test_migrations_and_the_service_run_with_iam_authentication(deployment, stan
     _, other = _manage(env, "tenants", "create", "--name", "Other Co")
     _, key = _manage(env, "keys", "create", "--tenant", tenant["id"], "--role", "member")
     _, other_key = _manage(env, "keys", "create", "--tenant", other["id"], "--role", "member")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "functions-framework"), "--target", "feedback",
-         "--source", "functions/feedback/main.py", "--port", str(port)],
-        cwd=ROOT, env=_environment(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}/api/v1/feedback/"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base + "openapi.json", timeout=5)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
-                time.sleep(0.1)
+    serving = function_process(["--target", "feedback", "--source", "functions/feedback/main.py"],
+                               _environment(env))
+    with serving as origin:
+        base = origin + "/api/v1/feedback/"
         auth = {"Authorization": f"Bearer {key['token']}"}
         created = requests.post(base, json={"feedback_type": "bug", "summary": f"Via the {path}",
                                             "description": "..."}, headers=auth, timeout=30)
@@ -148,9 +136,6 @@ def test_migrations_and_the_service_run_with_iam_authentication(deployment, stan
         stranger = {"Authorization": f"Bearer {other_key['token']}"}
         assert requests.get(base + item["id"] + "/", headers=stranger, timeout=30).status_code == 404
         assert requests.get(base, headers=stranger, timeout=30).json()["items"] == []
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     if path == "private_ip":
         assert (SERVICE, True) in private_ip.logins
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from live import free_port
+from live import function_process
 
 ROOT = Path(__file__).resolve().parent.parent
-FF = str(Path(sys.executable).parent / "functions-framework")
 README_COMMANDS = re.findall(r"functions-framework (--target (\w+) --source (\S+)[^\n]*)",
                              (ROOT / "README.md").read_text())
 
@@ -36,23 +32,10 @@ def test_the_readme_shows_every_function():
 @pytest.mark.parametrize("target", sorted(REQUESTS))
 def test_a_function_started_alone_answers(database_url, target):
     [args] = [a for a, t, _ in README_COMMANDS if t == target]
-    port = free_port()
-    command = [FF, *args.replace(f"--port {args.split('--port ')[1]}", "").split(), "--port", str(port)]
-    env = {**os.environ, "DATABASE_URL": database_url}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
+    args = re.sub(r"\s*--port \d+", "", args).split()
+    with function_process(args, {**os.environ, "DATABASE_URL": database_url}) as base:
         method, path, status = REQUESTS[target]
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = requests.request(method, f"http://127.0.0.1:{port}{path}", json={}, timeout=5)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
-                time.sleep(0.1)
+        response = requests.request(method, base + path, json={}, timeout=10)
         assert response.status_code == status, response.text
         if target == "sweep":
             assert set(response.json()) == {"published"}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
