@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from standin_http import reply_json
+
 PROXY_PORT = 3307
 ACCESS_TOKEN = "ya29.stand-in-access-token"
 
@@ -121,12 +123,12 @@ class CloudSqlStandIn:
         body = request.rfile.read(length) if length else b""
         path = request.path.split("?", 1)[0]
         if method == "POST" and path == "/token":
-            return _reply(request, 200, {"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"})
+            return reply_json(request, 200, {"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"})
         if request.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
-            return _reply(request, 401, {"error": {"code": 401, "message": "Request had invalid credentials.",
+            return reply_json(request, 401, {"error": {"code": 401, "message": "Request had invalid credentials.",
                                                    "status": "UNAUTHENTICATED"}})
         if method == "GET" and path.endswith("/connectSettings"):
-            return _reply(request, 200, {
+            return reply_json(request, 200, {
                 "kind": "sql#connectSettings", "region": self.region, "databaseVersion": "POSTGRES_15",
                 "backendType": "SECOND_GEN", "serverCaMode": "GOOGLE_MANAGED_INTERNAL_CA",
                 "ipAddresses": [{"type": "PRIMARY", "ipAddress": "127.0.0.1"}],
@@ -137,9 +139,9 @@ class CloudSqlStandIn:
             if "access_token" in doc:
                 self.tokens_seen.append(doc["access_token"])
             key = serialization.load_pem_public_key(doc["public_key"].encode())
-            return _reply(request, 200, {"ephemeralCert": {"kind": "sql#sslCert",
+            return reply_json(request, 200, {"ephemeralCert": {"kind": "sql#sslCert",
                                                            "cert": _pem(self._sign(key, "ephemeral", days=1))}})
-        _reply(request, 404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
+        reply_json(request, 404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
 
     # --- the instance's side of the connection
 
@@ -180,14 +182,6 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
             except OSError:
                 pass
 
-
-def _reply(request: http.server.BaseHTTPRequestHandler, status: int, doc: dict) -> None:
-    body = json.dumps(doc).encode()
-    request.send_response(status)
-    request.send_header("Content-Type", "application/json; charset=UTF-8")
-    request.send_header("Content-Length", str(len(body)))
-    request.end_headers()
-    request.wfile.write(body)
 
 
 class PrivateIpStandIn:
@@ -257,10 +251,10 @@ class MetadataStandIn:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 if self.headers.get("Metadata-Flavor") != "Google":
-                    return _reply(self, 403, {"error": "Missing Metadata-Flavor:Google header."})
+                    return reply_json(self, 403, {"error": "Missing Metadata-Flavor:Google header."})
                 if self.path != "/computeMetadata/v1/instance/service-accounts/default/token":
-                    return _reply(self, 404, {"error": "not found"})
-                _reply(self, 200, {"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
+                    return reply_json(self, 404, {"error": "not found"})
+                reply_json(self, 200, {"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"})
 
             def log_message(self, *args: object) -> None:
                 pass

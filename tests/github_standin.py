@@ -24,6 +24,8 @@ import time
 import urllib.parse
 from typing import Any
 
+from standin_http import reply_json
+
 SECONDARY_MESSAGE = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
                      "If you reach out to GitHub Support for help, please include the request ID.")
 
@@ -157,16 +159,11 @@ def _parse(text: str) -> datetime.datetime:
 
 def _reply(request: http.server.BaseHTTPRequestHandler, status: int, doc: Any,
            headers: dict[str, str] | None = None) -> None:
-    body = json.dumps(doc).encode()
+    """GitHub's answers carry the primary rate limit's state."""
     reset = str(int(time.time()) + 3600)
-    all_headers = {"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(body)),
-                   "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-used": "1",
-                   "x-ratelimit-reset": reset, "x-ratelimit-resource": "core", **(headers or {})}
-    request.send_response(status)
-    for name, value in all_headers.items():
-        request.send_header(name, value)
-    request.end_headers()
-    request.wfile.write(body)
+    reply_json(request, status, doc, {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999",
+                                      "x-ratelimit-used": "1", "x-ratelimit-reset": reset,
+                                      "x-ratelimit-resource": "core", **(headers or {})})
 
 
 def _drop(request: http.server.BaseHTTPRequestHandler) -> None:

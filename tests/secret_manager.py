@@ -14,6 +14,8 @@ import json
 import re
 import threading
 
+from standin_http import reply_json
+
 _ACCESS = re.compile(r"^/v1/(projects/[^/]+/secrets/([^/]+))/versions/([^/:]+):access$")
 
 
@@ -50,12 +52,12 @@ class SecretManagerStandIn:
         number = len(values) if version == "latest" else int(version) if version.isdigit() else 0
         if not 0 < number <= len(values):
             name = match.group(0)[4:-7] if match else request.path
-            return _reply(request, 404, {"error": {
+            return reply_json(request, 404, {"error": {
                 "code": 404, "status": "NOT_FOUND",
                 "message": f"Secret Version [{name}] not found or has no versions."}})
         self.reads[match.group(1)] += 1
         data = values[number - 1].encode()
-        _reply(request, 200, {
+        reply_json(request, 200, {
             "name": f"{match.group(1)}/versions/{number}",
             "payload": {"data": base64.b64encode(data).decode(), "dataCrc32c": str(crc32c(data))},
         })
@@ -70,11 +72,3 @@ def crc32c(data: bytes) -> int:
             crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
     return crc ^ 0xFFFFFFFF
 
-
-def _reply(request: http.server.BaseHTTPRequestHandler, status: int, doc: dict) -> None:
-    body = json.dumps(doc).encode()
-    request.send_response(status)
-    request.send_header("Content-Type", "application/json; charset=UTF-8")
-    request.send_header("Content-Length", str(len(body)))
-    request.end_headers()
-    request.wfile.write(body)

@@ -177,15 +177,22 @@ def test_every_setting_the_code_reads_is_set_or_deliberately_defaulted():
     assert read - set_ == set(DEFAULTED), f"unaccounted for: {sorted(read - set_ - set(DEFAULTED))}"
 
 
-def _shared_modules_loaded_by(group: str) -> set[str]:
+def _in_function_process(group: str, expression: str) -> Any:
+    """`expression` (JSON) evaluated in a fresh process that has imported the group's main.py,
+    as the deployment imports it (importing a group also registers handlers on
+    functions-framework's application, which this process must not share)."""
     probe = (
-        "import importlib.util, sys\n"
+        "import importlib.util, json, sys\n"
         f"spec = importlib.util.spec_from_file_location('main', '{ROOT}/functions/{group}/main.py')\n"
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith('shared.'))))\n"
+        f"print(json.dumps({expression}))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
-    return set(done.stdout.split())
+    return json.loads(done.stdout)
+
+
+def _shared_modules_loaded_by(group: str) -> set[str]:
+    return set(_in_function_process(group, "[m for m in sys.modules if m.startswith('shared.')]"))
 
 
 def test_every_secret_is_granted_to_exactly_the_functions_that_read_it():
@@ -231,16 +238,7 @@ def test_the_database_has_room_for_every_instance_at_full_concurrency():
 
 
 def _route_paths(group: str) -> list[str]:
-    """The group's declared routes, read in a process of their own (importing a group
-    registers handlers on functions-framework's application)."""
-    probe = (
-        "import importlib.util, json\n"
-        f"spec = importlib.util.spec_from_file_location('main', '{ROOT}/functions/{group}/main.py')\n"
-        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
-        "print(json.dumps([r.path for r in module.API.routes]))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
-    return json.loads(done.stdout)
+    return _in_function_process(group, "[r.path for r in module.API.routes]")
 
 
 def test_the_load_balancer_sends_every_triage_route_to_admin_and_only_those():
