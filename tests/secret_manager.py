@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import collections
 import http.server
-import json
 import re
 import threading
 
