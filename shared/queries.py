@@ -447,6 +447,8 @@ RECORD_GITHUB_ISSUE = """
 UPDATE feedback SET github_issue_url = :url, github_sync_error = NULL, updated_at = now()
  WHERE tenant_id = :tenant AND id = :id"""
 
+TENANT_GITHUB_REPOSITORY = "SELECT github_repository FROM tenants WHERE id = :tenant"
+
 RECORD_GITHUB_ERROR = "UPDATE feedback SET github_sync_error = :error WHERE tenant_id = :tenant AND id = :id"
 
 # --- GitHub's webhook
@@ -456,8 +458,16 @@ TAKE_DELIVERY = """
 INSERT INTO github_deliveries (delivery_id) VALUES (:delivery) ON CONFLICT (delivery_id) DO NOTHING
 RETURNING delivery_id"""
 
+# Every item linked to an issue, in every tenant, locked in one order (no deadlock
+# between two deliveries for the same issue).
 FIND_BY_ISSUE = """
-SELECT f.tenant_id, f.id, f.status FROM feedback f WHERE f.github_issue_url = :url FOR UPDATE"""
+SELECT f.tenant_id, f.id, f.status, f.github_updated_at FROM feedback f
+ WHERE lower(f.github_issue_url) = lower(:url)
+ ORDER BY f.tenant_id, f.id
+   FOR UPDATE"""
+
+# The issue's time of the event taken for an item (applied or not).
+GITHUB_SEEN = "UPDATE feedback SET github_updated_at = :updated WHERE tenant_id = :tenant AND id = :id"
 
 # GitHub's word on the status. Reopening undoes completion and decline.
 STATUS_FROM_GITHUB = """
@@ -467,5 +477,6 @@ UPDATE feedback f SET status = CAST(:status AS text),
                                                  WHEN 'in_progress' THEN NULL ELSE f.completed_at END,
        decline_reason = CASE CAST(:status AS text) WHEN 'declined' THEN CAST(:reason AS text)
                                                    WHEN 'in_progress' THEN NULL ELSE f.decline_reason END,
+       github_updated_at = :updated,
        updated_at = now()
  WHERE f.tenant_id = :tenant AND f.id = :id"""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared import errors, outbox, queries
+from shared import errors, github_issues, outbox, queries
 from shared.auth import Principal
+from shared.config import settings
 from shared.db import Tx
 from shared.feedback import audit, lock, tenant_of, viewer
 from shared.workflow import check_transition
@@ -68,6 +69,8 @@ def assign(tx: Tx, p: Principal, item_id: uuid.UUID, assignee_id: uuid.UUID | No
 
 def link_github(tx: Tx, p: Principal, item_id: uuid.UUID, url: str | None) -> str:
     item = lock(tx, p, item_id)
+    if url is not None and not p.is_staff:
+        _check_own_repository(tx, item.tenant_id, url)
     audit(tx, p, item.tenant_id, item_id, "github_link", item.before["github_issue_url"], url)
     return tx.last_scalar(queries.LINK_GITHUB, tenant=item.tenant_id, id=item_id, url=url, **viewer(p))
 
@@ -120,6 +123,19 @@ def _check_original(tx: Tx, tenant_id: uuid.UUID, item_id: uuid.UUID, original: 
         raise errors.ValidationFailed("duplicate_of names no item of this tenant.")
     if found == "duplicate":
         raise errors.ValidationFailed("duplicate_of names a duplicate; name its original.")
+
+
+def _check_own_repository(tx: Tx, tenant_id: uuid.UUID, url: str) -> None:
+    """An admin links issues of the repository its tenant's issues go to, and no other:
+    a webhook event for a linked issue changes the item."""
+    repository = tx.scalar(queries.TENANT_GITHUB_REPOSITORY, tenant=tenant_id) or settings().github_repository
+    if repository and github_issues.same_repository(url, repository):
+        return
+    where = f"https://{github_issues.web_host()}/{repository}" if repository else "none is configured"
+    raise errors.Forbidden(
+        f"Admins may link issues of their tenant's GitHub repository only ({where}); staff may link any.",
+        errors=[{"field": "url", "message": "Not an issue of the tenant's repository", "type": "forbidden"}],
+    )
 
 
 def _missing(field: str, detail: str) -> errors.ValidationFailed:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import outbox_rows, raw_connection, submit
+from github_examples import issue_event
 
 from shared import secrets
 
@@ -49,12 +50,11 @@ def _linked_item(client, tenant, database_url, status: str = "in_progress", emai
 
 def _delivery(action: str, url: str, state_reason: str | None = None, *, updated: datetime.datetime | None = None,
               event: str = "issues", key: str = KEY, delivery: str | None = None) -> tuple[bytes, dict]:
-    updated = updated or datetime.datetime.now(datetime.UTC)
-    payload = {"action": action, "issue": {
-        "number": int(url.rsplit("/", 1)[1]), "html_url": url, "state": "closed" if action == "closed" else "open",
-        "state_reason": state_reason, "updated_at": updated.strftime("%Y-%m-%dT%H:%M:%SZ"), "body": "..."},
-        "repository": {"full_name": "acme/app"}, "sender": {"login": "octocat"}}
-    body = json.dumps(payload).encode()
+    payload = issue_event(action, url, state_reason, updated or datetime.datetime.now(datetime.UTC))
+    return _signed(json.dumps(payload).encode(), event=event, key=key, delivery=delivery)
+
+
+def _signed(body: bytes, *, event: str = "issues", key: str = KEY, delivery: str | None = None) -> tuple[bytes, dict]:
     headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
                "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
                "X-Hub-Signature-256": "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest(),
@@ -193,3 +193,171 @@ def test_bodies_that_are_not_json_or_too_large_are_refused(hook):
     assert hook.post(HOOK, data=b"payload=%7B%7D", headers={
         "Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
     assert hook.post(HOOK, data=b"x" * (1024 * 1024 + 1), headers={"Content-Type": "application/json"}).status_code == 413
+
+
+# --- one issue linked from several tenants
+
+
+@pytest.fixture
+def shared_repository(env):
+    """The deployment's default repository, which tenants without their own share."""
+    env(GITHUB_REPOSITORY="acme/app", GITHUB_API_URL="https://api.github.com")
+
+
+def _link(admin, item_id: str, url: str, auth: dict):
+    return admin.post(f"/api/v1/feedback/{item_id}/github/", json={"url": url}, headers=auth)
+
+
+def test_an_event_moves_every_item_linked_to_the_issue_in_every_tenant(client, admin, tenant, other_tenant,
+                                                                        database_url, hook, shared_repository):
+    url = f"https://github.com/acme/app/issues/{uuid.uuid4().int % 100000 + 1}"
+    ours = submit(client, tenant, submitter_email="ada@example.com")
+    theirs = submit(client, other_tenant, submitter_email="bob@example.com")
+    assert _link(admin, ours["id"], url, tenant.auth("admin")).status_code == 200
+    # GitHub's names are case-insensitive: the same issue, however it was typed.
+    assert _link(admin, theirs["id"], url.replace("acme/app", "ACME/App"), other_tenant.auth("admin")).status_code == 200
+    body, headers = _delivery("closed", url, "completed")
+    response = hook.post(HOOK, data=body, headers=headers)
+    assert response.status_code == 200 and response.get_json()["result"] == "applied"
+    assert {i["id"] for i in response.get_json()["items"]} == {ours["id"], theirs["id"]}
+    for item in (ours, theirs):
+        assert _status(database_url, item["id"]) == ("completed", True, None)
+        [(actor, role, old, new)] = _github_audit(database_url, item["id"])
+        assert (actor, role, old["status"], new["status"]) == ("github_webhook", "system", "new", "completed")
+        assert [e["payload"]["notice"] for e in outbox_rows(database_url, item["id"], "mail")] == ["completed"]
+
+
+def test_an_admin_links_only_issues_of_its_tenants_repository(client, admin, tenant, database_url, env):
+    from shared import tenancy
+
+    env(GITHUB_REPOSITORY="acme/app", GITHUB_API_URL="https://api.github.com")
+    item = submit(client, tenant)
+    refused = _link(admin, item["id"], "https://github.com/evil/capture/issues/1", tenant.auth("admin"))
+    assert refused.status_code == 403 and "acme/app" in refused.get_json()["detail"]
+    assert refused.get_json()["errors"][0]["field"] == "url"
+    on_enterprise = _link(admin, item["id"], "https://ghe.example.com/acme/app/issues/1", tenant.auth("admin"))
+    assert on_enterprise.status_code == 403
+    assert _link(admin, item["id"], "https://github.com/acme/app/issues/1", tenant.auth("admin")).status_code == 200
+    # A tenant with a repository of its own links only that one.
+    tenancy.set_github_repository(tenant.id, "tenant/own")
+    assert _link(admin, item["id"], "https://github.com/acme/app/issues/2", tenant.auth("admin")).status_code == 403
+    assert _link(admin, item["id"], "https://github.com/Tenant/Own/issues/2", tenant.auth("admin")).status_code == 200
+    # Staff link any issue, on any host.
+    assert _link(admin, item["id"], "https://ghe.example.com/x/y/issues/3", tenant.auth("staff")).status_code == 200
+    # Enterprise Server: the API's host is where the issue pages are.
+    env(GITHUB_API_URL="https://ghe.example.com/api/v3")
+    assert _link(admin, item["id"], "https://ghe.example.com/tenant/own/issues/4", tenant.auth("admin")).status_code == 200
+    env(GITHUB_REPOSITORY="")
+    tenancy.set_github_repository(tenant.id, None)
+    nowhere = _link(admin, item["id"], "https://ghe.example.com/tenant/own/issues/5", tenant.auth("admin"))
+    assert nowhere.status_code == 403 and "none is configured" in nowhere.get_json()["detail"]
+
+
+# --- replays and GitHub's clock
+
+
+def test_a_captured_body_under_a_new_delivery_id_changes_nothing(client, tenant, database_url, hook):
+    item = _linked_item(client, tenant, database_url)
+    body, headers = _delivery("closed", item["url"], "completed")
+    assert hook.post(HOOK, data=body, headers=headers).get_json()["result"] == "applied"
+    _force(database_url, item["id"], "in_progress")  # the team reopened it here since
+    replayed = hook.post(HOOK, data=body, headers={**headers, "X-GitHub-Delivery": str(uuid.uuid4())})
+    assert replayed.status_code == 200 and replayed.get_json()["result"] == "stale"
+    assert _status(database_url, item["id"])[0] == "in_progress"
+    assert len(_github_audit(database_url, item["id"])) == 1
+
+
+def test_an_event_older_than_the_last_one_applied_changes_nothing(client, tenant, database_url, hook):
+    item = _linked_item(client, tenant, database_url, "completed")
+    now = datetime.datetime.now(datetime.UTC)
+    reopened = _delivery("reopened", item["url"], updated=now)
+    assert hook.post(HOOK, data=reopened[0], headers=reopened[1]).get_json()["result"] == "applied"
+    late_close = _delivery("closed", item["url"], "completed", updated=now - datetime.timedelta(minutes=1))
+    assert hook.post(HOOK, data=late_close[0], headers=late_close[1]).get_json()["result"] == "stale"
+    assert _status(database_url, item["id"])[0] == "in_progress"
+
+
+def test_an_event_from_the_future_is_refused(client, tenant, database_url, hook):
+    item = _linked_item(client, tenant, database_url)
+    ahead = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=6)
+    body, headers = _delivery("closed", item["url"], "completed", updated=ahead)
+    response = hook.post(HOOK, data=body, headers=headers)
+    assert response.status_code == 400 and "future" in response.get_json()["detail"]
+    assert _status(database_url, item["id"])[0] == "in_progress"
+    # A little ahead (clocks differ) is taken.
+    body, headers = _delivery("closed", item["url"], "completed",
+                              updated=datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=2))
+    assert hook.post(HOOK, data=body, headers=headers).get_json()["result"] == "applied"
+
+
+# --- what GitHub's own payloads carry
+
+
+def test_closed_as_duplicate_on_github_declines_the_item_with_that_reason(client, tenant, database_url, hook):
+    item = _linked_item(client, tenant, database_url, "planned")
+    body, headers = _delivery("closed", item["url"], "duplicate")
+    assert hook.post(HOOK, data=body, headers=headers).get_json()["result"] == "applied"
+    assert _status(database_url, item["id"]) == ("declined", False, "Closed on GitHub as a duplicate of another issue.")
+    [mail] = outbox_rows(database_url, item["id"], "mail")
+    assert mail["payload"]["notice"] == "declined" and "duplicate" in mail["payload"]["reason"]
+
+
+def test_reopening_the_issue_of_an_item_marked_duplicate_leaves_it_a_duplicate(client, tenant, database_url, hook):
+    original = submit(client, tenant)
+    item = _linked_item(client, tenant, database_url, "in_progress")
+    conn = raw_connection(database_url)
+    conn.run("UPDATE feedback SET status = 'duplicate', duplicate_of = :o WHERE id = :id",
+             o=uuid.UUID(original["id"]), id=uuid.UUID(item["id"]))
+    conn.close()
+    body, headers = _delivery("reopened", item["url"])
+    for _ in range(2):  # and its redelivery answers the same
+        response = hook.post(HOOK, data=body, headers=headers)
+        assert response.status_code == 200, response.get_json()
+    assert response.get_json()["result"] == "already taken"
+    assert _status(database_url, item["id"])[0] == "duplicate"
+    assert _github_audit(database_url, item["id"]) == []
+
+
+@pytest.mark.parametrize("case", ["array", "null", "no updated_at", "bad updated_at", "no html_url", "issue null"])
+def test_a_signed_but_malformed_issue_event_is_400_and_changes_nothing(client, tenant, database_url, hook, case):
+    item = _linked_item(client, tenant, database_url)
+    payload = issue_event("closed", item["url"], "completed", datetime.datetime.now(datetime.UTC))
+    if case == "array":
+        payload = [payload]
+    elif case == "null":
+        payload = None
+    elif case == "no updated_at":
+        del payload["issue"]["updated_at"]
+    elif case == "bad updated_at":
+        payload["issue"]["updated_at"] = "yesterday"
+    elif case == "no html_url":
+        del payload["issue"]["html_url"]
+    else:
+        payload["issue"] = None
+    body, headers = _signed(json.dumps(payload).encode())
+    response = hook.post(HOOK, data=body, headers=headers)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert _status(database_url, item["id"])[0] == "in_progress"
+    # Nothing was recorded: the same delivery id, well formed, is still taken.
+    good, good_headers = _delivery("closed", item["url"], "completed", delivery=headers["X-GitHub-Delivery"])
+    assert hook.post(HOOK, data=good, headers=good_headers).get_json()["result"] == "applied"
+
+
+def test_a_delivery_id_longer_than_stored_is_refused_by_name(hook):
+    body, headers = _delivery("closed", "https://github.com/acme/app/issues/1", "completed", delivery="d" * 101)
+    response = hook.post(HOOK, data=body, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["field"] == "X-GitHub-Delivery"
+    assert "varying" not in response.get_data(as_text=True)
+
+
+def test_every_other_example_of_github_is_ignored(hook):
+    from github_examples import _examples
+
+    for event, examples in _examples().items():
+        for payload in examples:
+            if event == "issues" and payload.get("action") in ("closed", "reopened"):
+                continue
+            body, headers = _signed(json.dumps(payload).encode(), event=event)
+            response = hook.post(HOOK, data=body, headers=headers)
+            assert response.status_code == 200 and response.get_json()["result"] == "ignored", (event, payload.get("action"))

@@ -1,0 +1,11 @@
+-- Hardening: GitHub updates applied in order, issue links matched without regard
+-- to letter case.
+
+-- The `updated_at` of the last GitHub issue event applied to the item: an event
+-- that is not newer (a replayed body under a new delivery id) changes nothing.
+ALTER TABLE feedback ADD COLUMN github_updated_at timestamptz;
+
+-- GitHub's owner and repository names are case-insensitive: the webhook finds
+-- every item linked to an issue by the lower-cased URL.
+DROP INDEX feedback_github_issue_idx;
+CREATE INDEX feedback_github_issue_idx ON feedback (lower(github_issue_url)) WHERE github_issue_url IS NOT NULL;
