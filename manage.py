@@ -84,9 +84,13 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
 def cmd_tenants_configure(args: argparse.Namespace) -> int:
     from shared import tenancy
 
-    tenant = tenancy.set_github_repository(args.id, args.github_repository or None)
+    changes: dict[str, Any] = {"anonymous_priority": args.anonymous_priority}
+    if args.github_repository is not None:
+        changes["github_repository"] = args.github_repository or None
+    tenant = tenancy.configure(args.id, **changes)
     emit(args, tenant, f"tenant {tenant['id']}: GitHub issues go to "
-         f"{tenant['github_repository'] or 'the deployment default (GITHUB_REPOSITORY)'}")
+         f"{tenant['github_repository'] or 'the deployment default (GITHUB_REPOSITORY)'}; anonymous callers "
+         f"{'may' if tenant['anonymous_priority'] else 'may not'} ask for high or urgent priority")
     return 0
 
 
@@ -193,8 +197,11 @@ def parser() -> argparse.ArgumentParser:
 
     configure = tenants.add_parser("configure", parents=[common])
     configure.add_argument("id", type=uuid.UUID)
-    configure.add_argument("--github-repository", required=True,
+    configure.add_argument("--github-repository",
                            help="owner/name for this tenant's issues; an empty value restores the default")
+    configure.add_argument("--anonymous-priority", action=argparse.BooleanOptionalAction,
+                           help="whether anonymous callers may ask for high and urgent priority (each opens"
+                                " a GitHub issue); off for a new tenant")
     configure.set_defaults(func=cmd_tenants_configure)
 
     events = sub.add_parser("events", help="the outbox's dead letters").add_subparsers(dest="action", required=True)

@@ -57,6 +57,8 @@ class Settings:
     anon_limit_per_ip: int
     anon_limit_per_email: int
     anon_window_seconds: int
+    anon_limit_per_tenant_hour: int  # anonymous submissions a tenant takes an hour, all callers together
+    # How many X-Forwarded-For entries, from the right, trusted proxies wrote (0: none).
     forwarded_hops: int
     # JWTs from the platform's identity provider.
     jwt_issuer: str
@@ -135,7 +137,8 @@ def settings() -> Settings:
         anon_limit_per_ip=_int("ANON_LIMIT_PER_IP", 20),
         anon_limit_per_email=_int("ANON_LIMIT_PER_EMAIL", 5),
         anon_window_seconds=_int("ANON_WINDOW_SECONDS", 3600),
-        forwarded_hops=_int("FORWARDED_HOPS", 1),
+        anon_limit_per_tenant_hour=_int("ANON_LIMIT_PER_TENANT_HOUR", 200),
+        forwarded_hops=_int("FORWARDED_HOPS", 0),
         jwt_issuer=env("JWT_ISSUER", ""),
         jwt_audience=env("JWT_AUDIENCE", ""),
         jwt_algorithm=env("JWT_ALGORITHM", "RS256"),

@@ -34,6 +34,7 @@ STATEMENT_TIMEOUT_MS = 10_000
 
 # SQLSTATE classes and codes that mean the connection itself is gone.
 _CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
+_CONSTRAINT_DETAIL = {errors.ValidationFailed: "A value is too long or not allowed here."}
 # SQLSTATEs a request can cause, mapped to what the caller is told.
 _CONSTRAINT_ERRORS = {
     "23505": errors.Conflict,  # unique_violation
@@ -314,9 +315,9 @@ def translate(exc: DatabaseError) -> errors.ApiError:
     cls = _CONSTRAINT_ERRORS.get(code)
     if cls is None:
         return errors.ApiError("The request could not be completed.")
-    info = exc.args[0]
-    detail = info.get("M", cls.title) if cls is errors.ValidationFailed else cls.title
-    return cls(detail)
+    # The server's own words name tables and types: they stay in the log, not the answer.
+    # Input is checked before it reaches the database, so this is the last line of defence.
+    return cls(_CONSTRAINT_DETAIL.get(cls, cls.title))
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,19 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import math
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from shared import errors, outbox, queries, sla
-from shared.auth import Principal
+from shared import db, errors, outbox, queries, sla
+from shared.auth import Credentials, Principal, authenticate
 from shared.config import settings
 from shared.db import Tx
 from shared.models import (
     CLOSED_STATUSES,
+    MAX_EMAIL,
     SUBMITTER_FIELDS,
     TRIAGE_FIELDS,
     FeedbackCreate,
@@ -53,23 +55,30 @@ def submit(
     body: FeedbackCreate,
     *,
     idempotency_key: str | None,
-    client_ip: str,
 ) -> Result:
+    subject = p.subject
     if p.role == "anonymous":
         if not body.submitter_email:
             raise errors.ValidationFailed(
                 "Anonymous feedback needs submitter_email.",
                 errors=[{"field": "submitter_email", "message": "Field required", "type": "missing"}],
             )
-        _rate_limit(tx, p.tenant_id, client_ip, body.submitter_email)
+        if body.priority in ANONYMOUS_REFUSED_PRIORITIES and not tx.scalar(
+                queries.TENANT_ANONYMOUS_PRIORITY, tenant=p.tenant_id):
+            raise errors.ValidationFailed(
+                "Anonymous feedback may be low or medium priority; the team sets a higher one.",
+                errors=[{"field": "priority", "message": "Not allowed without signing in", "type": "forbidden"}],
+            )
+        # Anonymous callers share no key space: each submitter address has its own.
+        subject = "anonymous:" + body.submitter_email.lower()
     if idempotency_key is None:
         return Result(201, _insert(tx, p, body, last=True))
 
     request_hash = hashlib.sha256(body.model_dump_json().encode()).digest()
-    scope = f"{p.tenant_id}|{p.subject}|{idempotency_key}"
+    scope = f"{p.tenant_id}|{subject}|{idempotency_key}"
     if not tx.scalar(queries.IDEMPOTENCY_LOCK, scope=scope):
         raise errors.IdempotencyInFlight("A request with this Idempotency-Key is still in progress.")
-    ident = {"tenant": p.tenant_id, "principal": p.subject, "key": idempotency_key}
+    ident = {"tenant": p.tenant_id, "principal": subject, "key": idempotency_key}
     previous = tx.one(queries.IDEMPOTENCY_GET, **ident)
     if previous is not None:
         if previous[0] != request_hash:
@@ -105,18 +114,45 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
     return item
 
 
-def _rate_limit(tx: Tx, tenant_id: uuid.UUID, client_ip: str, email: str) -> None:
+# --- anonymous limits
+
+# Each would open a GitHub issue: anonymous callers may ask for them only where the tenant allows.
+ANONYMOUS_REFUSED_PRIORITIES = frozenset({"high", "urgent"})
+TENANT_WINDOW_SECONDS = 3600
+
+
+def meter_anonymous(creds: Credentials, ip: str, raw_body: bytes) -> None:
+    """Count an anonymous submission per address, per submitter and per tenant, in a
+    transaction of its own that commits before the request can fail: every attempt
+    counts, refused ones included. RateLimited once any limit is over."""
     cfg = settings()
-    limits = {f"ip:{client_ip}": cfg.anon_limit_per_ip, f"email:{email.lower()}": cfg.anon_limit_per_email}
-    rows = tx.rows(
-        queries.RATE_HIT, tenant=tenant_id, buckets=list(limits), window=cfg.anon_window_seconds
-    )
-    over = [(bucket, retry) for bucket, hits, retry in rows if hits > limits[bucket]]
+    buckets = {f"ip:{ip}": (cfg.anon_limit_per_ip, cfg.anon_window_seconds),
+               "tenant": (cfg.anon_limit_per_tenant_hour, TENANT_WINDOW_SECONDS)}
+    email = _claimed_email(raw_body)
+    if email:
+        buckets[f"email:{email}"] = (cfg.anon_limit_per_email, cfg.anon_window_seconds)
+    with db.transaction() as tx:
+        tenant_id = authenticate(tx, creds).tenant_id
+        rows = tx.rows(queries.RATE_HIT, tenant=tenant_id, buckets=list(buckets),
+                       windows=[window for _, window in buckets.values()])
+    over = [window + since_start for bucket, hits, since_start in rows
+            for limit, window in [buckets[bucket]] if hits > limit]
     if over:
-        # Raising rolls the transaction back, so a refused request counts nothing more.
-        raise errors.RateLimited(
-            "Too many anonymous submissions; retry later.", max(retry for _, retry in over)
-        )
+        raise errors.RateLimited("Too many anonymous submissions; retry later.", math.ceil(max(over)))
+
+
+def _claimed_email(raw_body: bytes) -> str | None:
+    """The submitter address the body claims, folded as mail systems do (case, and the
+    +tag of a plus-address), before the body is validated. The bucket key stays within
+    the column's size."""
+    try:
+        claimed = json.loads(raw_body).get("submitter_email")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(claimed, str) or "@" not in claimed:
+        return None
+    local, _, domain = claimed.strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"[:MAX_EMAIL]
 
 
 # --- read

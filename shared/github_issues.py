@@ -17,7 +17,6 @@ import functools
 import json
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -35,20 +34,6 @@ SECONDARY_LIMIT_WAIT = datetime.timedelta(minutes=1)
 PERMANENT = (401, 403, 404, 410, 422)
 TITLE_MAX = 256
 TIMEOUT_SECONDS = 15
-
-
-def web_host() -> str:
-    """Where GitHub's pages are: github.com for its API, the server's host for Enterprise Server."""
-    host = urllib.parse.urlsplit(settings().github_api_url).netloc
-    return "github.com" if host == "api.github.com" else host
-
-
-def same_repository(issue_url: str, repository: str) -> bool:
-    """Whether an issue page belongs to owner/name on this deployment's GitHub (names
-    are compared as GitHub does, without regard to case)."""
-    parts = urllib.parse.urlsplit(issue_url)
-    owner_name = "/".join(parts.path.split("/")[1:3])
-    return parts.netloc.lower() == web_host().lower() and owner_name.lower() == repository.lower()
 
 
 def marker(tenant_id: uuid.UUID, item_id: uuid.UUID) -> str:

@@ -6,6 +6,7 @@ are validated before any database work; every failure is an RFC 9457 problem.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
@@ -53,6 +54,13 @@ class Call:
     tx: db.Tx | None = None
     body: Any = None
     query: Any = None
+    _raw: bytes | None = None
+
+    def raw_body(self, limit: int = MAX_BODY_BYTES) -> bytes:
+        """The request's JSON body as sent, read once (see `read_body`)."""
+        if self._raw is None:
+            self._raw = read_body(self.request, limit)
+        return self._raw
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,9 @@ class Route:
     status: int = 200
     problems: tuple[int, ...] = ()
     media: str = JSON_TYPE  # of the success body
+    # Counts an anonymous caller's attempt in a transaction of its own, before anything
+    # can refuse it, so refused attempts count too; raises RateLimited when over.
+    meter: Callable[[Call, auth.Credentials], None] | None = None
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -101,12 +112,13 @@ class Api:
             reply = self._dispatch(route, call)
             response = _response(reply.status, reply.body, reply.headers, reply.mimetype)
         except errors.ApiError as exc:
+            if exc.status == 500:
+                _log_failure(request_id, exc.__context__ or exc)
             response = _problem(exc, request)
         except pydantic.ValidationError as exc:
             response = _problem(_validation_problem(exc), request)
-        except Exception:
-            # Error Reporting reads `stack_trace`.
-            logs.log("ERROR", "unhandled error", request_id=request_id, stack_trace=_traceback())
+        except Exception as exc:
+            _log_failure(request_id, exc)
             response = _problem(errors.ApiError("The request could not be completed."), request)
         response.headers["X-Request-Id"] = request_id
         if origin:
@@ -166,17 +178,22 @@ class Api:
         return self.routes[index], args
 
     def _dispatch(self, route: Route, call: Call) -> Reply:
+        creds = None
+        if route.meter is not None:
+            creds = auth.read_credentials(call.request.headers, call.request.args)
+            if creds.kind == "anonymous":
+                route.meter(call, creds)
         if route.query is not None:
             call.query = route.query.model_validate(call.request.args.to_dict(flat=True))
         if route.body is not None:
-            call.body = route.body.model_validate_json(read_body(call.request))
+            call.body = route.body.model_validate_json(call.raw_body())
         if route.policy == PUBLIC:
             return route.handler(call)
         if route.policy == SIGNED:
             with db.transaction() as tx:
                 call.tx = tx
                 return route.handler(call)
-        creds = auth.read_credentials(call.request.headers, call.request.args)
+        creds = creds or auth.read_credentials(call.request.headers, call.request.args)
         if creds.kind == "anonymous" and route.policy != ANYONE:
             raise errors.Unauthorized("Authentication required.")
         with db.transaction() as tx:
@@ -233,15 +250,23 @@ def read_body(request: flask.Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 
 def client_ip(request: flask.Request) -> str:
-    """The caller's address: FORWARDED_HOPS entries from the right of X-Forwarded-For.
+    """The caller's address: FORWARDED_HOPS entries from the right of X-Forwarded-For,
+    or the connection's peer when no proxy is trusted (the default).
 
     Google's front ends append the address they saw, so the entries to the left
     of the trusted hops are whatever the client chose to send.
     """
     hops = settings().forwarded_hops
-    forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    if hops > 0 and len(forwarded) >= hops:
-        return forwarded[-hops]
+    if hops > 0:
+        forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        if len(forwarded) >= hops:
+            try:
+                return str(ipaddress.ip_address(forwarded[-hops]))
+            except ValueError:
+                raise errors.BadRequest(
+                    "X-Forwarded-For does not name an IP address where the proxy's entry should be.",
+                    errors=[{"field": "X-Forwarded-For", "message": "Not an IP address", "type": "invalid"}],
+                ) from None
     return request.remote_addr or "unknown"
 
 
@@ -272,7 +297,10 @@ def _problem(exc: errors.ApiError, request: flask.Request) -> flask.Response:
     return _response(exc.status, exc.body(request.path), exc.headers, PROBLEM_TYPE)
 
 
-def _traceback() -> str:
+def _log_failure(request_id: str, exc: BaseException) -> None:
+    """What failed, for whoever reads the logs (Error Reporting reads `stack_trace`);
+    the client gets a bare problem."""
     import traceback
 
-    return traceback.format_exc()
+    logs.log("ERROR", "unhandled error", request_id=request_id, error=type(exc).__name__,
+             stack_trace="".join(traceback.format_exception(exc)))

@@ -50,7 +50,32 @@ def _text(max_length: int, pattern: str, min_length: int = 0) -> Any:
 Summary = _text(255, _NOT_BLANK, 1)
 Description = _text(20_000, _NO_NUL)
 Name = _text(200, _NOT_BLANK, 1)
-Email = _text(254, r"^[^@\x00-\x20]+@[^@\x00-\x20]+\.[^@\x00-\x20]+$")
+# A mail address as a mail system takes it without SMTPUTF8: ASCII before the @,
+# a domain of dotted labels (an internationalised one is written as punycode).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^{_ATOM}(\.{_ATOM})*@({_LABEL}\.)+[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?$"
+
+
+def _mail_address(value: str) -> str:
+    """Checked by email-validator as well (lengths, reserved domains), imported only when
+    an address is given; the address kept is its ASCII form with the domain lower-cased."""
+    import email_validator
+
+    try:
+        found = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False, strict=True)
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"not a mail address: {exc}") from None
+    return found.ascii_email
+
+
+MAX_EMAIL = 254
+Email = Annotated[
+    str,
+    StringConstraints(max_length=MAX_EMAIL, pattern=EMAIL_PATTERN),
+    AfterValidator(_mail_address),
+    Field(json_schema_extra={"format": "email"}),
+]
 Tag = _text(50, r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$", 1)
 
 
@@ -86,7 +111,12 @@ def _valid_context(value: Any) -> dict[str, Any]:
         raise ValueError(f"context may have at most {MAX_CONTEXT_KEYS} keys")
     if _has_nul(value):
         raise ValueError("context must not contain NUL characters")
-    if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_CONTEXT_BYTES:
+    try:
+        encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # NaN, Infinity and numbers too large for a double (1e400): JSON has no such numbers.
+        raise ValueError("context numbers must be finite (no NaN, Infinity or 1e400)") from None
+    if len(encoded.encode()) > MAX_CONTEXT_BYTES:
         raise ValueError(f"context must encode to at most {MAX_CONTEXT_BYTES} bytes of JSON")
     return value
 

@@ -67,13 +67,16 @@ SELECT set_config('app.tenant_id', CAST(:tenant AS text), true),
 
 # --- anonymous rate limits: one counter row per bucket and fixed window
 
+# The seconds since the window began come back, so the caller knows when it ends.
 RATE_HIT = """
 INSERT INTO rate_counters AS r (tenant_id, bucket, window_start, hits)
-SELECT :tenant, b, to_timestamp(floor(extract(epoch FROM now()) / :window) * :window), 1
-  FROM unnest(CAST(:buckets AS text[])) AS b
+SELECT :tenant, b.bucket, to_timestamp(floor(extract(epoch FROM now()) / b.seconds) * b.seconds), 1
+  FROM unnest(CAST(:buckets AS text[]), CAST(:windows AS int[])) AS b (bucket, seconds)
     ON CONFLICT (tenant_id, bucket, window_start) DO UPDATE SET hits = r.hits + 1
-RETURNING r.bucket, r.hits,
-          ceil(extract(epoch FROM r.window_start - now()) + :window)::int"""
+RETURNING r.bucket, r.hits, extract(epoch FROM r.window_start - now())::float8"""
+
+# Whether the tenant lets anonymous callers ask for high and urgent priority.
+TENANT_ANONYMOUS_PRIORITY = "SELECT anonymous_priority FROM tenants WHERE id = :tenant"
 
 # --- idempotency: an advisory lock says "in flight", the row says "done"
 

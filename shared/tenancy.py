@@ -19,8 +19,12 @@ KEY_TENANT = "SELECT tenant_id FROM api_keys WHERE id = :id"
 REVOKE_KEY = """
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
  WHERE id = :id RETURNING id, tenant_id, role, revoked_at"""
-SET_GITHUB_REPOSITORY = """
-UPDATE tenants SET github_repository = :repository WHERE id = :id RETURNING id, name, github_repository"""
+CONFIGURE_TENANT = """
+UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repository AS text)
+                                            ELSE github_repository END,
+       anonymous_priority = coalesce(CAST(:anonymous_priority AS boolean), anonymous_priority)
+ WHERE id = :id RETURNING id, name, github_repository, anonymous_priority"""
+UNCHANGED = object()  # a setting `configure` leaves as it is
 GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # as the tenants table checks it
 FIND_TENANT = "SELECT id FROM tenants WHERE name = :name ORDER BY created_at LIMIT 1"
 
@@ -70,16 +74,20 @@ def revoke_key(key_id: uuid.UUID) -> dict[str, Any]:
     return {"id": str(key_id), "tenant_id": str(tenant), "role": role, "revoked_at": revoked_at.isoformat()}
 
 
-def set_github_repository(tenant_id: uuid.UUID, repository: str | None) -> dict[str, Any]:
-    """Where the tenant's GitHub issues go (owner/name); None: the deployment's default."""
-    if repository is not None and not GITHUB_REPOSITORY.fullmatch(repository):
+def configure(tenant_id: uuid.UUID, *, github_repository: str | None | object = UNCHANGED,
+              anonymous_priority: bool | None = None) -> dict[str, Any]:
+    """Change what is given: where the tenant's GitHub issues go (owner/name; None: the
+    deployment's default), and whether anonymous callers may ask for high and urgent priority."""
+    if isinstance(github_repository, str) and not GITHUB_REPOSITORY.fullmatch(github_repository):
         raise errors.ValidationFailed("A repository is named owner/name.")
     with db.transaction(owner=True) as tx:
         tx.set_tenant(tenant_id)
-        row = tx.one(SET_GITHUB_REPOSITORY, id=tenant_id, repository=repository)
+        row = tx.one(CONFIGURE_TENANT, id=tenant_id, set_repository=github_repository is not UNCHANGED,
+                     repository=None if github_repository is UNCHANGED else github_repository,
+                     anonymous_priority=anonymous_priority)
     if row is None:
         raise errors.NotFound("No such tenant.")
-    return {"id": str(row[0]), "name": row[1], "github_repository": row[2]}
+    return dict(zip(("id", "name", "github_repository", "anonymous_priority"), [str(row[0]), *row[1:]]))
 
 
 def find_tenant(name: str) -> uuid.UUID | None:

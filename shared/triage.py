@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared import errors, github_issues, outbox, queries
+from shared import errors, github_links, outbox, queries
 from shared.auth import Principal
 from shared.config import settings
 from shared.db import Tx
@@ -129,9 +129,9 @@ def _check_own_repository(tx: Tx, tenant_id: uuid.UUID, url: str) -> None:
     """An admin links issues of the repository its tenant's issues go to, and no other:
     a webhook event for a linked issue changes the item."""
     repository = tx.scalar(queries.TENANT_GITHUB_REPOSITORY, tenant=tenant_id) or settings().github_repository
-    if repository and github_issues.same_repository(url, repository):
+    if repository and github_links.same_repository(url, repository):
         return
-    where = f"https://{github_issues.web_host()}/{repository}" if repository else "none is configured"
+    where = f"https://{github_links.web_host()}/{repository}" if repository else "none is configured"
     raise errors.Forbidden(
         f"Admins may link issues of their tenant's GitHub repository only ({where}); staff may link any.",
         errors=[{"field": "url", "message": "Not an issue of the tenant's repository", "type": "forbidden"}],

@@ -9,3 +9,8 @@ ALTER TABLE feedback ADD COLUMN github_updated_at timestamptz;
 -- every item linked to an issue by the lower-cased URL.
 DROP INDEX feedback_github_issue_idx;
 CREATE INDEX feedback_github_issue_idx ON feedback (lower(github_issue_url)) WHERE github_issue_url IS NOT NULL;
+
+-- Anonymous callers may ask for high and urgent priority (each opens a GitHub
+-- issue) only where the tenant allows it.
+ALTER TABLE tenants ADD COLUMN anonymous_priority boolean NOT NULL DEFAULT false;
+GRANT SELECT (anonymous_priority) ON tenants TO pilot_feedback_app;

@@ -107,9 +107,19 @@ locals {
     JWT_ROLE_CLAIM       = var.jwt.role_claim
   }
 
+  # Where issues are made, and so which issues an admin may link to its items.
+  github_env = {
+    GITHUB_API_URL    = var.github.api_url
+    GITHUB_REPOSITORY = var.github.repository
+  }
+
+  github_sync_env = {
+    GITHUB_HOURLY_CAP = tostring(var.github.hourly_cap)
+  }
+
   function_env = {
     feedback       = local.api_env
-    admin          = local.api_env
+    admin          = merge(local.api_env, local.github_env)
     github_webhook = {}
     sweep          = {}
     notify = {
@@ -118,11 +128,7 @@ locals {
       SMTP_USER = var.smtp.user
       MAIL_FROM = var.smtp.mail_from
     }
-    github_sync = {
-      GITHUB_API_URL    = var.github.api_url
-      GITHUB_REPOSITORY = var.github.repository
-      GITHUB_HOURLY_CAP = tostring(var.github.hourly_cap)
-    }
+    github_sync = merge(local.github_env, local.github_sync_env)
   }
 
   # An HS256 key, when the identity provider signs that way, reaches the API functions

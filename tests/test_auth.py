@@ -183,7 +183,7 @@ def test_anonymous_rate_limit_per_email(client, tenant, env, database_url):
 
 
 def test_anonymous_rate_limit_per_ip(client, tenant, env):
-    env(ANON_LIMIT_PER_EMAIL="100", ANON_LIMIT_PER_IP="2")
+    env(ANON_LIMIT_PER_EMAIL="100", ANON_LIMIT_PER_IP="2", FORWARDED_HOPS="1")  # behind one trusted proxy
     headers = {"X-Tenant-Key": tenant.intake_key, "X-Forwarded-For": "198.51.100.7"}
     codes = [client.post(BASE, json=item_body(submitter_email=f"u{n}@example.com"), headers=headers).status_code
              for n in range(3)]

@@ -129,3 +129,62 @@ def test_database_outage_is_503_with_retry_after(client, tenant, env):
 def test_paths_the_framework_refuses_are_problems_too(client, tenant):
     response = client.post("/api/v1/feedback/%0Ax/vote/", headers=tenant.auth())
     _problem(response, 404)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_numbers_json_cannot_hold_are_422_on_submit_and_edit(client, tenant, count_items, number):
+    before = count_items()
+    body = json.dumps(item_body())[:-1] + f', "context": {{"n": [1, {{"deep": {number}}}]}}}}'
+    doc = _problem(client.post(BASE, data=body, content_type="application/json", headers=tenant.auth()), 422)
+    assert doc["errors"][0]["field"] == "context" and "finite" in doc["errors"][0]["message"]
+    assert count_items() == before
+    item = client.post(BASE, json=item_body(), headers=tenant.auth()).get_json()
+    patch = f'{{"context": {{"n": {number}}}}}'
+    _problem(client.patch(BASE + item["id"] + "/", data=patch, content_type="application/json",
+                          headers=tenant.auth()), 422)
+    assert client.get(BASE + item["id"] + "/", headers=tenant.auth()).get_json()["context"] == {}
+
+
+def _logged(capfd) -> list[dict]:
+    return [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+
+
+def test_a_database_failure_is_a_bare_500_and_its_log_line_has_the_cause(client, tenant, monkeypatch, capfd):
+    from shared import queries
+
+    monkeypatch.setattr(queries, "STATS", "SELECT (1 / (SELECT count(*) - count(*) FROM feedback f WHERE {scope}))::text")
+    capfd.readouterr()
+    response = client.get(BASE + "stats/", headers=tenant.auth())
+    doc = _problem(response, 500)
+    assert "division" not in json.dumps(doc) and "Traceback" not in json.dumps(doc)
+    [failure] = [line for line in _logged(capfd) if line["message"] == "unhandled error"]
+    assert failure["severity"] == "ERROR" and failure["error"] == "DatabaseError"
+    assert "division by zero" in failure["stack_trace"] and "Traceback" in failure["stack_trace"]
+    assert failure["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_an_unexpected_exception_is_a_bare_500_and_its_log_line_has_the_trace(client, tenant, monkeypatch, capfd):
+    from shared import feedback
+
+    def broken(*args, **kwargs):
+        raise KeyError("the cause")
+
+    monkeypatch.setattr(feedback, "stats", broken)
+    capfd.readouterr()
+    doc = _problem(client.get(BASE + "stats/", headers=tenant.auth()), 500)
+    assert "the cause" not in json.dumps(doc)
+    [failure] = [line for line in _logged(capfd) if line["message"] == "unhandled error"]
+    assert failure["error"] == "KeyError" and "the cause" in failure["stack_trace"]
+
+
+def test_database_words_never_reach_the_answer(client, tenant, monkeypatch):
+    """Input is checked before the database; if a constraint still refuses a value, the
+    problem names no table or type."""
+    from shared import queries
+
+    monkeypatch.setattr(queries, "STATS", "INSERT INTO rate_counters (tenant_id, bucket, window_start)"
+                        " SELECT f.tenant_id, repeat('x', 400), now() FROM feedback f WHERE {scope} LIMIT 1"
+                        " RETURNING '{{}}'")
+    client.post(BASE, json=item_body(), headers=tenant.auth())
+    doc = _problem(client.get(BASE + "stats/", headers=tenant.auth()), 422)
+    assert "varying" not in json.dumps(doc) and "character" not in json.dumps(doc)

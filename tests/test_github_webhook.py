@@ -239,7 +239,7 @@ def test_an_admin_links_only_issues_of_its_tenants_repository(client, admin, ten
     assert on_enterprise.status_code == 403
     assert _link(admin, item["id"], "https://github.com/acme/app/issues/1", tenant.auth("admin")).status_code == 200
     # A tenant with a repository of its own links only that one.
-    tenancy.set_github_repository(tenant.id, "tenant/own")
+    tenancy.configure(tenant.id, github_repository="tenant/own")
     assert _link(admin, item["id"], "https://github.com/acme/app/issues/2", tenant.auth("admin")).status_code == 403
     assert _link(admin, item["id"], "https://github.com/Tenant/Own/issues/2", tenant.auth("admin")).status_code == 200
     # Staff link any issue, on any host.
@@ -248,7 +248,7 @@ def test_an_admin_links_only_issues_of_its_tenants_repository(client, admin, ten
     env(GITHUB_API_URL="https://ghe.example.com/api/v3")
     assert _link(admin, item["id"], "https://ghe.example.com/tenant/own/issues/4", tenant.auth("admin")).status_code == 200
     env(GITHUB_REPOSITORY="")
-    tenancy.set_github_repository(tenant.id, None)
+    tenancy.configure(tenant.id, github_repository=None)
     nowhere = _link(admin, item["id"], "https://ghe.example.com/tenant/own/issues/5", tenant.auth("admin"))
     assert nowhere.status_code == 403 and "none is configured" in nowhere.get_json()["detail"]
 

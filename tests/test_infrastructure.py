@@ -32,6 +32,7 @@ DEFAULTED = {
     "DB_SERVICE_USERS": "read by manage.py migrate only (set by cloudbuild.yaml)",
     "ANON_LIMIT_PER_IP": "the code's default; Cloud Armor throttles before it",
     "ANON_LIMIT_PER_EMAIL": "the code's default",
+    "ANON_LIMIT_PER_TENANT_HOUR": "the code's default",
     "ANON_WINDOW_SECONDS": "the code's default",
     "JWT_SECRET": "a Secret Manager reference (secret_environment_variables) when the algorithm is HS256",
     "SMTP_STARTTLS": "on by default, as every relay on 587 wants",
@@ -169,8 +170,9 @@ def test_every_setting_the_code_reads_is_set_or_deliberately_defaulted():
     local = terraform()["locals"]
     set_ = set(local["common_env"]) | set(local["api_env"]) | per_function
     set_ |= set(local["db_env_connector"]) | set(local["db_env_private_ip"])  # one or the other
+    set_ |= set(local["github_env"]) | set(local["github_sync_env"])  # merged into function_env
     for env in list(local["function_env"].values()) + list(local["secret_env"].values()):
-        if isinstance(env, dict):  # the others are local.api_env, counted above
+        if isinstance(env, dict):  # the others are merges of the locals counted above
             set_ |= set(env)
     assert not (set_ & set(DEFAULTED)), "set and also listed as defaulted"
     assert set_ <= read, f"Terraform sets what the code never reads: {sorted(set_ - read)}"

@@ -15,7 +15,7 @@ from events import deliverer, event_app, push
 from live import LiveServer
 from mailbox import Mailbox
 
-from shared import mail, outbox, secrets
+from shared import mail, outbox, secrets, tenancy
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "/api/v1/feedback/"
@@ -108,6 +108,7 @@ def test_each_telling_change_writes_one_mail(client, admin, tenant, database_url
     ("/github/", {"url": "https://github.com/acme/app/issues/7"}),
 ])
 def test_changes_the_submitter_is_not_told_of_write_no_mail(client, admin, tenant, database_url, path, body):
+    tenancy.configure(tenant.id, github_repository="acme/app")  # the repository its admins may link
     item = _anonymous_item(client, tenant)
     response = admin.post(BASE + item["id"] + path, json=body, headers=tenant.auth("admin"))
     assert response.status_code in (200, 201)

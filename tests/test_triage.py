@@ -249,7 +249,7 @@ def test_github_links_must_be_issue_pages(admin, client, tenant, url, ok):
 
 
 def test_github_link_and_unlink_are_audited(admin, client, tenant, database_url):
-    tenancy.set_github_repository(tenant.id, "acme/app")
+    tenancy.configure(tenant.id, github_repository="acme/app")
     item = submit(client, tenant)
     url = BASE + item["id"] + "/github/"
     link = "https://github.com/acme/app/issues/7"

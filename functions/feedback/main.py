@@ -16,6 +16,7 @@ import functions_framework  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from shared import errors, pages  # noqa: E402
+from shared.auth import Credentials  # noqa: E402
 from shared import feedback as service  # noqa: E402
 from shared.http import ANYONE, PUBLIC, SIGNED, USER, Api, Call, Reply, Route, client_ip, framework_error  # noqa: E402
 from shared.models import FeedbackCreate, FeedbackUpdate, ListQuery, OptOutQuery, StatsQuery  # noqa: E402
@@ -38,10 +39,12 @@ def submit(call: Call) -> Reply:
     key = call.request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise errors.BadRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.")
-    result = service.submit(
-        call.tx, call.principal, call.body, idempotency_key=key, client_ip=client_ip(call.request)
-    )
+    result = service.submit(call.tx, call.principal, call.body, idempotency_key=key)
     return Reply(result.status, result.body)
+
+
+def meter(call: Call, creds: Credentials) -> None:
+    service.meter_anonymous(creds, client_ip(call.request), call.raw_body())
 
 
 def detail(call: Call) -> Reply:
@@ -93,7 +96,7 @@ API = Api(
               query=ListQuery, response="FeedbackPage", problems=(401, 403, 422)),
         Route("POST", "/feedback/", submit, ANYONE, "Submit feedback (anonymous by tenant key)",
               body=FeedbackCreate, response="FeedbackOut", status=201,
-              problems=(400, 401, 409, 413, 415, 422, 429)),
+              problems=(400, 401, 409, 413, 415, 422, 429), meter=meter),
         Route("GET", "/feedback/stats/", stats, USER, "Feedback statistics",
               query=StatsQuery, response="Stats", problems=(401, 403, 422)),
         Route("GET", "/feedback/openapi.json", spec, PUBLIC, "This document"),

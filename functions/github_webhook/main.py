@@ -17,7 +17,7 @@ import functions_framework  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from shared import github_webhook as webhook  # noqa: E402 - the entry point takes the name
-from shared.http import SIGNED, Api, Call, Reply, Route, framework_error, read_body  # noqa: E402
+from shared.http import SIGNED, Api, Call, Reply, Route, framework_error  # noqa: E402
 
 # GitHub's payloads carry the whole issue and repository: more than the API's 64 KiB.
 MAX_DELIVERY_BYTES = 1024 * 1024
@@ -25,7 +25,7 @@ MAX_DELIVERY_BYTES = 1024 * 1024
 
 def receive(call: Call) -> Reply:
     headers = call.request.headers
-    body = read_body(call.request, MAX_DELIVERY_BYTES)
+    body = call.raw_body(MAX_DELIVERY_BYTES)
     webhook.verify(body, headers.get("X-Hub-Signature-256"))
     result = webhook.receive(call.tx, headers.get("X-GitHub-Delivery"), headers.get("X-GitHub-Event"), body)
     return Reply(200, result)
