@@ -62,6 +62,11 @@ class Call:
             self._raw = read_body(self.request, limit)
         return self._raw
 
+    @property
+    def body_read(self) -> bool:
+        """Whether the whole body was read (a refused one was not)."""
+        return self._raw is not None
+
 
 @dataclass(frozen=True)
 class Route:
@@ -123,6 +128,8 @@ class Api:
         response.headers["X-Request-Id"] = request_id
         if origin:
             response.headers.update(_cors_headers(origin))
+        if not (call and call.body_read):
+            response = leave_large_body_unread(response, request)
         status = response.status_code
         principal = call.principal if call else None
         logs.log(
@@ -233,7 +240,26 @@ def framework_error(exc: wz.HTTPException) -> flask.Response:
     (a path its own router does not take)."""
     code = exc.code or 500
     cls = _FRAMEWORK_ERRORS.get(code, errors.BadRequest if code < 500 else errors.ApiError)
-    return _problem(cls(), flask.request)
+    return leave_large_body_unread(_problem(cls(), flask.request), flask.request)
+
+
+def leave_large_body_unread(response: flask.Response, request: flask.Request) -> flask.Response:
+    """A response that spares the server reading a body nobody read, if it may be large.
+
+    functions-framework reads every unread body into memory after the function
+    returns, unless the response is streamed. Streamed, a large body stays unread:
+    the server discards a little of it and closes the connection.
+    """
+    length = request.content_length
+    if length is None and "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return response
+    if length is not None and length <= MAX_BODY_BYTES:
+        return response  # small enough to read and keep the connection
+    body = response.get_data()
+    streamed = flask.Response((part for part in (body,)), status=response.status_code,
+                              headers=response.headers, mimetype=response.mimetype)
+    streamed.headers["Connection"] = "close"  # for the test client and any server that honours it
+    return streamed
 
 
 def read_body(request: flask.Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -243,7 +269,10 @@ def read_body(request: flask.Request, limit: int = MAX_BODY_BYTES) -> bytes:
     mimetype = request.mimetype
     if mimetype != JSON_TYPE and not mimetype.endswith("+json"):
         raise errors.UnsupportedMediaType("Send the body as application/json.")
-    data = request.stream.read(limit + 1)
+    try:
+        data = request.stream.read(limit + 1)
+    except OSError:  # the server's idle timeout: the client stopped sending
+        raise errors.BadRequest("The body stopped arriving; send it again.") from None
     if len(data) > limit:
         raise errors.PayloadTooLarge(f"Bodies are limited to {limit} bytes.")
     return data
