@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import select
 import threading
 import urllib.parse
 import uuid
@@ -31,6 +32,11 @@ from shared.config import settings
 
 ACQUIRE_TIMEOUT_SECONDS = 10
 STATEMENT_TIMEOUT_MS = 10_000
+# Every wait on the database is bounded: making a connection, and (on the service's
+# connections) each read, which outlasts the statement timeout by a margin, so a
+# frozen or unreachable server costs a request this long at most.
+CONNECT_TIMEOUT_SECONDS = 10
+READ_MARGIN_SECONDS = 5
 
 # SQLSTATE classes and codes that mean the connection itself is gone.
 _CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
@@ -94,7 +100,8 @@ def _ssl_context(sslmode: str, *, unix: bool) -> Any:
 
 def url_connector(url: str) -> Callable[[], Any]:
     kwargs = parse_database_url(url)
-    return lambda: pg8000.native.Connection(application_name="pilot-feedback", **kwargs)
+    return lambda: pg8000.native.Connection(application_name="pilot-feedback", timeout=CONNECT_TIMEOUT_SECONDS,
+                                            **kwargs)
 
 
 def cloud_sql_connector(user: str) -> Callable[[], Any]:
@@ -113,6 +120,7 @@ def cloud_sql_connector(user: str) -> Callable[[], Any]:
             password=cfg.db_password or None,
             db=cfg.db_name,
             enable_iam_auth=cfg.db_iam_auth,
+            timeout=CONNECT_TIMEOUT_SECONDS,
         )
 
     return connect
@@ -133,7 +141,7 @@ def direct_connector(user: str) -> Callable[[], Any]:
         password = cfg.db_password or (metadata.access_token() if cfg.db_iam_auth else None)
         return pg8000.native.Connection(
             user=user, password=password, host=cfg.db_host, port=cfg.db_port, database=cfg.db_name,
-            ssl_context=context, application_name="pilot-feedback",
+            ssl_context=context, application_name="pilot-feedback", timeout=CONNECT_TIMEOUT_SECONDS,
         )
 
     return connect
@@ -160,6 +168,16 @@ class Connection:
             # The service's connections; the owner's (migrations) may run long.
             setup += [f"SET ROLE {quote_ident(role)}", f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}"]
         raw.execute_simple("; ".join(setup))
+        # pg8000's timeout covered the connection's making; the owner's reads may wait.
+        raw._usock.settimeout(STATEMENT_TIMEOUT_MS / 1000 + READ_MARGIN_SECONDS if role else None)
+
+    def is_stale(self) -> bool:
+        """Whether the server has spoken on an idle connection: it only does so to end
+        it (a restart, an idle timeout), so the connection is of no more use."""
+        try:
+            return bool(select.select([self.raw._usock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
 
     def run(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:
         """One statement on its own (outside a pipelined transaction)."""
@@ -229,10 +247,14 @@ class Pool:
     def acquire(self) -> Connection:
         if not self._slots.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS):
             raise errors.ServiceUnavailable("All database connections are busy; retry shortly.")
-        try:
-            return self._idle.pop()
-        except IndexError:
-            pass
+        while self._idle:
+            try:
+                conn = self._idle.pop()
+            except IndexError:  # another thread took the last one
+                break
+            if not conn.is_stale():
+                return conn
+            conn.close()
         try:
             return Connection(self._connect(), self._role)
         except Exception as exc:

@@ -1,6 +1,7 @@
 """Isolation enforced by PostgreSQL itself, and across every id route and role."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -80,16 +81,15 @@ def test_a_reused_connection_carries_no_tenant(database_url, tenant):
 
 
 def test_a_dropped_connection_is_replaced(database_url, tenant, client):
+    """The server says goodbye on a connection it ends: the pool notices before handing it
+    out, so the next request gets a fresh one rather than a 503."""
     with db.transaction() as tx:
         pid = tx.scalar("SELECT pg_backend_pid()")
         first = tx._conn
     killer = raw_connection(database_url)
     killer.run("SELECT pg_terminate_backend(:pid)", pid=pid)
     killer.close()
-    with pytest.raises(errors.ServiceUnavailable):
-        with db.transaction() as tx:
-            assert tx._conn is first
-            tx.scalar("SELECT 1")
+    time.sleep(0.2)  # the goodbye travels
     with db.transaction() as tx:
         assert tx._conn is not first
         assert tx.scalar("SELECT pg_backend_pid()") != pid
