@@ -6,7 +6,8 @@ before it creates one, so a delivery that died after GitHub made the issue ends,
 on the next attempt, with that same issue recorded. The client never retries:
 a failed POST goes back to the outbox, whose next attempt looks first.
 
-GitHub's limits: a limit response defers the event to its Retry-After or
+GitHub's limits: a limit response (403 or 429 with the limit's headers, or 422
+"endpoint has been spammed") defers the event to its Retry-After or
 X-RateLimit-Reset (a secondary limit, at least a minute); creations are spaced
 a second apart in the process (the deployment runs one instance); a tenant gets at most GITHUB_HOURLY_CAP new issues an hour.
 """
@@ -28,8 +29,10 @@ from shared.feedback import audit_system
 from shared.models import CLOSED_STATUSES
 from shared.outbox import Claimed, PermanentFailure, RetryLater
 
-LABEL = "pilot-feedback"  # on every issue made here; the marker search reads only these
+LABEL = "pilot-feedback"  # on every issue made here, where the token may label
 SECONDARY_LIMIT_WAIT = datetime.timedelta(minutes=1)
+# GitHub's 422 when content is created too fast: a limit, not a refusal of the issue.
+SPAM_MESSAGES = ("spammed", "submitted too quickly")
 # Refusals that trying again cannot change (401 only after a fresh read of the token).
 PERMANENT = (401, 403, 404, 410, 422)
 TITLE_MAX = 256
@@ -46,7 +49,7 @@ def make_issue(tx: Tx, event: Claimed) -> str:
     if row is None:
         return "skipped"
     item = dict(zip(("summary", "description", "type", "priority", "status", "source", "context",
-                     "sla_due_at", "created_at", "linked", "repository"), row))
+                     "sla_due_at", "linked", "repository", "first_requested"), row))
     if item["linked"]:
         return "skipped"
     requested = event.payload.get("reason") == "requested"
@@ -63,7 +66,7 @@ def make_issue(tx: Tx, event: Claimed) -> str:
 
     def find_or_create(gh: Any) -> tuple[Any, bool]:
         repo = gh.get_repo(repository, lazy=True)
-        found = _find(repo, issue_marker, item["created_at"])
+        found = _find(repo, issue_marker, item["first_requested"])
         if found is not None:
             return found, False  # made by an attempt that died before recording it
         _check_hourly_cap(tx, event.tenant_id)
@@ -96,10 +99,12 @@ def _check_hourly_cap(tx: Tx, tenant_id: uuid.UUID) -> None:
 
 
 def _find(repo: Any, issue_marker: str, since: datetime.datetime) -> Any:
-    """The issue that carries the marker, among this service's issues touched since the item was made."""
+    """The issue that carries the marker, among the repository's issues touched since the
+    item's first GitHub event (no issue for it can be older). Labels are not trusted:
+    GitHub drops them silently when the token lacks push access."""
     # PyGithub writes `since` as UTC without converting it: hand it UTC.
     window_start = since.astimezone(datetime.UTC) - datetime.timedelta(minutes=5)
-    for issue in repo.get_issues(state="all", labels=[LABEL], since=window_start):
+    for issue in repo.get_issues(state="all", since=window_start):
         if (issue.body or "").rstrip().endswith(issue_marker):
             return issue
     return None
@@ -139,6 +144,10 @@ def check() -> tuple[bool, str]:
         repo = _call(lambda gh: gh.get_repo(cfg.github_repository))
     except Exception as exc:  # noqa: BLE001 - every failure is the answer; none carries the token
         return False, f"{type(exc).__name__}: {exc}"
+    permissions = repo.permissions  # what the token's user may do (absent for some app tokens)
+    if permissions is not None and not permissions.push:
+        return False, (f"token readable; {repo.full_name} reachable, but the token cannot label issues"
+                       " (no push access): GitHub drops the labels silently")
     return True, f"token readable; {repo.full_name} reachable"
 
 
@@ -203,20 +212,24 @@ class GitHubUnavailable(Exception):
 def _classified(exc: Any) -> Exception:
     """What a GitHub error means for the event; the message carries no token."""
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    message = (exc.data or {}).get("message", "") if isinstance(exc.data, dict) else ""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message", ""))
+    details = " ".join(str(e.get("message", "")) for e in data.get("errors") or [] if isinstance(e, dict))
     status = exc.status
     now = datetime.datetime.now(datetime.UTC)
-    limited = status == 429 or (status == 403 and (headers.get("x-ratelimit-remaining") == "0"
-                                                   or "rate limit" in message.lower()))
+    spammed = status == 422 and any(m in f"{message} {details}".lower() for m in SPAM_MESSAGES)
+    limited = spammed or status == 429 or (status == 403 and (headers.get("x-ratelimit-remaining") == "0"
+                                                              or "rate limit" in message.lower()))
     if limited:
         wait = datetime.timedelta(0)
         if headers.get("retry-after", "").isdigit():
             wait = datetime.timedelta(seconds=int(headers["retry-after"]))
         elif headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
             wait = datetime.datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), datetime.UTC) - now
-        if "secondary rate limit" in message.lower():
+        if spammed or "secondary rate limit" in message.lower():
             wait = max(wait, SECONDARY_LIMIT_WAIT)
-        return RetryLater(f"GitHub rate limit ({status}): {message}", now + max(wait, datetime.timedelta(0)))
+        return RetryLater(f"GitHub rate limit ({status}): {message} {details}".strip(),
+                          now + max(wait, datetime.timedelta(0)))
     if status in PERMANENT:
         return PermanentFailure(f"GitHub refused ({status}): {message}"[:500])
     return GitHubUnavailable(f"GitHub failed ({status}): {message}"[:500])

@@ -433,10 +433,13 @@ INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
 VALUES (:tenant, :id, 'github', jsonb_build_object('reason', CAST(:reason AS text)))
 RETURNING id, kind"""
 
-# What an issue is made from, with the item locked until the issue is recorded.
+# What an issue is made from, with the item locked until the issue is recorded; and
+# when the item's first GitHub event was written, before which no issue for it exists.
 GITHUB_ITEM = """
 SELECT f.summary, f.description, f.type, f.priority, f.status, f.source, f.context::text,
-       f.sla_due_at, f.created_at, f.github_issue_url, t.github_repository
+       f.sla_due_at, f.github_issue_url, t.github_repository,
+       (SELECT min(o.created_at) FROM outbox o
+         WHERE o.tenant_id = f.tenant_id AND o.feedback_id = f.id AND o.kind = 'github')
   FROM feedback f JOIN tenants t ON t.id = f.tenant_id
  WHERE f.tenant_id = :tenant AND f.id = :id
    FOR UPDATE OF f"""

@@ -7,11 +7,14 @@ documentation describes them.
   `sort`/`direction`, pages with `per_page`/`page` and a `Link` header.
 - `GET /repos/{owner}/{repo}` answers the repository.
 - Every answer carries the x-ratelimit-* headers; a bad token is 401 "Bad credentials".
+- A token without push access (`read_only`) may create issues, but their labels are
+  dropped silently, and the repository's `permissions` say `push: false`.
 
 Faults are queued per method and taken in order: a limit (primary: 403 with
 remaining 0 and a reset time; secondary: 403 with GitHub's message and an
-optional retry-after), any status, a 502 or a dropped connection after the
-issue was made, or a dropped connection before.
+optional retry-after; too_many: 429 with retry-after; spammed: 422 "endpoint has
+been spammed"), any status, a 502 or a dropped connection after the issue was
+made, or a dropped connection before.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ SECONDARY_MESSAGE = ("You have exceeded a secondary rate limit. Please wait a fe
 class GitHubStandIn:
     def __init__(self, tokens: set[str]) -> None:
         self.tokens = set(tokens)
+        self.read_only: set[str] = set()  # tokens without push access
         self.repos: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self.faults: dict[str, list[tuple[str, Any]]] = collections.defaultdict(list)
         self.requests: list[tuple[str, str]] = []
@@ -95,11 +99,19 @@ class GitHubStandIn:
             if kind == "secondary":
                 extra = {"retry-after": str(value)} if value is not None else {}
                 return _reply(request, 403, {"message": SECONDARY_MESSAGE}, extra)
+            if kind == "too_many":
+                return _reply(request, 429, {"message": "Too Many Requests"}, {"retry-after": str(value)})
+            if kind == "spammed":
+                return _reply(request, 422, {"message": "Validation Failed", "errors": [
+                    {"resource": "Issue", "code": "unprocessable", "field": "data",
+                     "message": "endpoint has been spammed."}]})
             if kind == "status":
                 return _reply(request, value, {"message": f"stand-in status {value}"})
             if kind == "drop":
                 return _drop(request)
         if segments[3:] == ["issues"] and method == "POST":
+            if token in self.read_only:
+                body = {**(body or {}), "labels": []}  # GitHub drops them without a word
             issue = self._create(repo, body or {})
             if fault is not None and fault[0] == "error_after_create":
                 return _reply(request, 502, {"message": "Server Error"})
@@ -109,8 +121,11 @@ class GitHubStandIn:
         if segments[3:] == ["issues"] and method == "GET":
             return self._list(request, repo, query)
         if segments[3:] == [] and method == "GET":
+            push = token not in self.read_only
             return _reply(request, 200, {"id": 1, "name": segments[2], "full_name": repo,
-                                         "url": f"{self.url}/repos/{repo}", "private": True})
+                                         "url": f"{self.url}/repos/{repo}", "private": True,
+                                         "permissions": {"admin": False, "maintain": False, "push": push,
+                                                         "triage": push, "pull": True}})
         return _reply(request, 404, {"message": "Not Found"})
 
     def _create(self, repo: str, body: dict[str, Any]) -> dict[str, Any]:

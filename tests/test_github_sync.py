@@ -180,6 +180,48 @@ def test_a_crash_at_any_step_ends_with_exactly_one_issue(client, tenant, databas
     assert counts == [1] * 100
 
 
+def test_labels_github_dropped_do_not_hide_an_issue_already_made(client, tenant, database_url, github, configured,
+                                                                 sync):
+    """A token without push access: GitHub makes the issue without its labels, then the
+    answer is lost. The next attempt still finds the issue by its marker."""
+    github.read_only = {configured["token"]}
+    try:
+        item = submit(client, tenant, priority="urgent")
+        event = _event(database_url, item["id"])
+        github.fail("POST", "error_after_create")
+        assert sync(event["id"]) == 500
+        make_due(database_url, event["id"])
+        assert sync(event["id"]) == 200
+        [issue] = _issues_for(github, tenant, item["id"])
+        assert issue["labels"] == []
+        shown = client.get(BASE + item["id"] + "/", headers=tenant.auth("admin")).get_json()
+        assert shown["github_issue_url"] == issue["html_url"]
+    finally:
+        github.read_only = set()
+
+
+def test_an_issue_made_for_an_earlier_event_is_found_by_a_later_one(client, tenant, database_url, github,
+                                                                     configured, sync, env):
+    """The first event died after GitHub made the issue; a later event for the same item
+    (its priority raised again) runs first: the search reaches back to the first event."""
+    item = submit(client, tenant, priority="high")
+    first = _event(database_url, item["id"])
+    conn = raw_connection(database_url)
+    conn.run("UPDATE outbox SET created_at = now() - interval '2 hours' WHERE id = :id", id=first["id"])
+    conn.close()
+    github._create(REPO, {"title": "made before the crash",
+                          "body": "...\n\n" + github_issues.marker(tenant.id, uuid.UUID(item["id"]))})
+    backdated = github.repos[REPO][-1]
+    backdated["created_at"] = backdated["updated_at"] = (
+        datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    admin = {"Authorization": f"Bearer {tenant.keys['admin']}"}
+    assert client.patch(BASE + item["id"] + "/", json={"priority": "urgent"}, headers=admin).status_code == 200
+    later = _events(database_url, item["id"])[-1]
+    assert later["id"] != first["id"]
+    assert sync(later["id"]) == 200
+    assert len(_issues_for(github, tenant, item["id"])) == 1
+
+
 def test_concurrent_deliveries_make_one_issue(client, tenant, database_url, github, configured, sync):
     item = submit(client, tenant, priority="urgent")
     event = _event(database_url, item["id"])
@@ -189,17 +231,19 @@ def test_concurrent_deliveries_make_one_issue(client, tenant, database_url, gith
     assert len(_issues_for(github, tenant, item["id"])) == 1
 
 
-@pytest.mark.parametrize("fault, value, at_least", [
-    ("primary", 300, 295),  # until X-RateLimit-Reset
-    ("secondary", None, 60),  # no Retry-After: at least a minute
-    ("secondary", 10, 60),  # a short Retry-After: still a minute
-    ("secondary", 600, 595),  # Retry-After
+@pytest.mark.parametrize("method, fault, value, at_least", [
+    ("GET", "primary", 300, 295),  # until X-RateLimit-Reset
+    ("GET", "secondary", None, 60),  # no Retry-After: at least a minute
+    ("GET", "secondary", 10, 60),  # a short Retry-After: still a minute
+    ("GET", "secondary", 600, 595),  # Retry-After
+    ("GET", "too_many", 120, 115),  # 429 with Retry-After
+    ("POST", "spammed", None, 60),  # 422 "endpoint has been spammed": a limit, not a refusal
 ])
 def test_a_limit_defers_the_event_until_github_allows_it(client, tenant, database_url, github, configured, sync,
-                                                         fault, value, at_least):
+                                                         method, fault, value, at_least):
     item = submit(client, tenant, priority="urgent")
     event = _event(database_url, item["id"])
-    github.fail("GET", fault, value)
+    github.fail(method, fault, value)
     before = datetime.datetime.now(datetime.UTC)
     assert sync(event["id"]) == 500
     deferred = _event(database_url, item["id"])
@@ -323,6 +367,15 @@ def test_check_reads_the_token_and_reaches_the_repository_without_showing_it(dat
     [result] = [r for r in report["checks"] if r["name"] == "github"]
     assert code == 1 and not result["ok"] and "(401)" in result["detail"]
     assert configured["token"] not in json.dumps(report)
+
+    github.tokens = {configured["token"]}
+    github.read_only = {configured["token"]}
+    try:
+        code, report = manage(database_url, "check", "--json")
+    finally:
+        github.read_only = set()
+    [result] = [r for r in report["checks"] if r["name"] == "github"]
+    assert code == 1 and not result["ok"] and "cannot label" in result["detail"]
 
     env(GITHUB_TOKEN_SECRET="projects/p/secrets/absent/versions/latest")
     code, report = manage(database_url, "check", "--json")
