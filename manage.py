@@ -94,6 +94,23 @@ def cmd_tenants_configure(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenants_rotate_intake_key(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    tenant = tenancy.rotate_intake_key(args.id)
+    emit(args, tenant, f"tenant {tenant['id']}: new intake key (the old one no longer works): {tenant['intake_key']}")
+    return 0
+
+
+def cmd_signing_keys_rotate(args: argparse.Namespace) -> int:
+    from shared import mail, tenancy
+
+    done = tenancy.rotate_signing_key(mail.FIRST_KEY)
+    emit(args, done, f"mail links are now signed with {done['key_id']}; links signed before keep working "
+         f"for {mail.SIGNING_KEY_GRACE_DAYS} days")
+    return 0
+
+
 def cmd_events_dead(args: argparse.Namespace) -> int:
     from shared import outbox
 
@@ -157,6 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         demo = ensure_demo_tenant()
         os.environ.setdefault("DEFAULT_TENANT_ID", str(demo))
+        os.environ.setdefault("MAIL_LOG_BODIES", "true")  # without SMTP the log is the demo's mailbox
     # The server's worker is forked from this process: it must not inherit connections.
     db.reset_pools()
     logs.configure()
@@ -203,6 +221,16 @@ def parser() -> argparse.ArgumentParser:
                            help="whether anonymous callers may ask for high and urgent priority (each opens"
                                 " a GitHub issue); off for a new tenant")
     configure.set_defaults(func=cmd_tenants_configure)
+
+    rotate = tenants.add_parser("rotate-intake-key", parents=[common],
+                                help="a new intake key for the tenant; the old one stops working")
+    rotate.add_argument("id", type=uuid.UUID)
+    rotate.set_defaults(func=cmd_tenants_rotate_intake_key)
+
+    signing = sub.add_parser("signing-keys", help="the keys mail links are signed with").add_subparsers(
+        dest="action", required=True)
+    signing.add_parser("rotate", parents=[common], help="sign new links with a new key").set_defaults(
+        func=cmd_signing_keys_rotate)
 
     events = sub.add_parser("events", help="the outbox's dead letters").add_subparsers(dest="action", required=True)
     dead = events.add_parser("dead", parents=[common], help="events given up on, newest first")

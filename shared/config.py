@@ -86,6 +86,8 @@ class Settings:
     smtp_password_secret: str  # projects/P/secrets/S/versions/latest
     smtp_ca_file: str  # a private relay's CA; the system's CAs otherwise
     mail_from: str
+    # Without SMTP, whole mails go to the log only when this asks for it (the local demo).
+    mail_log_bodies: bool
     # Secret Manager: how long a read value is trusted; a stand-in's URL for tests.
     secret_ttl_seconds: int
     secret_manager_endpoint: str
@@ -160,6 +162,7 @@ def settings() -> Settings:
         smtp_password_secret=env("SMTP_PASSWORD_SECRET", ""),
         smtp_ca_file=env("SMTP_CA_FILE", ""),
         mail_from=env("MAIL_FROM", "Pilot Feedback <feedback@localhost>"),
+        mail_log_bodies=_flag("MAIL_LOG_BODIES", False),
         secret_ttl_seconds=_int("SECRET_TTL_SECONDS", 300),
         secret_manager_endpoint=env("SECRET_MANAGER_ENDPOINT", ""),
         events_topic=env("EVENTS_TOPIC", ""),

@@ -13,9 +13,11 @@ import email.message
 import email.utils
 import hashlib
 import hmac
+import re
 import smtplib
 import ssl
 import threading
+import time
 import urllib.parse
 import uuid
 from typing import Any
@@ -51,10 +53,20 @@ def send_notice(tx: Tx, event: Claimed) -> str:
     message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to))
     if settings().smtp_host:
         _send(message)
-    else:
+    elif settings().mail_log_bodies:  # the local demo, where the log is the mailbox
         logs.log("INFO", "mail (no SMTP configured)", to=message["To"], subject=message["Subject"],
                  message_id=message["Message-ID"], body=message.get_content())
+    else:
+        # No address, no working opt-out link: a log is kept longer and read more widely than a mailbox.
+        logs.log("INFO", "mail (no SMTP configured)", to=redacted(to), subject=message["Subject"],
+                 message_id=message["Message-ID"])
     return "sent"
+
+
+def redacted(address: str) -> str:
+    """Enough of an address to tell mails apart in a log: a***@example.com."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 def compose(payload: dict[str, Any], event_id: int, opt_out: str) -> email.message.EmailMessage:
@@ -119,19 +131,31 @@ def _login(smtp: smtplib.SMTP, user: str, password: str, secret_name: str) -> No
 
 
 # --- the signed opt-out link
+#
+# Links are signed with the newest mail-link key and name it (a key id), so the key can
+# be rotated (`manage.py signing-keys rotate`): links signed with a retired key keep
+# working for SIGNING_KEY_GRACE_DAYS. Links from before key ids name no key: the first.
+
+SIGNING_KEY_GRACE_DAYS = 90
+FIRST_KEY = "mail_link"
+KEY_ID = re.compile(r"mail_link(-[0-9a-f]{1,30})?")
 
 _key_lock = threading.Lock()
-_keys: dict[str, bytes] = {}
+_current: tuple[str, bytes, float] | None = None  # key id, key, when read
 
 
-def _signing_key(tx: Tx) -> bytes:
+def _current_key(tx: Tx) -> tuple[str, bytes]:
+    """The key new links are signed with, re-read every SECRET_TTL_SECONDS (a rotation
+    elsewhere reaches this process that late)."""
+    global _current
     with _key_lock:
-        key = _keys.get("mail_link")
-    if key is None:
-        key = bytes(tx.scalar(queries.SIGNING_KEY, name="mail_link"))
+        found = _current
+    if found is None or time.monotonic() - found[2] > settings().secret_ttl_seconds:
+        name, key = tx.one(queries.CURRENT_SIGNING_KEY, prefix=FIRST_KEY)
+        found = (name, bytes(key), time.monotonic())
         with _key_lock:
-            _keys["mail_link"] = key
-    return key
+            _current = found
+    return found[0], found[1]
 
 
 def _b64(raw: bytes) -> str:
@@ -143,9 +167,10 @@ def _unb64(text: str) -> bytes:
 
 
 def opt_out_token(tx: Tx, tenant_id: uuid.UUID, address: str) -> str:
+    key_id, key = _current_key(tx)
     body = _b64(f"{tenant_id}\n{address.lower()}".encode())
-    signature = hmac.new(_signing_key(tx), body.encode(), hashlib.sha256).digest()
-    return f"{body}.{_b64(signature)}"
+    signature = hmac.new(key, body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(signature)}.{key_id}"
 
 
 def opt_out_url(tx: Tx, tenant_id: uuid.UUID, address: str) -> str:
@@ -158,16 +183,24 @@ def opt_out_url(tx: Tx, tenant_id: uuid.UUID, address: str) -> str:
 
 
 def read_opt_out_token(tx: Tx, token: str) -> tuple[uuid.UUID, str]:
-    """The tenant and address a token was signed for; Forbidden if it was not signed here."""
+    """The tenant and address a token was signed for; Forbidden if it was not signed here
+    with a key still honoured."""
     refused = errors.Forbidden("This opt-out link is not valid.")
-    body, _, signature = token.partition(".")
+    body, _, rest = token.partition(".")
+    signature, _, key_id = rest.partition(".")
+    key_id = key_id or FIRST_KEY
+    if not KEY_ID.fullmatch(key_id):
+        raise refused
     try:
         given = _unb64(signature)
         tenant, _, address = _unb64(body).decode().partition("\n")
         tenant_id = uuid.UUID(tenant)
     except (ValueError, binascii.Error):
         raise refused from None
-    expected = hmac.new(_signing_key(tx), body.encode(), hashlib.sha256).digest()
+    key = tx.scalar(queries.HONOURED_SIGNING_KEY, name=key_id, grace_days=SIGNING_KEY_GRACE_DAYS)
+    if key is None:
+        raise refused
+    expected = hmac.new(bytes(key), body.encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(given, expected) or not address:
         raise refused
     return tenant_id, address

@@ -418,7 +418,16 @@ UPDATE outbox SET done_at = NULL, outcome = NULL, attempts = 0, last_error = NUL
  WHERE id = :id AND outcome = 'dead'
 RETURNING id, kind"""
 
-SIGNING_KEY = "SELECT key FROM signing_keys WHERE name = :name"
+# The newest key of a purpose (named by it, or by it and a suffix) signs new links.
+CURRENT_SIGNING_KEY = """
+SELECT name, key FROM signing_keys
+ WHERE (name = :prefix OR name LIKE :prefix || '-%') AND retired_at IS NULL
+ ORDER BY created_at DESC, name DESC LIMIT 1"""
+
+# A key links may still be signed with: current, or retired within the grace period.
+HONOURED_SIGNING_KEY = """
+SELECT key FROM signing_keys
+ WHERE name = :name AND (retired_at IS NULL OR retired_at > now() - make_interval(days => :grace_days))"""
 
 OPTED_OUT = "SELECT EXISTS (SELECT 1 FROM mail_opt_outs WHERE tenant_id = :tenant AND email = :email)"
 

@@ -6,6 +6,7 @@ Secrets are returned once, to be shown once; only their hashes are stored.
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from typing import Any
 
@@ -26,6 +27,11 @@ UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repo
  WHERE id = :id RETURNING id, name, github_repository, anonymous_priority"""
 UNCHANGED = object()  # a setting `configure` leaves as it is
 GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # as the tenants table checks it
+ROTATE_INTAKE_KEY = "UPDATE tenants SET intake_key_hash = :key_hash WHERE id = :id RETURNING id"
+RETIRE_SIGNING_KEYS = """
+UPDATE signing_keys SET retired_at = clock_timestamp()
+ WHERE (name = :prefix OR name LIKE :prefix || '-%') AND retired_at IS NULL RETURNING name"""
+INSERT_SIGNING_KEY = "INSERT INTO signing_keys (name, key) VALUES (:name, :key)"
 FIND_TENANT = "SELECT id FROM tenants WHERE name = :name ORDER BY created_at LIMIT 1"
 
 
@@ -88,6 +94,26 @@ def configure(tenant_id: uuid.UUID, *, github_repository: str | None | object = 
     if row is None:
         raise errors.NotFound("No such tenant.")
     return dict(zip(("id", "name", "github_repository", "anonymous_priority"), [str(row[0]), *row[1:]]))
+
+
+def rotate_intake_key(tenant_id: uuid.UUID) -> dict[str, Any]:
+    """A new intake key for the tenant; the old one stops working at once."""
+    intake_key = auth.new_intake_key()
+    with db.transaction(owner=True) as tx:
+        tx.set_tenant(tenant_id)
+        if tx.one(ROTATE_INTAKE_KEY, id=tenant_id, key_hash=auth.key_hash(intake_key)) is None:
+            raise errors.NotFound(f"No tenant {tenant_id}.")
+    return {"id": str(tenant_id), "intake_key": intake_key}
+
+
+def rotate_signing_key(purpose: str) -> dict[str, Any]:
+    """A new key signs new links; the ones before it are retired (still honoured for a
+    grace period by whoever verifies them)."""
+    name = f"{purpose}-{secrets.token_hex(8)}"
+    with db.transaction(owner=True) as tx:
+        retired = tx.rows(RETIRE_SIGNING_KEYS, prefix=purpose)
+        tx.rows(INSERT_SIGNING_KEY, name=name, key=secrets.token_bytes(32))
+    return {"key_id": name, "retired": [row[0] for row in retired]}
 
 
 def find_tenant(name: str) -> uuid.UUID | None:

@@ -14,3 +14,9 @@ CREATE INDEX feedback_github_issue_idx ON feedback (lower(github_issue_url)) WHE
 -- issue) only where the tenant allows it.
 ALTER TABLE tenants ADD COLUMN anonymous_priority boolean NOT NULL DEFAULT false;
 GRANT SELECT (anonymous_priority) ON tenants TO pilot_feedback_app;
+
+-- Mail-link keys are rotated: a new key signs new links (they name it); a retired
+-- key still verifies links for a grace period.
+ALTER TABLE signing_keys
+    ADD COLUMN created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    ADD COLUMN retired_at timestamptz;

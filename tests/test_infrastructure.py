@@ -36,6 +36,7 @@ DEFAULTED = {
     "ANON_WINDOW_SECONDS": "the code's default",
     "JWT_SECRET": "a Secret Manager reference (secret_environment_variables) when the algorithm is HS256",
     "SMTP_STARTTLS": "on by default, as every relay on 587 wants",
+    "MAIL_LOG_BODIES": "off: only the local demo logs whole mails",
     "SMTP_PASSWORD": "local stand-in for SMTP_PASSWORD_SECRET",
     "SMTP_CA_FILE": "public relays present publicly trusted certificates",
     "SECRET_TTL_SECONDS": "the code's default (five minutes)",

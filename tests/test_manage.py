@@ -96,3 +96,16 @@ def test_migrate_grants_the_service_role_to_the_functions_users_and_nothing_more
     finally:
         conn.run(f'DROP ROLE "{user}"')
         conn.close()
+
+
+def test_an_intake_key_is_rotated_and_the_old_one_stops_working(database_url, client, tenant):
+    body = {"feedback_type": "bug", "summary": "Rotated", "submitter_email": "r@example.com"}
+    old = {"X-Tenant-Key": tenant.intake_key}
+    assert client.post("/api/v1/feedback/", json=body, headers=old).status_code == 201  # and now remembered
+    code, rotated = manage(database_url, "tenants", "rotate-intake-key", str(tenant.id), "--json")
+    assert code == 0 and rotated["id"] == str(tenant.id) and rotated["intake_key"].startswith("pfi_")
+    assert client.post("/api/v1/feedback/", json=body, headers=old).status_code == 401
+    new = {"X-Tenant-Key": rotated["intake_key"]}
+    assert client.post("/api/v1/feedback/", json=body, headers=new).status_code == 201
+    code, missing = manage(database_url, "tenants", "rotate-intake-key", str(uuid.uuid4()), "--json")
+    assert code == 1 and "No tenant" in missing["error"]
