@@ -111,6 +111,22 @@ def cmd_signing_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submitters_export(args: argparse.Namespace) -> int:
+    from shared import submitters
+
+    found = submitters.export(args.email)
+    print(json.dumps(found, default=str, indent=None if args.json else 2))
+    return 0
+
+
+def cmd_submitters_erase(args: argparse.Namespace) -> int:
+    from shared import submitters
+
+    done = submitters.erase(args.email)
+    emit(args, done, f"{len(done['items_anonymised'])} items anonymised; no record keeps {done['email']}")
+    return 0
+
+
 def cmd_events_dead(args: argparse.Namespace) -> int:
     from shared import outbox
 
@@ -231,6 +247,15 @@ def parser() -> argparse.ArgumentParser:
         dest="action", required=True)
     signing.add_parser("rotate", parents=[common], help="sign new links with a new key").set_defaults(
         func=cmd_signing_keys_rotate)
+
+    people = sub.add_parser("submitters", help="a submitter's data, on their request").add_subparsers(
+        dest="action", required=True)
+    export = people.add_parser("export", parents=[common], help="everything held under an address, as JSON")
+    export.add_argument("--email", required=True)
+    export.set_defaults(func=cmd_submitters_export)
+    erase = people.add_parser("erase", parents=[common], help="anonymise the address's items and forget it")
+    erase.add_argument("--email", required=True)
+    erase.set_defaults(func=cmd_submitters_erase)
 
     events = sub.add_parser("events", help="the outbox's dead letters").add_subparsers(dest="action", required=True)
     dead = events.add_parser("dead", parents=[common], help="events given up on, newest first")

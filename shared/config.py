@@ -108,6 +108,10 @@ class Settings:
     github_webhook_key: str
     github_webhook_key_secret: str
     github_webhook_max_age_seconds: int
+    # Retention: idempotency records (hours, at least 24); finished outbox events and
+    # webhook deliveries (days, at least 2).
+    idempotency_retention_hours: int
+    retention_days: int
     # The local server's own event functions, which the relay posts CloudEvents to,
     # and how often its sweeper publishes due events again.
     events_push_url: str
@@ -179,6 +183,8 @@ def settings() -> Settings:
         github_webhook_key=env("GITHUB_WEBHOOK_KEY", ""),
         github_webhook_key_secret=env("GITHUB_WEBHOOK_KEY_SECRET", ""),
         github_webhook_max_age_seconds=_int("GITHUB_WEBHOOK_MAX_AGE_SECONDS", 86400),
+        idempotency_retention_hours=_int("IDEMPOTENCY_RETENTION_HOURS", 72),
+        retention_days=_int("RETENTION_DAYS", 30),
         events_push_url=env("EVENTS_PUSH_URL", "").rstrip("/"),
         local_sweep_seconds=_int("LOCAL_SWEEP_SECONDS", 30),
         cors_allowed_origins=frozenset(o.strip().rstrip("/") for o in env("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()),

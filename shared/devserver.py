@@ -45,13 +45,14 @@ def build_app() -> Any:
 
 
 def _sweep_forever() -> None:
-    from shared import logs, outbox
+    from shared import logs, outbox, retention
     from shared.config import settings
 
     while True:
         time.sleep(settings().local_sweep_seconds)
         try:
             outbox.sweep()
+            retention.purge()
         except Exception as exc:
             logs.log("WARNING", "outbox sweep failed", error=f"{type(exc).__name__}: {exc}")
 

@@ -435,6 +435,10 @@ OPT_OUT = """
 INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:tenant, :email)
 ON CONFLICT (tenant_id, email) DO NOTHING"""
 
+# --- retention
+
+PURGE_EXPIRED = "SELECT what, purged FROM purge_expired(:idempotency_hours, :retention_days, :batch)"
+
 # --- GitHub issues
 
 ENQUEUE_GITHUB = """

@@ -50,6 +50,8 @@ DEFAULTED = {
     "GITHUB_WEBHOOK_MAX_AGE_SECONDS": "the code's default (a day)",
     "EVENTS_PUSH_URL": "the local server's own event functions",
     "LOCAL_SWEEP_SECONDS": "the local server's sweeper",
+    "IDEMPOTENCY_RETENTION_HOURS": "the code's default (3 days)",
+    "RETENTION_DAYS": "the code's default (30 days)",
 }
 
 

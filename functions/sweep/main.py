@@ -1,5 +1,6 @@
 """The outbox sweep: publishes again what is due (a publish that was lost, an
-attempt whose backoff is over) and gives up on events too old to deliver.
+attempt whose backoff is over) and gives up on events too old to deliver; then
+purges what is kept only for a while (shared/retention.py).
 
 Deployed as one Cloud Function (entry point `sweep`), called by Cloud Scheduler;
 only the scheduler's service account may invoke it.
@@ -14,11 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import functions_framework  # noqa: E402
 
-from shared import logs, outbox  # noqa: E402
+from shared import logs, outbox, retention  # noqa: E402
 
 
 @functions_framework.http
 def sweep(request):  # noqa: ANN001, ARG001 - functions-framework passes a flask.Request
     published = outbox.sweep()
     logs.log("INFO", "outbox swept", published=len(published))
-    return {"published": len(published)}
+    return {"published": len(published), "purged": retention.purge()}

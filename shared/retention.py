@@ -1,0 +1,24 @@
+"""Purging what is kept only for a while: idempotency records, rate counters, webhook
+deliveries and finished outbox events, each by age, a batch per run.
+
+Run by the sweep (deployed: Cloud Scheduler; locally: `manage.py serve`). The service
+deletes nothing itself: it calls one database function that deletes only what is old.
+"""
+from __future__ import annotations
+
+from shared import db, logs, queries
+from shared.config import settings
+
+BATCH = 5000
+
+
+def purge() -> dict[str, int]:
+    """What each table gave up in this run."""
+    cfg = settings()
+    with db.transaction() as tx:
+        rows = tx.rows(queries.PURGE_EXPIRED, idempotency_hours=cfg.idempotency_retention_hours,
+                       retention_days=cfg.retention_days, batch=BATCH)
+    purged = {what: count for what, count in rows}
+    if any(purged.values()):
+        logs.log("INFO", "expired records purged", **purged)
+    return purged
