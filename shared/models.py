@@ -85,11 +85,21 @@ def _unique(tags: list[str]) -> list[str]:
 
 # Any JSON whose strings (keys included) hold no NUL, which jsonb cannot store.
 _JsonText = Annotated[str, StringConstraints(pattern=_NO_NUL)]
-ContextValue = TypeAliasType(
-    "ContextValue",
-    Union[_JsonText, int, float, bool, None, list["ContextValue"], dict[_JsonText, "ContextValue"]],  # noqa: UP007
-)
 MAX_CONTEXT_KEYS = 50
+# A context value nests arrays and objects this deep at most. The schema spells each
+# level out rather than refer to itself: code generators cannot follow a recursive union.
+MAX_CONTEXT_DEPTH = 3
+
+
+def _context_value_type() -> Any:
+    scalar = Union[_JsonText, int, float, bool, None]  # noqa: UP007
+    value: Any = TypeAliasType("ContextScalar", scalar)
+    for depth in range(1, MAX_CONTEXT_DEPTH + 1):
+        value = TypeAliasType(f"ContextValue{depth}", Union[scalar, list[value], dict[_JsonText, value]])  # noqa: UP007
+    return value
+
+
+ContextValue = _context_value_type()
 
 
 def _has_nul(value: Any) -> bool:
@@ -102,6 +112,14 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
 def _valid_context(value: Any) -> dict[str, Any]:
     """Checked by hand rather than as the recursive union it is documented as: the
     union's errors would name every member instead of the field."""
@@ -109,6 +127,8 @@ def _valid_context(value: Any) -> dict[str, Any]:
         raise ValueError("context must be a JSON object")
     if len(value) > MAX_CONTEXT_KEYS:
         raise ValueError(f"context may have at most {MAX_CONTEXT_KEYS} keys")
+    if any(_depth(v) > MAX_CONTEXT_DEPTH for v in value.values()):
+        raise ValueError(f"context values may nest arrays and objects {MAX_CONTEXT_DEPTH} deep at most")
     if _has_nul(value):
         raise ValueError("context must not contain NUL characters")
     try:

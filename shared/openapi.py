@@ -60,6 +60,42 @@ def _key_patterns(node: Any) -> Any:
     return node
 
 
+def _possible_defaults(node: Any) -> Any:
+    """Drop `default: null` where null is not allowed: a field that may be left out but
+    never sent as null (a PATCH body's). Validators read such a default as invalid."""
+    if isinstance(node, list):
+        return [_possible_defaults(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _possible_defaults(v) for k, v in node.items()}
+    if "default" in node and node["default"] is None and not _allows_null(node):
+        del node["default"]
+    return node
+
+
+def _allows_null(schema: dict[str, Any]) -> bool:
+    kinds = schema.get("type")
+    return kinds == "null" or (isinstance(kinds, list) and "null" in kinds) or any(
+        _allows_null(s) for s in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+HEADERS = {
+    "X-Request-Id": {"description": "The request's id, as the logs name it (X-Cloud-Trace-Context or"
+                                    " X-Request-Id when the caller sent one)", "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page: <...?cursor=...>; rel="next" (RFC 8288), when there is one',
+             "schema": {"type": "string"}},
+}
+# Anonymous callers may name their tenant in the query instead of X-Tenant-Key.
+TENANT_KEY_PARAMETER = {"name": "tenant_key", "in": "query", "required": False,
+                        "description": "A tenant's public intake key (or send X-Tenant-Key)",
+                        "schema": {"type": "string"}}
+
+
+def _headers(*names: str) -> dict[str, Any]:
+    return {"headers": {name: HEADERS[name] for name in ("X-Request-Id", *names)}}
+
+
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=REF)
     required = set(schema.get("required", []))
@@ -104,7 +140,8 @@ def document(api: Any) -> dict[str, Any]:
         op: dict[str, Any] = {
             "operationId": f"{r.method.lower()}_{r.handler.__name__}",
             "summary": r.summary,
-            "responses": {str(r.status): {"description": "Success", **_success(r)}},
+            "responses": {str(r.status): {"description": "Success", **_success(r),
+                                          **_headers(*(["Link"] if r.response == "FeedbackPage" else []))}},
         }
         params = [
             {"name": name, "in": "path", "required": True, "schema": _PARAM_SCHEMAS.get(conv or "", {"type": "string"})}
@@ -112,6 +149,8 @@ def document(api: Any) -> dict[str, Any]:
         ]
         if r.query is not None:
             params += _query_parameters(r.query)
+        if r.policy == http.ANYONE:
+            params.append(TENANT_KEY_PARAMETER)
         if r.method == "POST" and r.body is not None:
             params.append(
                 {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -127,13 +166,17 @@ def document(api: Any) -> dict[str, Any]:
             op["security"] = [{"bearer": []}] + ([{"tenantKey": []}, {}] if r.policy == http.ANYONE else [])
         if r.policy != http.PUBLIC:
             for status in (*r.problems, 503):
-                op["responses"][str(status)] = {"description": _STATUS_TEXT[status], **problem}
-        op["responses"]["default"] = {"description": "Any other error", **problem}
+                op["responses"][str(status)] = {"description": _STATUS_TEXT[status], **problem,
+                                                **_headers(*(["Retry-After"] if status in (429, 503) else []))}
+        op["responses"]["default"] = {"description": "Any other error", **problem, **_headers()}
         paths.setdefault(path, {})[r.method.lower()] = op
 
     return {
         "openapi": "3.1.0",
         "info": {"title": f"Pilot Feedback: {api.name}", "version": "1.0.0"},
+        # Paths carry the base path: the server is the deployment's origin.
+        "servers": [{"url": settings().public_base_url or "/", "description": "This deployment"}],
         "paths": paths,
-        "components": {"schemas": _key_patterns(defs.get("$defs", {})), "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": _possible_defaults(_key_patterns(defs.get("$defs", {}))),
+                       "securitySchemes": SECURITY_SCHEMES},
     }

@@ -53,6 +53,7 @@ def _problem(response, status: int) -> dict:
         ({"context": {"blob": "x" * 17_000}}, "context"),
         ({"context": {"k": "nul\x00"}}, "context"),
         ({"context": ["not", "an", "object"]}, "context"),
+        ({"context": {"deep": [[[["four levels"]]]]}}, "context"),  # the schema spells out three
         ({"submitter_email": "not-an-email"}, "submitter_email"),
         ({"submitted_by": "00000000-0000-0000-0000-000000000000"}, "submitted_by"),
         ({"status": "completed"}, "status"),
