@@ -38,4 +38,4 @@ def test_a_function_started_alone_answers(database_url, target):
         response = requests.request(method, base + path, json={}, timeout=10)
         assert response.status_code == status, response.text
         if target == "sweep":
-            assert set(response.json()) == {"published"}
+            assert set(response.json()) == {"published", "purged"}
