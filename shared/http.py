@@ -55,11 +55,19 @@ class Call:
     body: Any = None
     query: Any = None
     _raw: bytes | None = None
+    _refused: errors.ApiError | None = None
 
     def raw_body(self, limit: int = MAX_BODY_BYTES) -> bytes:
-        """The request's JSON body as sent, read once (see `read_body`)."""
+        """The request's JSON body as sent, read once (see `read_body`); a refused body
+        stays refused (what is left of the stream is no body)."""
+        if self._refused is not None:
+            raise self._refused
         if self._raw is None:
-            self._raw = read_body(self.request, limit)
+            try:
+                self._raw = read_body(self.request, limit)
+            except errors.ApiError as exc:
+                self._refused = exc
+                raise
         return self._raw
 
     @property

@@ -121,3 +121,13 @@ def test_an_internationalised_domain_is_taken_in_its_ascii_form(client, tenant):
                        headers=tenant.auth("admin"))
     assert made.status_code == 201
     assert made.get_json()["submitter_email"] == "Ann@xn--bcher-kva.example.com"
+
+
+def test_bodies_refused_before_reading_count_too(client, tenant, env, database_url):
+    env(ANON_LIMIT_PER_IP="2", ANON_LIMIT_PER_EMAIL="100")
+    codes = [client.post(BASE, data="summary=x", content_type="text/plain", headers=_anonymous(tenant)).status_code
+             for _ in range(2)]
+    too_large = client.post(BASE, data=b"{" + b" " * (70 * 1024) + b"}", content_type="application/json",
+                            headers=_anonymous(tenant))
+    assert codes == [415, 415] and too_large.status_code == 429
+    assert _items(database_url, tenant) == 0

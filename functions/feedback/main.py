@@ -44,7 +44,11 @@ def submit(call: Call) -> Reply:
 
 
 def meter(call: Call, creds: Credentials) -> None:
-    service.meter_anonymous(creds, client_ip(call.request), call.raw_body())
+    try:
+        body = call.raw_body()
+    except errors.ApiError:
+        body = b""  # refused right after, and counted all the same
+    service.meter_anonymous(creds, client_ip(call.request), body)
 
 
 def detail(call: Call) -> Reply:
