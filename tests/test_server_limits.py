@@ -1,6 +1,7 @@
 """What a hostile client can do to `manage.py serve`: huge bodies and idle sockets."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -9,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from live import LiveServer
+from live import LiveServer, function_process
 from shared.devserver import IDLE_SECONDS
 
 MB = 1024 * 1024
@@ -23,22 +24,32 @@ def live(database_url, tmp_path_factory):
     assert server.stop() == 0
 
 
-def _worker(live: LiveServer) -> psutil.Process:
-    [worker] = psutil.Process(live.process.pid).children()
+@pytest.fixture(scope="module")
+def alone(live, database_url):
+    """The feedback function started alone by functions-framework, as deployed."""
+    with function_process(["--target", "feedback", "--source", "functions/feedback/main.py"],
+                          {**os.environ, "DATABASE_URL": database_url}) as base:
+        port = int(base.rsplit(":", 1)[1])
+        [server] = [p for p in psutil.Process().children() if str(port) in p.cmdline()]
+        yield base, port, server
+
+
+def _worker(server: psutil.Process) -> psutil.Process:
+    [worker] = server.children()
     return worker
 
 
-def _send_huge_body(live: LiveServer, chunked: bool, watch: psutil.Process) -> tuple[bytes, int, int]:
+def _send_huge_body(port: int, intake_key: str, chunked: bool, watch: psutil.Process) -> tuple[bytes, int, int]:
     """POST up to 500 MB until the server closes; its answer, the bytes sent, and the
     worker's peak resident memory meanwhile."""
-    head = (f"POST /api/v1/feedback/ HTTP/1.1\r\nHost: x\r\nX-Tenant-Key: {live.intake_key}\r\n"
+    head = (f"POST /api/v1/feedback/ HTTP/1.1\r\nHost: x\r\nX-Tenant-Key: {intake_key}\r\n"
             "Content-Type: application/json\r\n")
     head += "Transfer-Encoding: chunked\r\n\r\n" if chunked else f"Content-Length: {BODY_CAP}\r\n\r\n"
     block = b"x" * MB
     piece = (b"100000\r\n" + block + b"\r\n") if chunked else block
     peak = watch.memory_info().rss
     sent = 0
-    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head.encode())
         try:
             while sent < BODY_CAP:
@@ -58,17 +69,22 @@ def _send_huge_body(live: LiveServer, chunked: bool, watch: psutil.Process) -> t
     return answer, sent, peak
 
 
+@pytest.mark.parametrize("server", ["manage.py serve", "function alone"])
 @pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
-def test_a_huge_body_is_refused_without_reading_it(live, chunked):
-    worker = _worker(live)
-    assert requests.get(live.base + "/api/v1/feedback/openapi.json", timeout=10).status_code == 200  # warm
+def test_a_huge_body_is_refused_without_reading_it(live, alone, server, chunked):
+    if server == "manage.py serve":
+        base, port, process = live.base, live.port, psutil.Process(live.process.pid)
+    else:
+        base, port, process = alone
+    worker = _worker(process)
+    assert requests.get(base + "/api/v1/feedback/openapi.json", timeout=10).status_code == 200  # warm
     before = worker.memory_info().rss
-    answer, sent, peak = _send_huge_body(live, chunked, worker)
+    answer, sent, peak = _send_huge_body(port, live.intake_key, chunked, worker)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < BODY_CAP, "the server read the whole body instead of closing the connection"
     assert peak - before < 8 * MB, f"the worker grew by {(peak - before) / MB:.0f} MB"
     # And it still serves.
-    assert requests.get(live.base + "/api/v1/feedback/openapi.json", timeout=10).status_code == 200
+    assert requests.get(base + "/api/v1/feedback/openapi.json", timeout=10).status_code == 200
 
 
 def test_idle_clients_are_dropped_and_cannot_starve_the_threads(live):
