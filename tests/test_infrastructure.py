@@ -5,6 +5,7 @@ README's test command."""
 from __future__ import annotations
 
 import ast
+import os
 import json
 import re
 import shutil
@@ -277,3 +278,31 @@ def test_cloudbuild_runs_the_readmes_test_command_with_pinned_images_and_no_secr
     assert secret["versionName"].endswith(f"/secrets/{name}-github-token/versions/latest")
     assert "github-token" in terraform()["locals"]["secrets"]
     assert steps["check"]["secretEnv"] == [secret["env"]]
+
+
+def test_the_source_bundle_holds_what_the_functions_run_and_nothing_else(tmp_path):
+    """The bundle as Terraform lists it: every function and shared module and the
+    requirements; no tests, tools, virtualenvs or caches; small; and enough on its own
+    for every function to import."""
+    import glob
+    import zipfile
+
+    patterns = terraform()["locals"]["source_patterns"]
+    files = sorted({f for p in patterns for f in glob.glob(p, root_dir=ROOT)})
+    bundle = tmp_path / "source.zip"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in files:
+            z.write(ROOT / name, name)
+    assert "requirements.txt" in files
+    assert {f"functions/{g}/main.py" for g in _code_functions()} <= set(files)
+    assert {f"shared/{p.name}" for p in (ROOT / "shared").glob("*.py")} <= set(files)
+    assert not [f for f in files if not re.fullmatch(r"requirements\.txt|functions/\w+/main\.py|shared/\w+\.py", f)]
+    assert bundle.stat().st_size < 512 * 1024, bundle.stat().st_size
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(bundle).extractall(unpacked)
+    for group in _code_functions():
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", "import runpy, sys; runpy.run_path(sys.argv[1])",
+             str(unpacked / "functions" / group / "main.py")],
+            cwd=unpacked, capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+        assert done.returncode == 0, (group, done.stderr[-2000:])
