@@ -50,16 +50,24 @@ def _text(max_length: int, pattern: str, min_length: int = 0) -> Any:
 Summary = _text(255, _NOT_BLANK, 1)
 Description = _text(20_000, _NO_NUL)
 Name = _text(200, _NOT_BLANK, 1)
-# A mail address as a mail system takes it without SMTPUTF8: ASCII before the @,
-# a domain of dotted labels (an internationalised one is written as punycode).
+# A mail address as a mail system takes it without SMTPUTF8: ASCII before the @ (64
+# characters at most), a domain of dotted labels (an internationalised one written as
+# punycode) that is not a special-use name, which can receive no mail. The schema says all
+# of it, so that what it allows, email-validator allows too.
+SPECIAL_USE_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion", "test")  # as email-validator's
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
-EMAIL_PATTERN = rf"^{_ATOM}(\.{_ATOM})*@({_LABEL}\.)+[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?$"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_SPECIAL = "|".join("".join(f"[{c}{c.upper()}]" for c in name) for name in SPECIAL_USE_DOMAINS)
+EMAIL_PATTERN = (rf"^(?=[^@]{{1,64}}@)(?!.*\.({_SPECIAL})$){_ATOM}(\.{_ATOM})*@({_LABEL}\.)+"
+                 rf"[A-Za-z]([A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?$")
 
 
 def _mail_address(value: str) -> str:
     """Checked by email-validator as well (lengths, reserved domains), imported only when
     an address is given; the address kept is its ASCII form with the domain lower-cased."""
+    if not value.isascii():
+        raise ValueError("not a mail address this service can send to: write it in ASCII (an"
+                         " internationalised domain as its xn-- form)")
     import email_validator
 
     try:
@@ -70,11 +78,13 @@ def _mail_address(value: str) -> str:
 
 
 MAX_EMAIL = 254
+# The pattern (with look-arounds pydantic's engine lacks) is the schema's; email-validator
+# checks the same and more.
 Email = Annotated[
     str,
-    StringConstraints(max_length=MAX_EMAIL, pattern=EMAIL_PATTERN),
+    StringConstraints(max_length=MAX_EMAIL),
     AfterValidator(_mail_address),
-    Field(json_schema_extra={"format": "email"}),
+    Field(json_schema_extra={"format": "email", "pattern": EMAIL_PATTERN}),
 ]
 Tag = _text(50, r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$", 1)
 

@@ -131,3 +131,11 @@ def test_bodies_refused_before_reading_count_too(client, tenant, env, database_u
                             headers=_anonymous(tenant))
     assert codes == [415, 415] and too_large.status_code == 429
     assert _items(database_url, tenant) == 0
+
+
+def test_the_schema_refuses_the_special_use_domains_the_validator_refuses():
+    import email_validator
+
+    from shared.models import SPECIAL_USE_DOMAINS
+
+    assert list(SPECIAL_USE_DOMAINS) == email_validator.SPECIAL_USE_DOMAIN_NAMES
