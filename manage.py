@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Operator commands: migrate, check, makemigrations, serve, tenants, keys, events.
 
-Without DATABASE_URL (and without INSTANCE_CONNECTION_NAME) every command uses an
+Without a database configured (DATABASE_URL, INSTANCE_CONNECTION_NAME or DB_HOST) every command uses an
 embedded PostgreSQL kept under .data/ (or PILOT_FEEDBACK_DATA_DIR), started for the
 command and stopped after.
 """
@@ -23,11 +23,11 @@ DEMO_TENANT = "Demo"
 sys.path.insert(0, str(ROOT))
 
 from shared import db, errors, migrations  # noqa: E402
-from shared.config import settings  # noqa: E402
+from shared.config import SettingError, settings  # noqa: E402
 
 
 def use_embedded_database_if_unset() -> None:
-    if os.environ.get("DATABASE_URL") or os.environ.get("INSTANCE_CONNECTION_NAME"):
+    if settings().database:
         return
     from shared import embedded
 
@@ -51,7 +51,7 @@ def apply_migrations() -> list[str]:
     conn = db.pool(owner=True).acquire()
     try:
         applied = migrations.migrate(conn)
-        migrations.grant_service_role(conn, cfg.db_service_role, list(cfg.db_service_users))
+        migrations.grant_service_role(conn, db.SERVICE_ROLE, list(cfg.db_service_users))
         return applied
     finally:
         db.pool(owner=True).release(conn)
@@ -279,10 +279,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command != "makemigrations":
-        use_embedded_database_if_unset()
     try:
+        if args.command != "makemigrations":
+            use_embedded_database_if_unset()
         return args.func(args)
+    except SettingError as exc:
+        if args.command == "check":  # answered as a failed check, like any other
+            failed = {"name": "settings", "ok": False, "detail": str(exc)}
+            emit(args, {"ok": False, "checks": [failed]}, f"FAIL settings: {exc}")
+        else:
+            emit(args, {"error": str(exc)}, f"error: {exc}")
+        return 1
     except (errors.ApiError, migrations.MigrationError) as exc:
         message = getattr(exc, "detail", str(exc))
         emit(args, {"error": message}, f"error: {message}")

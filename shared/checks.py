@@ -70,6 +70,8 @@ def run() -> list[dict[str, Any]]:
     except Exception as exc:  # noqa: BLE001 - any failure is the answer here
         return [_result("database", False, f"unreachable: {type(exc).__name__}")]
     results.append(_result("database", True, "reachable"))
+    # Settings were read to get this far (manage.py answers a failed "settings" check otherwise).
+    results.append(_result("settings", True, "every variable is usable"))
 
     owner = db.pool(owner=True).acquire()
     try:

@@ -8,23 +8,108 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import re
 import uuid
+import zoneinfo
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+PRIORITIES = ("low", "medium", "high", "urgent")
+JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+                  "HS256", "HS384", "HS512")
+SECRET_VERSION = re.compile(r"projects/[^/]+/secrets/[^/]+/versions/[^/]+")
+TOPIC = re.compile(r"projects/[^/]+/topics/[^/]+")
+REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+ORIGIN = re.compile(r"\*|https?://[^/\s]+")
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    return int(raw) if raw.strip() else default
+class SettingError(ValueError):
+    """Settings that cannot be used; the message names each variable and what it takes."""
 
 
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    return raw in ("1", "true", "yes") if raw else default
+class _Reader:
+    """Reads variables, noting every unusable one rather than stopping at the first."""
 
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
 
-def _uuid_or_none(name: str) -> uuid.UUID | None:
-    raw = os.environ.get(name, "").strip()
-    return uuid.UUID(raw) if raw else None
+    def text(self, name: str, default: str = "") -> str:
+        return self.environ.get(name, "").strip() or default
+
+    def _parsed(self, name: str, default: T, parse: Callable[[str], T], wants: str) -> T:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except (ValueError, KeyError, zoneinfo.ZoneInfoNotFoundError):
+            self.problems.append(f"{name} must be {wants}, not {raw!r}")
+            return default
+
+    def int(self, name: str, default: int, minimum: int = 0, maximum: int = 10**9) -> int:
+        def parse(raw: str) -> int:
+            value = int(raw)
+            if not minimum <= value <= maximum:
+                raise ValueError
+            return value
+        return self._parsed(name, default, parse, f"a whole number from {minimum} to {maximum}")
+
+    def number(self, name: str, default: float, minimum: float = 0) -> float:
+        def parse(raw: str) -> float:
+            value = float(raw)
+            if not value >= minimum:  # NaN fails too
+                raise ValueError
+            return value
+        return self._parsed(name, default, parse, f"a number of at least {minimum}")
+
+    def flag(self, name: str, default: bool) -> bool:
+        words = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+                 "off": False}
+        return self._parsed(name, default, lambda raw: words[raw.lower()], "true or false")
+
+    def uuid(self, name: str) -> uuid.UUID | None:
+        return self._parsed(name, None, uuid.UUID, "a UUID")
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        def parse(raw: str) -> str:
+            if raw not in choices:
+                raise ValueError
+            return raw
+        return self._parsed(name, default, parse, "one of " + ", ".join(choices))
+
+    def matching(self, name: str, pattern: re.Pattern[str], wants: str, default: str = "") -> str:
+        def parse(raw: str) -> str:
+            if not pattern.fullmatch(raw):
+                raise ValueError
+            return raw
+        return self._parsed(name, default, parse, wants)
+
+    def url(self, name: str, default: str = "") -> str:
+        return self.matching(name, re.compile(r"https?://[^\s/]+(/\S*)?"), "an http(s):// URL", default).rstrip("/")
+
+    def items(self, name: str, default: str, check: Callable[[str], bool], wants: str) -> tuple[str, ...]:
+        def parse(raw: str) -> tuple[str, ...]:
+            found = tuple(item.strip() for item in raw.split(",") if item.strip())
+            if not all(check(item) for item in found):
+                raise ValueError
+            return found
+        return self._parsed(name, tuple(i.strip() for i in default.split(",") if i.strip()), parse, wants)
+
+    def timezone(self, name: str, default: str) -> str:
+        def parse(raw: str) -> str:
+            zoneinfo.ZoneInfo(raw)
+            return raw
+        return self._parsed(name, default, parse, "a time zone such as Europe/Berlin")
+
+    def dates(self, name: str) -> frozenset[datetime.date]:
+        return self._parsed(name, frozenset(), lambda raw: frozenset(
+            datetime.date.fromisoformat(d.strip()) for d in raw.split(",") if d.strip()), "dates such as 2026-12-25")
+
+    def database_url(self, name: str, default: str = "") -> str:
+        return self.matching(name, re.compile(r"postgres(ql)?://\S*"), "a postgresql:// URL", default)
 
 
 @dataclass(frozen=True)
@@ -47,8 +132,6 @@ class Settings:
     db_port: int
     db_server_ca: str
     gce_metadata_host: str  # where the function's access token comes from (IAM auth)
-    # Role the service assumes on every connection: owns nothing, cannot bypass RLS.
-    db_service_role: str
     # The functions' database users, granted that role by `manage.py migrate`.
     db_service_users: tuple[str, ...]
     db_pool_size: int
@@ -117,75 +200,96 @@ class Settings:
     events_push_url: str
     local_sweep_seconds: int
 
+    @property
+    def database(self) -> str:
+        """Which database the service uses, decided here alone: the Cloud SQL connector when
+        an instance is named, a private IP when DB_HOST is, else DATABASE_URL ("" when none)."""
+        if self.instance_connection_name:
+            return "cloud_sql"
+        if self.db_host:
+            return "private_ip"
+        return "url" if self.database_url else ""
+
 
 @functools.cache
 def settings() -> Settings:
-    env = os.environ.get
-    return Settings(
-        database_url=env("DATABASE_URL", ""),
-        migration_database_url=env("MIGRATION_DATABASE_URL", "") or env("DATABASE_URL", ""),
-        db_migration_user=env("DB_MIGRATION_USER", ""),
-        instance_connection_name=env("INSTANCE_CONNECTION_NAME", ""),
-        db_user=env("DB_USER", ""),
-        db_password=env("DB_PASSWORD", ""),
-        db_name=env("DB_NAME", "pilot_feedback"),
-        db_iam_auth=_flag("DB_IAM_AUTH", True),
-        db_ip_type=env("DB_IP_TYPE", "PRIVATE"),
-        sqladmin_api_endpoint=env("SQLADMIN_API_ENDPOINT", ""),
-        db_host=env("DB_HOST", ""),
-        db_port=_int("DB_PORT", 5432),
-        db_server_ca=env("DB_SERVER_CA", ""),
-        gce_metadata_host=env("GCE_METADATA_HOST", "metadata.google.internal"),
-        db_service_role=env("DB_SERVICE_ROLE", "pilot_feedback_app"),
-        db_service_users=tuple(u.strip() for u in env("DB_SERVICE_USERS", "").split(",") if u.strip()),
-        db_pool_size=_int("DB_POOL_SIZE", 8),
-        default_tenant_id=_uuid_or_none("DEFAULT_TENANT_ID"),
-        anon_limit_per_ip=_int("ANON_LIMIT_PER_IP", 20),
-        anon_limit_per_email=_int("ANON_LIMIT_PER_EMAIL", 5),
-        anon_window_seconds=_int("ANON_WINDOW_SECONDS", 3600),
-        anon_limit_per_tenant_hour=_int("ANON_LIMIT_PER_TENANT_HOUR", 200),
-        forwarded_hops=_int("FORWARDED_HOPS", 0),
-        jwt_issuer=env("JWT_ISSUER", ""),
-        jwt_audience=env("JWT_AUDIENCE", ""),
-        jwt_algorithm=env("JWT_ALGORITHM", "RS256"),
-        jwt_secret=env("JWT_SECRET", ""),
-        jwt_jwks_url=env("JWT_JWKS_URL", ""),
-        jwt_tenant_claim=env("JWT_TENANT_CLAIM", "tenant_id"),
-        jwt_role_claim=env("JWT_ROLE_CLAIM", "role"),
-        api_base_path=env("API_BASE_PATH", "/api/v1").rstrip("/"),
-        sla_timezone=env("SLA_TIMEZONE", "UTC"),
-        sla_holidays=frozenset(
-            datetime.date.fromisoformat(d.strip()) for d in env("SLA_HOLIDAYS", "").split(",") if d.strip()
-        ),
-        public_base_url=env("PUBLIC_BASE_URL", "").rstrip("/"),
-        smtp_host=env("SMTP_HOST", ""),
-        smtp_port=_int("SMTP_PORT", 587),
-        smtp_starttls=_flag("SMTP_STARTTLS", True),
-        smtp_user=env("SMTP_USER", ""),
-        smtp_password=env("SMTP_PASSWORD", ""),
-        smtp_password_secret=env("SMTP_PASSWORD_SECRET", ""),
-        smtp_ca_file=env("SMTP_CA_FILE", ""),
-        mail_from=env("MAIL_FROM", "Pilot Feedback <feedback@localhost>"),
-        mail_log_bodies=_flag("MAIL_LOG_BODIES", False),
-        secret_ttl_seconds=_int("SECRET_TTL_SECONDS", 300),
-        secret_manager_endpoint=env("SECRET_MANAGER_ENDPOINT", ""),
-        events_topic=env("EVENTS_TOPIC", ""),
-        pubsub_endpoint=env("PUBSUB_ENDPOINT", ""),
-        github_api_url=env("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
-        github_repository=env("GITHUB_REPOSITORY", ""),
-        github_token=env("GITHUB_TOKEN", ""),
-        github_token_secret=env("GITHUB_TOKEN_SECRET", ""),
-        github_priorities=frozenset(
-            p.strip() for p in env("GITHUB_PRIORITIES", "high,urgent").split(",") if p.strip()
-        ),
-        github_hourly_cap=_int("GITHUB_HOURLY_CAP", 30),
-        github_seconds_between_writes=float(env("GITHUB_SECONDS_BETWEEN_WRITES", "") or 1.0),
-        github_webhook_key=env("GITHUB_WEBHOOK_KEY", ""),
-        github_webhook_key_secret=env("GITHUB_WEBHOOK_KEY_SECRET", ""),
-        github_webhook_max_age_seconds=_int("GITHUB_WEBHOOK_MAX_AGE_SECONDS", 86400),
-        idempotency_retention_hours=_int("IDEMPOTENCY_RETENTION_HOURS", 72),
-        retention_days=_int("RETENTION_DAYS", 30),
-        events_push_url=env("EVENTS_PUSH_URL", "").rstrip("/"),
-        local_sweep_seconds=_int("LOCAL_SWEEP_SECONDS", 30),
-        cors_allowed_origins=frozenset(o.strip().rstrip("/") for o in env("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+    """The settings, read once per process; SettingError names every unusable variable."""
+    return read(os.environ)
+
+
+def read(environ: Mapping[str, str]) -> Settings:
+    r = _Reader(environ)
+    found = Settings(
+        database_url=r.database_url("DATABASE_URL"),
+        migration_database_url=r.database_url("MIGRATION_DATABASE_URL") or r.database_url("DATABASE_URL"),
+        db_migration_user=r.text("DB_MIGRATION_USER"),
+        instance_connection_name=r.matching("INSTANCE_CONNECTION_NAME", re.compile(r"[^:\s]+:[^:\s]+:[^:\s]+"),
+                                            "project:region:instance"),
+        db_user=r.text("DB_USER"),
+        db_password=r.text("DB_PASSWORD"),
+        db_name=r.text("DB_NAME", "pilot_feedback"),
+        db_iam_auth=r.flag("DB_IAM_AUTH", True),
+        db_ip_type=r.choice("DB_IP_TYPE", "PRIVATE", ("PRIVATE", "PUBLIC", "PSC")),
+        sqladmin_api_endpoint=r.url("SQLADMIN_API_ENDPOINT"),
+        db_host=r.text("DB_HOST"),
+        db_port=r.int("DB_PORT", 5432, 1, 65535),
+        db_server_ca=r.text("DB_SERVER_CA"),
+        gce_metadata_host=r.text("GCE_METADATA_HOST", "metadata.google.internal"),
+        db_service_users=r.items("DB_SERVICE_USERS", "", bool, "database user names, comma-separated"),
+        db_pool_size=r.int("DB_POOL_SIZE", 8, 1, 100),
+        default_tenant_id=r.uuid("DEFAULT_TENANT_ID"),
+        anon_limit_per_ip=r.int("ANON_LIMIT_PER_IP", 20, 1),
+        anon_limit_per_email=r.int("ANON_LIMIT_PER_EMAIL", 5, 1),
+        anon_window_seconds=r.int("ANON_WINDOW_SECONDS", 3600, 1),
+        anon_limit_per_tenant_hour=r.int("ANON_LIMIT_PER_TENANT_HOUR", 200, 1),
+        forwarded_hops=r.int("FORWARDED_HOPS", 0, 0, 10),
+        jwt_issuer=r.text("JWT_ISSUER"),
+        jwt_audience=r.text("JWT_AUDIENCE"),
+        jwt_algorithm=r.choice("JWT_ALGORITHM", "RS256", JWT_ALGORITHMS),
+        jwt_secret=r.text("JWT_SECRET"),
+        jwt_jwks_url=r.url("JWT_JWKS_URL"),
+        jwt_tenant_claim=r.text("JWT_TENANT_CLAIM", "tenant_id"),
+        jwt_role_claim=r.text("JWT_ROLE_CLAIM", "role"),
+        api_base_path=r.matching("API_BASE_PATH", re.compile(r"(/[A-Za-z0-9._~-]+)*/?"), "a path such as /api/v1",
+                                 "/api/v1").rstrip("/"),
+        sla_timezone=r.timezone("SLA_TIMEZONE", "UTC"),
+        sla_holidays=r.dates("SLA_HOLIDAYS"),
+        public_base_url=r.url("PUBLIC_BASE_URL"),
+        smtp_host=r.text("SMTP_HOST"),
+        smtp_port=r.int("SMTP_PORT", 587, 1, 65535),
+        smtp_starttls=r.flag("SMTP_STARTTLS", True),
+        smtp_user=r.text("SMTP_USER"),
+        smtp_password=r.text("SMTP_PASSWORD"),
+        smtp_password_secret=r.matching("SMTP_PASSWORD_SECRET", SECRET_VERSION,
+                                        "a secret version: projects/P/secrets/S/versions/V"),
+        smtp_ca_file=r.text("SMTP_CA_FILE"),
+        mail_from=r.text("MAIL_FROM", "Pilot Feedback <feedback@localhost>"),
+        mail_log_bodies=r.flag("MAIL_LOG_BODIES", False),
+        secret_ttl_seconds=r.int("SECRET_TTL_SECONDS", 300),
+        secret_manager_endpoint=r.url("SECRET_MANAGER_ENDPOINT"),
+        events_topic=r.matching("EVENTS_TOPIC", TOPIC, "a topic: projects/P/topics/T"),
+        pubsub_endpoint=r.url("PUBSUB_ENDPOINT"),
+        github_api_url=r.url("GITHUB_API_URL", "https://api.github.com"),
+        github_repository=r.matching("GITHUB_REPOSITORY", REPOSITORY, "a repository: owner/name"),
+        github_token=r.text("GITHUB_TOKEN"),
+        github_token_secret=r.matching("GITHUB_TOKEN_SECRET", SECRET_VERSION,
+                                       "a secret version: projects/P/secrets/S/versions/V"),
+        github_priorities=frozenset(r.items("GITHUB_PRIORITIES", "high,urgent", PRIORITIES.__contains__,
+                                            "priorities among " + ", ".join(PRIORITIES))),
+        github_hourly_cap=r.int("GITHUB_HOURLY_CAP", 30, 1),
+        github_seconds_between_writes=r.number("GITHUB_SECONDS_BETWEEN_WRITES", 1.0),
+        github_webhook_key=r.text("GITHUB_WEBHOOK_KEY"),
+        github_webhook_key_secret=r.matching("GITHUB_WEBHOOK_KEY_SECRET", SECRET_VERSION,
+                                             "a secret version: projects/P/secrets/S/versions/V"),
+        github_webhook_max_age_seconds=r.int("GITHUB_WEBHOOK_MAX_AGE_SECONDS", 86400, 60),
+        idempotency_retention_hours=r.int("IDEMPOTENCY_RETENTION_HOURS", 72),
+        retention_days=r.int("RETENTION_DAYS", 30),
+        events_push_url=r.url("EVENTS_PUSH_URL"),
+        local_sweep_seconds=r.int("LOCAL_SWEEP_SECONDS", 30, 1),
+        cors_allowed_origins=frozenset(o.rstrip("/") for o in r.items(
+            "CORS_ALLOWED_ORIGINS", "", lambda o: bool(ORIGIN.fullmatch(o.rstrip("/"))),
+            "origins such as https://app.example.com, comma-separated, or *")),
     )
+    if r.problems:
+        raise SettingError("; ".join(r.problems))
+    return found

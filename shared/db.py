@@ -30,6 +30,8 @@ from pg8000.exceptions import DatabaseError, InterfaceError
 from shared import errors, logs
 from shared.config import settings
 
+# The role every service connection assumes (sql/0001 makes it): owns nothing, cannot bypass RLS.
+SERVICE_ROLE = "pilot_feedback_app"
 ACQUIRE_TIMEOUT_SECONDS = 10
 STATEMENT_TIMEOUT_MS = 10_000
 # Every wait on the database is bounded: making a connection, and (on the service's
@@ -285,18 +287,18 @@ _pool_lock = threading.Lock()
 
 def _make_pool(owner: bool) -> Pool:
     cfg = settings()
-    if cfg.instance_connection_name:
-        connect = cloud_sql_connector(cfg.db_migration_user if owner else cfg.db_user)
-    elif cfg.db_host:
-        connect = direct_connector(cfg.db_migration_user if owner else cfg.db_user)
+    user = cfg.db_migration_user if owner else cfg.db_user
+    if cfg.database == "cloud_sql":
+        connect = cloud_sql_connector(user)
+    elif cfg.database == "private_ip":
+        connect = direct_connector(user)
+    elif cfg.database == "url":
+        connect = url_connector(cfg.migration_database_url if owner else cfg.database_url)
     else:
-        url = cfg.migration_database_url if owner else cfg.database_url
-        if not url:
-            raise errors.ServiceUnavailable("No database is configured (set DATABASE_URL).")
-        connect = url_connector(url)
+        raise errors.ServiceUnavailable("No database is configured (set DATABASE_URL).")
     if owner:
         return Pool(connect, 2, None)
-    return Pool(connect, cfg.db_pool_size, cfg.db_service_role or None)
+    return Pool(connect, cfg.db_pool_size, SERVICE_ROLE)
 
 
 def pool(*, owner: bool = False) -> Pool:

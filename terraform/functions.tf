@@ -86,7 +86,6 @@ locals {
   common_env = {
     DB_NAME           = google_sql_database.main.name
     DB_IAM_AUTH       = "true"
-    DB_SERVICE_ROLE   = "pilot_feedback_app"
     API_BASE_PATH     = "/api/v1"
     PUBLIC_BASE_URL   = local.public_base_url
     SLA_TIMEZONE      = var.sla.timezone

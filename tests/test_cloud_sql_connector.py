@@ -104,7 +104,8 @@ def test_migrations_and_the_service_run_with_iam_authentication(deployment, stan
     code, report = _manage(env, "check")
     assert code == 0, report
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
-        "database": True, "migrations": True, "row_level_security": True, "service_role": True, "github": True}
+        "database": True, "settings": True, "migrations": True, "row_level_security": True, "service_role": True,
+        "github": True}
 
     # Owner and service are different database users; the tables belong to the owner.
     conn = raw_connection(database_url)

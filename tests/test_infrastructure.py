@@ -163,7 +163,7 @@ def test_scale_to_zero_with_bounded_instances():
 
 def _settings_read_by_code() -> set[str]:
     source = (ROOT / "shared" / "config.py").read_text()
-    return set(re.findall(r'(?:env|_int|_flag|_uuid_or_none)\(\s*"([A-Z0-9_]+)"', source))
+    return set(re.findall(r'r\.\w+\(\s*"([A-Z0-9_]+)"', source))
 
 
 def test_every_setting_the_code_reads_is_set_or_deliberately_defaulted():

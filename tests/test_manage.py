@@ -1,6 +1,7 @@
 """Operator commands as an operator runs them, and what importing a function costs."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,8 +39,8 @@ def test_migrate_and_check_on_a_current_database(database_url):
     for args in (("check", "--json"), ("check", "feedback", "--json")):
         code, doc = manage(database_url, *args)
         assert code == 0 and doc["ok"] is True
-        assert {c["name"] for c in doc["checks"]} == {"database", "migrations", "row_level_security", "service_role",
-                                                      "github"}
+        assert {c["name"] for c in doc["checks"]} == {"database", "settings", "migrations", "row_level_security",
+                                                      "service_role", "github"}
         assert doc["checks"][-1] == {"name": "github", "ok": True, "detail": "not configured (no issues are made)"}
 
 
@@ -109,3 +110,41 @@ def test_an_intake_key_is_rotated_and_the_old_one_stops_working(database_url, cl
     assert client.post("/api/v1/feedback/", json=body, headers=new).status_code == 201
     code, missing = manage(database_url, "tenants", "rotate-intake-key", str(uuid.uuid4()), "--json")
     assert code == 1 and "No tenant" in missing["error"]
+
+
+def _manage_plain(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")}
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], capture_output=True, text=True,
+                          env={**clean, **env}, timeout=60)
+
+
+@pytest.mark.parametrize("variable, value, says", [
+    ("DB_POOL_SIZE", "abc", "DB_POOL_SIZE must be a whole number"),
+    ("SLA_TIMEZONE", "Mars/Base", "SLA_TIMEZONE must be a time zone"),
+    ("GITHUB_PRIORITIES", "high,critical", "GITHUB_PRIORITIES must be priorities among"),
+    ("PUBLIC_BASE_URL", "feedback.example.com", "PUBLIC_BASE_URL must be an http(s):// URL"),
+])
+def test_a_setting_that_cannot_be_used_fails_check_and_every_command_by_name(database_url, variable, value, says):
+    done = _manage_plain({"DATABASE_URL": database_url, variable: value}, "check", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and report["ok"] is False
+    assert report["checks"] == [{"name": "settings", "ok": False, "detail": report["checks"][0]["detail"]}]
+    assert says in report["checks"][0]["detail"] and "Traceback" not in done.stderr
+    done = _manage_plain({"DATABASE_URL": database_url, variable: value}, "tenants", "create", "--name", "x")
+    assert done.returncode == 1 and says in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_function_will_not_start_with_a_setting_it_cannot_use(database_url):
+    done = subprocess.run([str(Path(sys.executable).parent / "functions-framework"), "--target", "notify",
+                           "--source", "functions/notify/main.py", "--signature-type", "cloudevent", "--port", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DATABASE_URL": database_url, "SMTP_PORT": "smtp"})
+    assert done.returncode != 0 and "SMTP_PORT must be a whole number from 1 to 65535, not 'smtp'" in done.stderr
+
+
+def test_db_host_is_the_database_manage_py_uses_not_the_embedded_one():
+    done = _manage_plain({"DB_HOST": "127.0.0.1", "DB_PORT": "1", "DB_USER": "nobody", "DB_IAM_AUTH": "false",
+                          "PILOT_FEEDBACK_DATA_DIR": "/nonexistent/never-made"}, "check", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and report["checks"][0]["name"] == "database"
+    assert report["checks"][0]["detail"].startswith("unreachable")
