@@ -191,6 +191,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         demo = ensure_demo_tenant()
         os.environ.setdefault("DEFAULT_TENANT_ID", str(demo))
         os.environ.setdefault("MAIL_LOG_BODIES", "true")  # without SMTP the log is the demo's mailbox
+        os.environ.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:*,http://127.0.0.1:*")  # local web apps
     # The server's worker is forked from this process: it must not inherit connections.
     db.reset_pools()
     logs.configure()

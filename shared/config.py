@@ -22,7 +22,7 @@ JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
 SECRET_VERSION = re.compile(r"projects/[^/]+/secrets/[^/]+/versions/[^/]+")
 TOPIC = re.compile(r"projects/[^/]+/topics/[^/]+")
 REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-ORIGIN = re.compile(r"\*|https?://[^/\s]+")
+ORIGIN = re.compile(r"\*|https?://[^/\s:]+(:([0-9]+|\*))?")
 
 
 class SettingError(ValueError):
@@ -288,7 +288,7 @@ def read(environ: Mapping[str, str]) -> Settings:
         local_sweep_seconds=r.int("LOCAL_SWEEP_SECONDS", 30, 1),
         cors_allowed_origins=frozenset(o.rstrip("/") for o in r.items(
             "CORS_ALLOWED_ORIGINS", "", lambda o: bool(ORIGIN.fullmatch(o.rstrip("/"))),
-            "origins such as https://app.example.com, comma-separated, or *")),
+            "origins such as https://app.example.com or http://localhost:* (any port), comma-separated, or *")),
     )
     if r.problems:
         raise SettingError("; ".join(r.problems))

@@ -110,15 +110,21 @@ class ServiceUnavailable(ApiError):
         super().__init__(detail, headers={"Retry-After": "5"})
 
 
+# What a pattern asks for, in words (shared.models registers its patterns), and what a
+# field sent under another name is called: a person reads these, not regular expressions.
+PATTERN_MEANINGS: dict[str, str] = {}
+FIELD_HINTS: dict[str, str] = {}
+
+
 def field_errors(validation_error: Any) -> list[dict[str, Any]]:
     """Pydantic's errors as `{field, message, type}` items, without echoing input values."""
     out = []
     for err in validation_error.errors(include_input=False, include_url=False):
-        out.append(
-            {
-                "field": ".".join(str(p) for p in err["loc"]) or "body",
-                "message": err["msg"],
-                "type": err["type"],
-            }
-        )
+        message = err["msg"]
+        name = str(err["loc"][-1]) if err["loc"] else ""
+        if err["type"] == "string_pattern_mismatch":
+            message = PATTERN_MEANINGS.get(err.get("ctx", {}).get("pattern"), "Has characters that are not allowed")
+        elif err["type"] == "extra_forbidden" and name in FIELD_HINTS:
+            message = f"{message}: {FIELD_HINTS[name]}"
+        out.append({"field": ".".join(str(p) for p in err["loc"]) or "body", "message": message, "type": err["type"]})
     return out

@@ -198,7 +198,11 @@ def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
     if q.cursor is not None:
         params["cursor"] = q.cursor
     sql = queries.list_feedback(scope, filters, q.sort, after=q.cursor is not None)
-    items, next_cursor = tx.last(sql, limit=q.limit, **params)[0]
+    items, next_cursor, cursor_known = tx.last(sql, limit=q.limit, **params)[0]
+    if not cursor_known:
+        raise errors.ValidationFailed(
+            "The cursor names no item of this list: send the `next` of the page before, unchanged.",
+            errors=[{"field": "cursor", "message": "Not a cursor of this list", "type": "unknown_cursor"}])
     return items, next_cursor
 
 

@@ -89,6 +89,7 @@ class Route:
     status: int = 200
     problems: tuple[int, ...] = ()
     media: str = JSON_TYPE  # of the success body
+    headers: tuple[str, ...] = ()  # what the success answer carries besides X-Request-Id (and Link)
     # Counts an anonymous caller's attempt in a transaction of its own, before anything
     # can refuse it, so refused attempts count too; raises RateLimited when over.
     meter: Callable[[Call, auth.Credentials], None] | None = None
@@ -103,13 +104,10 @@ class Api:
         self.name = name
         self.routes = routes
         base = settings().api_base_path
-        url_map = Map(
-            [Rule(base + r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(routes)],
-            strict_slashes=False,
-            merge_slashes=False,
-        )
         # One adapter for every request: matching with an explicit path keeps no state.
-        self._urls = url_map.bind("")
+        self._urls = _adapter(base, routes)
+        # The same routes taking any text for a UUID: a path it matches names a malformed id.
+        self._any_ids = _adapter(base, routes, any_ids=True)
 
     def __call__(self, request: flask.Request) -> flask.Response:
         started = time.perf_counter()
@@ -117,8 +115,13 @@ class Api:
         route: Route | None = None
         call: Call | None = None
         origin = _allowed_origin(request)
-        if origin and request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
-            return self._preflight(request, origin)
+        if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            if origin:
+                return self._preflight(request, origin)
+            if request.headers.get("Origin"):
+                return _problem(errors.Forbidden(
+                    f"Browsers at {request.headers['Origin']} may not call this API: the deployment's"
+                    " CORS_ALLOWED_ORIGINS lists the origins that may."), request)
         try:
             route, args = self._match(request)
             call = Call(request, args)
@@ -189,8 +192,19 @@ class Api:
                 f"{request.method} is not allowed here.", headers={"Allow": allowed}
             ) from None
         except wz.HTTPException:
-            raise errors.NotFound(f"No route for {request.path}.") from None
+            raise self._not_found(request.path) from None
         return self.routes[index], args
+
+    def _not_found(self, path: str) -> errors.NotFound:
+        try:
+            self._any_ids.match(path, method="-")
+        except wz.MethodNotAllowed:  # a route takes this path, but for a UUID
+            return errors.NotFound(
+                "No such item: the id in the path must be a UUID, such as 0b9e1f4e-6c2d-4a55-9d3f-2f0e8c7a1b24.",
+                errors=[{"field": "id", "message": "Must be a UUID", "type": "uuid_parsing"}])
+        except wz.HTTPException:
+            pass
+        return errors.NotFound(f"No route for {path}.")
 
     def _dispatch(self, route: Route, call: Call) -> Reply:
         creds = None
@@ -201,7 +215,8 @@ class Api:
         if route.query is not None:
             call.query = route.query.model_validate(call.request.args.to_dict(flat=True))
         if route.body is not None:
-            call.body = route.body.model_validate_json(call.raw_body())
+            empty = _no_body(call.request) and not any(f.is_required() for f in route.body.model_fields.values())
+            call.body = route.body.model_validate_json(b"{}" if empty else call.raw_body())
         if route.policy == PUBLIC:
             return route.handler(call)
         if route.policy == SIGNED:
@@ -221,15 +236,20 @@ class Api:
 
 # Bearer tokens, not cookies: no credentials mode, so no Allow-Credentials.
 CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Tenant-Key, X-Request-Id"
-CORS_EXPOSED_HEADERS = "Link, Retry-After, X-Request-Id"
+# Triage changes say whether the submitter was mailed ("queued", or "none: " and why).
+MAIL_HEADER = "X-Submitter-Mail"
+CORS_EXPOSED_HEADERS = f"Link, Retry-After, X-Request-Id, {MAIL_HEADER}"
 
 
 def _allowed_origin(request: flask.Request) -> str | None:
+    """The request's Origin if CORS_ALLOWED_ORIGINS lets it call: listed, `*`, or its host
+    listed with `:*` (any port, as the local demo allows localhost)."""
     origin = request.headers.get("Origin")
     allowed = settings().cors_allowed_origins
     if not origin or not allowed:
         return None
-    return origin if "*" in allowed or origin in allowed else None
+    any_port = origin.rsplit(":", 1)[0] + ":*" if origin.count(":") == 2 else None
+    return origin if "*" in allowed or origin in allowed or any_port in allowed else None
 
 
 def _cors_headers(origin: str) -> dict[str, str]:
@@ -268,6 +288,18 @@ def leave_large_body_unread(response: flask.Response, request: flask.Request) ->
                               headers=response.headers, mimetype=response.mimetype)
     streamed.headers["Connection"] = "close"  # for the test client and any server that honours it
     return streamed
+
+
+def _no_body(request: flask.Request) -> bool:
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return not request.content_length and not chunked
+
+
+def _adapter(base: str, routes: list[Route], *, any_ids: bool = False) -> Any:
+    paths = [(r.path.replace("<uuid:", "<") if any_ids else r.path, r.method) for r in routes]
+    url_map = Map([Rule(base + path, endpoint=i, methods=[method]) for i, (path, method) in enumerate(paths)],
+                  strict_slashes=False, merge_slashes=False)
+    return url_map.bind("")
 
 
 def read_body(request: flask.Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -320,8 +352,10 @@ def _request_id(request: flask.Request) -> str:
 
 def _validation_problem(exc: pydantic.ValidationError) -> errors.ApiError:
     found = errors.field_errors(exc)
-    if any(e["type"] == "json_invalid" for e in found):
-        return errors.BadRequest("The body is not valid JSON.")
+    invalid = [e for e in found if e["type"] == "json_invalid"]
+    if invalid:  # pydantic says where: "Invalid JSON: expected value at line 1 column 9"
+        where = invalid[0]["message"].removeprefix("Invalid JSON: ")
+        return errors.BadRequest(f"The body is not valid JSON: {where}.")
     return errors.ValidationFailed("The request has invalid fields.", errors=found)
 
 

@@ -21,6 +21,8 @@ from pydantic import (  # noqa: E402
 )
 from typing_extensions import TypeAliasType  # noqa: E402
 
+from shared import errors  # noqa: E402
+
 FeedbackType = Literal["bug", "feature", "performance", "docs", "ux", "other"]
 Priority = Literal["low", "medium", "high", "urgent"]
 Status = Literal[
@@ -41,6 +43,15 @@ MAX_TAGS = 20
 _NO_NUL = r"^[^\x00]*$"
 # At least one character that is not NUL or ASCII white space.
 _NOT_BLANK = r"^[^\x00]*[^\x00\x09-\x0d ][^\x00]*$"
+
+
+# What each pattern asks for, in words: a person is told this, not the expression.
+errors.PATTERN_MEANINGS.update({
+    _NO_NUL: "Must not contain NUL characters",
+    _NOT_BLANK: "Must contain a character other than white space (and no NUL)",
+})
+# Query parameters people send under the body's name.
+errors.FIELD_HINTS.update({"feedback_type": "the list filters by type with `type`"})
 
 
 def _text(max_length: int, pattern: str, min_length: int = 0) -> Any:
@@ -86,7 +97,9 @@ Email = Annotated[
     AfterValidator(_mail_address),
     Field(json_schema_extra={"format": "email", "pattern": EMAIL_PATTERN}),
 ]
-Tag = _text(50, r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$", 1)
+_TAG = r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$"
+errors.PATTERN_MEANINGS[_TAG] = "Must contain a visible character and no control characters"
+Tag = _text(50, _TAG, 1)
 
 
 def _unique(tags: list[str]) -> list[str]:
@@ -280,7 +293,9 @@ class NoteBody(_Body):
 
 
 # An issue page on GitHub (or GitHub Enterprise Server): https://host/owner/repo/issues/N
-GitHubIssueUrl = _text(500, r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/issues/[1-9][0-9]{0,9}$")
+_ISSUE_PAGE = r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/issues/[1-9][0-9]{0,9}$"
+errors.PATTERN_MEANINGS[_ISSUE_PAGE] = "Must be an issue's page: https://HOST/OWNER/REPOSITORY/issues/NUMBER"
+GitHubIssueUrl = _text(500, _ISSUE_PAGE)
 
 
 class GitHubLinkBody(_Body):

@@ -85,6 +85,8 @@ HEADERS = {
     "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
     "Link": {"description": 'The next page: <...?cursor=...>; rel="next" (RFC 8288), when there is one',
              "schema": {"type": "string"}},
+    "X-Submitter-Mail": {"description": '"queued" when the change mails its submitter; otherwise "none: " and why',
+                         "schema": {"type": "string"}},
 }
 # Anonymous callers may name their tenant in the query instead of X-Tenant-Key.
 TENANT_KEY_PARAMETER = {"name": "tenant_key", "in": "query", "required": False,
@@ -140,8 +142,8 @@ def document(api: Any) -> dict[str, Any]:
         op: dict[str, Any] = {
             "operationId": f"{r.method.lower()}_{r.handler.__name__}",
             "summary": r.summary,
-            "responses": {str(r.status): {"description": "Success", **_success(r),
-                                          **_headers(*(["Link"] if r.response == "FeedbackPage" else []))}},
+            "responses": {str(r.status): {"description": "Success", **_success(r), **_headers(
+                *r.headers, *(["Link"] if r.response == "FeedbackPage" else []))}},
         }
         params = [
             {"name": name, "in": "path", "required": True, "schema": _PARAM_SCHEMAS.get(conv or "", {"type": "string"})}

@@ -165,6 +165,8 @@ def list_feedback(scope: str, filters: list[str], sort: str, after: bool) -> str
     if after:
         cursor_keys = keys.replace("f.", "c.")
         where.append(f"({keys}) {compare} (SELECT {cursor_keys} FROM feedback c WHERE c.id = :cursor)")
+    # Whether the cursor names an item the caller can see; one it cannot is no cursor of this list.
+    cursor_known = "EXISTS (SELECT 1 FROM feedback c WHERE c.id = :cursor)" if after else "true"
     # The extra row only tells whether another page follows: no JSON is built for it.
     return f"""
 WITH page AS (
@@ -174,7 +176,8 @@ WITH page AS (
     WINDOW w AS (ORDER BY {order}) ORDER BY {order} LIMIT :limit + 1
 )
 SELECT '[' || coalesce(string_agg(item, ',' ORDER BY n) FILTER (WHERE n <= :limit), '') || ']',
-       CASE WHEN count(*) > :limit THEN max(id::text) FILTER (WHERE n = :limit) END
+       CASE WHEN count(*) > :limit THEN max(id::text) FILTER (WHERE n = :limit) END,
+       {cursor_known}
   FROM page"""
 
 
@@ -359,6 +362,12 @@ SELECT coalesce(json_agg(json_build_object('id', n.id, 'author', n.author, 'body
   FROM feedback_notes n WHERE n.tenant_id = :tenant AND n.feedback_id = :id"""
 
 # --- outbox
+
+# Whether the item's submitter can be mailed: an address, and no opt-out for it.
+MAIL_STATE = """
+SELECT f.submitter_email IS NOT NULL,
+       EXISTS (SELECT 1 FROM mail_opt_outs m WHERE m.tenant_id = f.tenant_id AND m.email = lower(f.submitter_email))
+  FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id"""
 
 # A mail to the submitter about what just happened, if the item has an address.
 ENQUEUE_MAIL = """

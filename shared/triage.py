@@ -3,7 +3,7 @@ submitter, read its history. Every change is audited in its own transaction."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared import errors, github_links, outbox, queries
 from shared.auth import Principal
@@ -11,6 +11,13 @@ from shared.config import settings
 from shared.db import Tx
 from shared.feedback import audit, lock, tenant_of, viewer
 from shared.workflow import check_transition
+
+
+class Change(NamedTuple):
+    """A changed item's JSON, and what became of the mail the change may earn its submitter."""
+
+    item: str
+    mail: str
 
 
 def change_status(
@@ -22,7 +29,7 @@ def change_status(
     reason: str | None = None,
     duplicate_of: uuid.UUID | None = None,
     response: str | None = None,
-) -> str:
+) -> Change:
     item = lock(tx, p, item_id)
     tenant_id = item.tenant_id
     check_transition(item.status, target)
@@ -42,21 +49,22 @@ def change_status(
     audit(tx, p, tenant_id, item_id, "status", old, new)
     if response is not None:
         audit(tx, p, tenant_id, item_id, "response", None, response)
-    tell_submitter(tx, tenant_id, item_id, target, response, reason if target == "declined" else None)
-    return tx.last_scalar(
+    mail = tell_submitter(tx, tenant_id, item_id, target, response, reason if target == "declined" else None)
+    return Change(tx.last_scalar(
         queries.TRANSITION, tenant=tenant_id, id=item_id, status=target, reason=reason,
         duplicate_of=duplicate_of, response=response, **viewer(p),
-    )
+    ), mail)
 
 
-def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str | None) -> str:
+def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str | None) -> Change:
     if status is not None:
         return change_status(tx, p, item_id, status, response=response)
     item = lock(tx, p, item_id)
     tenant_id = item.tenant_id
     audit(tx, p, tenant_id, item_id, "response", None, response)
-    tell_submitter(tx, tenant_id, item_id, item.status, response, None)
-    return tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response, **viewer(p))
+    mail = tell_submitter(tx, tenant_id, item_id, item.status, response, None)
+    return Change(tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response,
+                                 **viewer(p)), mail)
 
 
 def assign(tx: Tx, p: Principal, item_id: uuid.UUID, assignee_id: uuid.UUID | None, email: str | None) -> str:
@@ -80,6 +88,10 @@ def request_github_issue(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
     item = lock(tx, p, item_id)
     if item.before["github_issue_url"]:
         raise errors.Conflict("The item already has a GitHub issue.")
+    if not _repository(tx, item.tenant_id):
+        raise errors.Conflict("No GitHub repository is configured for this tenant, so no issue can be made: an"
+                              " operator names one (manage.py tenants configure ID --github-repository owner/name,"
+                              " or GITHUB_REPOSITORY for every tenant).")
     audit(tx, p, item.tenant_id, item_id, "github_requested", None, None)
     outbox.enqueue(tx, queries.ENQUEUE_GITHUB, tenant=item.tenant_id, id=item_id, reason="requested")
     return tx.last_scalar(queries.GET_FEEDBACK.format(scope=queries.TENANT_SCOPE), tenant=item.tenant_id,
@@ -102,15 +114,28 @@ def history(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
     return '{"items":' + tx.last_scalar(queries.HISTORY, tenant=tenant_id, id=item_id) + "}"
 
 
+MAIL_QUEUED = "queued"
+NOT_MAILED = "none: this change is not mailed"
+NO_ADDRESS = "none: the item has no submitter address"
+OPTED_OUT = "none: the submitter opted out of these mails"
+
+
 def tell_submitter(
     tx: Tx, tenant_id: uuid.UUID, item_id: uuid.UUID, status: str, response: str | None, reason: str | None
-) -> None:
-    """A mail to the submitter in the change's transaction, if the change earns one:
-    completion, decline, or a public response."""
+) -> str:
+    """A mail to the submitter in the change's transaction, if the change earns one
+    (completion, decline, or a public response) and the submitter can get it; what became of it."""
     notice = status if status in ("completed", "declined") else "response" if response is not None else None
-    if notice is not None:
-        outbox.enqueue(tx, queries.ENQUEUE_MAIL, tenant=tenant_id, id=item_id, notice=notice, status=status,
-                       response=response, reason=reason)
+    if notice is None:
+        return NOT_MAILED
+    has_address, opted_out = tx.one(queries.MAIL_STATE, tenant=tenant_id, id=item_id)
+    if not has_address:
+        return NO_ADDRESS
+    if opted_out:
+        return OPTED_OUT
+    outbox.enqueue(tx, queries.ENQUEUE_MAIL, tenant=tenant_id, id=item_id, notice=notice, status=status,
+                   response=response, reason=reason)
+    return MAIL_QUEUED
 
 
 def _check_original(tx: Tx, tenant_id: uuid.UUID, item_id: uuid.UUID, original: uuid.UUID | None) -> None:
@@ -125,10 +150,15 @@ def _check_original(tx: Tx, tenant_id: uuid.UUID, item_id: uuid.UUID, original: 
         raise errors.ValidationFailed("duplicate_of names a duplicate; name its original.")
 
 
+def _repository(tx: Tx, tenant_id: uuid.UUID) -> str:
+    """Where the tenant's issues go: its own repository, or the deployment's ("" for none)."""
+    return tx.scalar(queries.TENANT_GITHUB_REPOSITORY, tenant=tenant_id) or settings().github_repository
+
+
 def _check_own_repository(tx: Tx, tenant_id: uuid.UUID, url: str) -> None:
     """An admin links issues of the repository its tenant's issues go to, and no other:
     a webhook event for a linked issue changes the item."""
-    repository = tx.scalar(queries.TENANT_GITHUB_REPOSITORY, tenant=tenant_id) or settings().github_repository
+    repository = _repository(tx, tenant_id)
     if repository and github_links.same_repository(url, repository):
         return
     where = f"https://{github_links.web_host()}/{repository}" if repository else "none is configured"

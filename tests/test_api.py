@@ -101,12 +101,13 @@ def test_list_rejects_bad_parameters(client, tenant):
         assert response.content_type == "application/problem+json"
 
 
-def test_a_cursor_nobody_can_see_gives_an_empty_page(client, tenant, other_tenant):
+def test_a_cursor_of_no_visible_item_is_422_and_the_same_for_another_tenants(client, tenant, other_tenant):
     submit(client, tenant)
     theirs = submit(client, other_tenant)
-    for cursor in (uuid.uuid4(), theirs["id"]):
-        page = client.get(BASE + f"?cursor={cursor}", headers=tenant.auth()).get_json()
-        assert page == {"items": [], "next": None}
+    answers = [client.get(BASE + f"?cursor={cursor}", headers=tenant.auth()) for cursor in (uuid.uuid4(), theirs["id"])]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert answers[0].get_json()["detail"] == answers[1].get_json()["detail"]  # nothing tells the two apart
+    assert answers[0].get_json()["errors"][0]["field"] == "cursor"
 
 
 def test_submitter_edits_own_new_item(client, tenant):

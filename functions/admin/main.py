@@ -15,7 +15,7 @@ import functions_framework  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from shared import feedback, triage  # noqa: E402
-from shared.http import PUBLIC, TRIAGE, Api, Call, Reply, Route, framework_error  # noqa: E402
+from shared.http import MAIL_HEADER, PUBLIC, TRIAGE, Api, Call, Reply, Route, framework_error  # noqa: E402
 from shared.models import (  # noqa: E402
     AssignBody,
     CompleteBody,
@@ -27,26 +27,30 @@ from shared.models import (  # noqa: E402
 )
 
 
+def changed(change: triage.Change) -> Reply:
+    """The item, and whether the change mailed its submitter (and if not, why)."""
+    return Reply(200, change.item, {MAIL_HEADER: change.mail})
+
+
 def acknowledge(call: Call) -> Reply:
-    return Reply(200, triage.change_status(call.tx, call.principal, call.args["id"], "acknowledged"))
+    return changed(triage.change_status(call.tx, call.principal, call.args["id"], "acknowledged"))
 
 
 def respond(call: Call) -> Reply:
     body = call.body
-    return Reply(200, triage.respond(call.tx, call.principal, call.args["id"], body.response, body.status))
+    return changed(triage.respond(call.tx, call.principal, call.args["id"], body.response, body.status))
 
 
 def complete(call: Call) -> Reply:
-    item = triage.change_status(call.tx, call.principal, call.args["id"], "completed", response=call.body.response)
-    return Reply(200, item)
+    return changed(triage.change_status(call.tx, call.principal, call.args["id"], "completed",
+                                        response=call.body.response))
 
 
 def set_status(call: Call) -> Reply:
     body = call.body
-    item = triage.change_status(
+    return changed(triage.change_status(
         call.tx, call.principal, call.args["id"], body.status, reason=body.reason, duplicate_of=body.duplicate_of
-    )
-    return Reply(200, item)
+    ))
 
 
 def assign(call: Call) -> Reply:
@@ -86,17 +90,18 @@ def spec(call: Call) -> Reply:
 
 ID = "/feedback/<uuid:id>/"
 CHANGE_PROBLEMS = (400, 401, 403, 404, 409, 413, 415, 422)
+MAILS = (MAIL_HEADER,)  # the changes that may mail the submitter say whether they did
 API = Api(
     "admin",
     [
         Route("POST", ID + "acknowledge/", acknowledge, TRIAGE, "Acknowledge feedback",
-              response="FeedbackOut", problems=(401, 403, 404, 409)),
+              response="FeedbackOut", problems=(401, 403, 404, 409), headers=MAILS),
         Route("POST", ID + "respond/", respond, TRIAGE, "Respond to the submitter (and optionally move the status)",
-              body=RespondBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+              body=RespondBody, response="FeedbackOut", problems=CHANGE_PROBLEMS, headers=MAILS),
         Route("POST", ID + "complete/", complete, TRIAGE, "Mark as completed (optionally with a final response)",
-              body=CompleteBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+              body=CompleteBody, response="FeedbackOut", problems=CHANGE_PROBLEMS, headers=MAILS),
         Route("POST", ID + "status/", set_status, TRIAGE, "Change the status",
-              body=StatusBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
+              body=StatusBody, response="FeedbackOut", problems=CHANGE_PROBLEMS, headers=MAILS),
         Route("POST", ID + "assign/", assign, TRIAGE, "Assign to a team member (neither field: unassign)",
               body=AssignBody, response="FeedbackOut", problems=CHANGE_PROBLEMS),
         Route("POST", ID + "github/", link_github, TRIAGE, "Link a GitHub issue (null: unlink)",
