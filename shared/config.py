@@ -151,6 +151,8 @@ class Settings:
     jwt_jwks_url: str
     jwt_tenant_claim: str
     jwt_role_claim: str
+    # The project the deployment runs in: log lines name their trace in it.
+    google_cloud_project: str
     # Base path the public URL serves the API under.
     api_base_path: str
     # Browser origins allowed to call the API ("*" for any); none by default.
@@ -211,6 +213,15 @@ class Settings:
         return "url" if self.database_url else ""
 
 
+def start() -> Settings:
+    """What every function does as it starts: its log lines made JSON, its settings checked
+    (a setting it cannot use stops it there, naming the variable)."""
+    from shared import logs
+
+    logs.configure()
+    return settings()
+
+
 @functools.cache
 def settings() -> Settings:
     """The settings, read once per process; SettingError names every unusable variable."""
@@ -250,6 +261,7 @@ def read(environ: Mapping[str, str]) -> Settings:
         jwt_jwks_url=r.url("JWT_JWKS_URL"),
         jwt_tenant_claim=r.text("JWT_TENANT_CLAIM", "tenant_id"),
         jwt_role_claim=r.text("JWT_ROLE_CLAIM", "role"),
+        google_cloud_project=r.text("GOOGLE_CLOUD_PROJECT"),
         api_base_path=r.matching("API_BASE_PATH", re.compile(r"(/[A-Za-z0-9._~-]+)*/?"), "a path such as /api/v1",
                                  "/api/v1").rstrip("/"),
         sla_timezone=r.timezone("SLA_TIMEZONE", "UTC"),

@@ -114,6 +114,7 @@ class Api:
         request_id = _request_id(request)
         route: Route | None = None
         call: Call | None = None
+        problem_detail: str | None = None
         origin = _allowed_origin(request)
         if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
             if origin:
@@ -130,9 +131,12 @@ class Api:
         except errors.ApiError as exc:
             if exc.status == 500:
                 _log_failure(request_id, exc.__context__ or exc)
+            problem_detail = exc.detail
             response = _problem(exc, request)
         except pydantic.ValidationError as exc:
-            response = _problem(_validation_problem(exc), request)
+            problem = _validation_problem(exc)
+            problem_detail = f"{problem.detail} ({', '.join(e['field'] for e in problem.errors or [])})"
+            response = _problem(problem, request)
         except Exception as exc:
             _log_failure(request_id, exc)
             response = _problem(errors.ApiError("The request could not be completed."), request)
@@ -143,6 +147,10 @@ class Api:
             response = leave_large_body_unread(response, request)
         status = response.status_code
         principal = call.principal if call else None
+        seconds = time.perf_counter() - started
+        extra = {logs.TRACE: trace} if (trace := _trace(request)) else {}
+        if 400 <= status < 500:
+            extra["reason"] = problem_detail
         logs.log(
             "ERROR" if status >= 500 else "INFO",
             "request",
@@ -151,9 +159,15 @@ class Api:
             method=request.method,
             route=route.path if route else None,
             status=status,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            latency_ms=round(seconds * 1000, 2),
             tenant_id=principal.tenant_id if principal else None,
             role=principal.role if principal else None,
+            # Cloud Logging's request fields; the query string stays out (it may carry a signed link).
+            httpRequest={"requestMethod": request.method, "requestUrl": request.path, "status": status,
+                         "responseSize": str(response.content_length or 0),  # the header: a streamed body stays unread
+                         "userAgent": request.headers.get("User-Agent", ""), "remoteIp": request.remote_addr or "",
+                         "latency": f"{seconds:.6f}s"},
+            **extra,
         )
         return response
 
@@ -340,6 +354,18 @@ def client_ip(request: flask.Request) -> str:
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _trace(request: flask.Request) -> str | None:
+    """The request's trace, as Cloud Logging names it, from Google's front end's header
+    (X-Cloud-Trace-Context: TRACE/SPAN;o=1, or W3C traceparent: 00-TRACE-SPAN-01)."""
+    project = settings().google_cloud_project
+    given = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0]
+    if not _TRACE_ID.match(given):
+        parts = request.headers.get("traceparent", "").split("-")
+        given = parts[1] if len(parts) == 4 else ""
+    return f"projects/{project}/traces/{given}" if project and _TRACE_ID.match(given) else None
 
 
 def _request_id(request: flask.Request) -> str:

@@ -84,14 +84,15 @@ locals {
   db_env = var.database_private_ip ? local.db_env_private_ip : local.db_env_connector
 
   common_env = {
-    DB_NAME           = google_sql_database.main.name
-    DB_IAM_AUTH       = "true"
-    API_BASE_PATH     = "/api/v1"
-    PUBLIC_BASE_URL   = local.public_base_url
-    SLA_TIMEZONE      = var.sla.timezone
-    SLA_HOLIDAYS      = join(",", var.sla.holidays)
-    EVENTS_TOPIC      = google_pubsub_topic.events.id
-    GITHUB_PRIORITIES = join(",", var.github.priorities)
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    DB_NAME              = google_sql_database.main.name
+    DB_IAM_AUTH          = "true"
+    API_BASE_PATH        = "/api/v1"
+    PUBLIC_BASE_URL      = local.public_base_url
+    SLA_TIMEZONE         = var.sla.timezone
+    SLA_HOLIDAYS         = join(",", var.sla.holidays)
+    EVENTS_TOPIC         = google_pubsub_topic.events.id
+    GITHUB_PRIORITIES    = join(",", var.github.priorities)
   }
 
   api_env = {

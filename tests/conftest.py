@@ -188,3 +188,11 @@ def submit(client: Any, tenant: Tenant, role: str = "member", **overrides: Any) 
     response = client.post("/api/v1/feedback/", json=item_body(**overrides), headers=tenant.auth(role))
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    """The functions made the root logger write JSON at INFO; the embedded server's goodbye
+    at exit stays out of the output after the summary."""
+    import logging
+
+    logging.getLogger().setLevel(logging.WARNING)

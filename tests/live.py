@@ -36,17 +36,23 @@ def wait_until_listening(process: subprocess.Popen, port: int, timeout: float = 
 
 
 @contextlib.contextmanager
-def function_process(args: list[str], env: dict[str, str]) -> Iterator[str]:
-    """`functions-framework ARGS --port P` from the repository's root; its base URL."""
+def function_process(args: list[str], env: dict[str, str], output: Path | None = None) -> Iterator[str]:
+    """`functions-framework ARGS --port P` from the repository's root (what it prints to
+    `output` if given); its base URL."""
     port = free_port()
     command = [str(Path(sys.executable).parent / "functions-framework"), *args, "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    sink = output.open("w") if output else subprocess.PIPE
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        assert wait_until_listening(process, port), process.stdout.read().decode() if process.poll() else "timeout"
+        if not wait_until_listening(process, port):
+            printed = output.read_text() if output else process.stdout.read().decode()
+            raise AssertionError(printed if process.poll() is not None else "timeout")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if output:
+            sink.close()
 
 
 class LiveServer:

@@ -39,3 +39,31 @@ def test_a_function_started_alone_answers(database_url, target):
         assert response.status_code == status, response.text
         if target == "sweep":
             assert set(response.json()) == {"published", "purged"}
+
+
+def test_a_deployed_functions_log_lines_are_what_cloud_logging_reads(database_url, tenant, tmp_path):
+    """Started as deployed: every line is JSON with a time; request lines carry Cloud Logging's
+    httpRequest (no query string) and the trace; a 4xx line says why."""
+    import json
+    import time
+
+    from shared import logs
+
+    log = tmp_path / "function.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "GOOGLE_CLOUD_PROJECT": "pilot-demo"}
+    trace = "105445aa7843bc8bf206b12000100000"
+    with function_process(["--target", "feedback", "--source", "functions/feedback/main.py"], env, log) as base:
+        headers = {**tenant.auth(), "X-Cloud-Trace-Context": f"{trace}/1;o=1", "User-Agent": "pilot-cli/1.0"}
+        assert requests.get(base + "/api/v1/feedback/?limit=2&q=private", headers=headers, timeout=10).status_code == 200
+        refused = requests.post(base + "/api/v1/feedback/", json={"summary": ""}, headers=tenant.auth(), timeout=10)
+        assert refused.status_code == 422
+        time.sleep(0.3)
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is JSON
+    assert all(r["time"].endswith("Z") and r["severity"] for r in records)
+    listed, failed = [r for r in records if r.get("message") == "request"]
+    assert listed[logs.TRACE] == f"projects/pilot-demo/traces/{trace}"
+    http = listed["httpRequest"]
+    assert http["requestMethod"] == "GET" and http["requestUrl"] == "/api/v1/feedback/" and http["status"] == 200
+    assert http["userAgent"] == "pilot-cli/1.0" and http["latency"].endswith("s") and int(http["responseSize"]) > 0
+    assert failed["status"] == 422 and "feedback_type" in failed["reason"] and "summary" in failed["reason"]

@@ -25,6 +25,9 @@ from shared.models import (  # noqa: E402
     StatsQuery,
     StatusBody,
 )
+from shared.config import start  # noqa: E402
+
+start()
 
 
 def changed(change: triage.Change) -> Reply:

@@ -20,6 +20,9 @@ from shared.auth import Credentials  # noqa: E402
 from shared import feedback as service  # noqa: E402
 from shared.http import ANYONE, PUBLIC, SIGNED, USER, Api, Call, Reply, Route, client_ip, framework_error  # noqa: E402
 from shared.models import FeedbackCreate, FeedbackUpdate, ListQuery, OptOutQuery, StatsQuery  # noqa: E402
+from shared.config import start  # noqa: E402
+
+start()
 
 MAX_IDEMPOTENCY_KEY = 255
 

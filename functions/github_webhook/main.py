@@ -18,6 +18,9 @@ from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from shared import github_webhook as webhook  # noqa: E402 - the entry point takes the name
 from shared.http import SIGNED, Api, Call, Reply, Route, framework_error  # noqa: E402
+from shared.config import start  # noqa: E402
+
+start()
 
 # GitHub's payloads carry the whole issue and repository: more than the API's 64 KiB.
 MAX_DELIVERY_BYTES = 1024 * 1024

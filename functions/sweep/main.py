@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import functions_framework  # noqa: E402
 
 from shared import logs, outbox, retention  # noqa: E402
-from shared.config import settings  # noqa: E402
+from shared.config import start  # noqa: E402
 
-settings()  # a setting it cannot use stops the function at start, naming the variable
+start()
 
 
 @functions_framework.http
