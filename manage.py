@@ -8,6 +8,7 @@ command and stopped after.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -22,7 +23,7 @@ DEMO_TENANT = "Demo"
 
 sys.path.insert(0, str(ROOT))
 
-from shared import db, errors, migrations  # noqa: E402
+from shared import auth, db, errors, migrations  # noqa: E402
 from shared.config import SettingError, settings  # noqa: E402
 
 
@@ -148,16 +149,40 @@ def cmd_events_replay(args: argparse.Namespace) -> int:
 def cmd_keys_create(args: argparse.Namespace) -> int:
     from shared import tenancy
 
-    key = tenancy.create_key(args.tenant, args.role, args.user_id)
-    emit(args, key, f"{key['role']} key {key['id']} for tenant {key['tenant_id']}\ntoken: {key['token']}")
+    expires_at = None
+    if args.expires_in_days:
+        expires_at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=args.expires_in_days)
+    key = tenancy.create_key(args.tenant, args.role, args.user_id, label=args.label, expires_at=expires_at)
+    until = f", until {key['expires_at']}" if key["expires_at"] else ""
+    emit(args, key, f"{key['role']} key {key['id']} ({key['label'] or 'no label'}{until}) for tenant "
+         f"{key['tenant_id']}\ntoken: {key['token']}")
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    keys = tenancy.list_keys(args.tenant)
+    text = "\n".join(f"{k['id']} {k['role']:<6} {k['label'] or '-'} tenant {k['tenant_id']}"
+                     f"{' revoked' if k['revoked_at'] else ''}{' expires ' + str(k['expires_at']) if k['expires_at'] else ''}"
+                     for k in keys)
+    emit(args, {"keys": keys}, text or "no keys")
+    return 0
+
+
+def cmd_tenants_list(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    tenants = tenancy.list_tenants()
+    emit(args, {"tenants": tenants}, "\n".join(f"{t['id']} {t['name']}" for t in tenants) or "no tenants")
     return 0
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     from shared import tenancy
 
-    key = tenancy.revoke_key(args.id)
-    emit(args, key, f"revoked key {key['id']}")
+    key = tenancy.revoke_key(args.key)
+    emit(args, key, f"revoked key {key['id']} ({key['label'] or 'no label'})")
     return 0
 
 
@@ -239,6 +264,8 @@ def parser() -> argparse.ArgumentParser:
                                 " a GitHub issue); off for a new tenant")
     configure.set_defaults(func=cmd_tenants_configure)
 
+    tenants.add_parser("list", parents=[common]).set_defaults(func=cmd_tenants_list)
+
     rotate = tenants.add_parser("rotate-intake-key", parents=[common],
                                 help="a new intake key for the tenant; the old one stops working")
     rotate.add_argument("id", type=uuid.UUID)
@@ -269,12 +296,17 @@ def parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys").add_subparsers(dest="action", required=True)
     kc = keys.add_parser("create", parents=[common])
     kc.add_argument("--tenant", required=True, type=uuid.UUID)
-    kc.add_argument("--role", required=True, choices=["member", "admin", "staff"])
+    kc.add_argument("--role", required=True, choices=auth.ROLES)
     kc.add_argument("--user-id", type=uuid.UUID)
+    kc.add_argument("--label", help="who holds the key (shown in the audit trail and notes)")
+    kc.add_argument("--expires-in-days", type=int, help="the key stops working after this many days")
     kc.set_defaults(func=cmd_keys_create)
     kr = keys.add_parser("revoke", parents=[common])
-    kr.add_argument("id", type=uuid.UUID)
+    kr.add_argument("key", help="the key's id, or the key itself (pfk_...)")
     kr.set_defaults(func=cmd_keys_revoke)
+    kl = keys.add_parser("list", parents=[common], help="every key without its secret: holder, role, expiry")
+    kl.add_argument("--tenant", type=uuid.UUID)
+    kl.set_defaults(func=cmd_keys_list)
     return p
 
 

@@ -43,6 +43,13 @@ class Principal:
     # Stable name of the caller for idempotency records and logs (never a secret).
     subject: str
     email: str | None = None
+    label: str | None = None  # an API key's, naming who holds it
+
+    @property
+    def actor(self) -> str:
+        """Who acted, as the audit trail and notes name them: the key's label or the
+        person's email where there is one, else the stable subject."""
+        return self.label or self.email or self.subject
 
     @property
     def is_staff(self) -> bool:
@@ -111,8 +118,8 @@ def authenticate(tx: Tx, creds: Credentials) -> Principal:
         row = tx.one(queries.AUTH_API_KEY, key_hash=creds.api_key_hash)
         if row is None:
             raise errors.Unauthorized(REVOKED)
-        key_id, tenant_id, role, user_id = row[:4]
-        principal = Principal(role, tenant_id, user_id or key_id, f"key:{key_id}")
+        key_id, tenant_id, role, user_id, label = row[:5]
+        principal = Principal(role, tenant_id, user_id or key_id, f"key:{key_id}", label=label)
         _remember(_known_keys, creds.api_key_hash, principal)
         return principal
     if creds.kind == "jwt":

@@ -272,7 +272,7 @@ def audit(
     tx: Tx, p: Principal, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any
 ) -> None:
     """Record a change in the transaction that makes it."""
-    _audit_row(tx, p.subject, p.role, tenant_id, item_id, action, old, new)
+    _audit_row(tx, p.actor, p.role, tenant_id, item_id, action, old, new)
 
 
 def audit_system(tx: Tx, actor: str, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any) -> None:

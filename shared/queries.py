@@ -50,7 +50,7 @@ ITEM_JSON = """json_build_object(
 # --- authentication: look up the credential and set the tenant in one statement
 
 AUTH_API_KEY = """
-SELECT k.key_id, k.tenant_id, k.role, k.user_id,
+SELECT k.key_id, k.tenant_id, k.role, k.user_id, k.label,
        set_config('app.tenant_id', k.tenant_id::text, true),
        set_config('app.staff', CASE WHEN k.role = 'staff' THEN 'on' ELSE '' END, true)
   FROM auth_api_key(:key_hash) k"""

@@ -5,6 +5,7 @@ Secrets are returned once, to be shown once; only their hashes are stored.
 """
 from __future__ import annotations
 
+import datetime
 import re
 import secrets
 import uuid
@@ -14,12 +15,20 @@ from shared import auth, db, errors
 
 INSERT_TENANT = "INSERT INTO tenants (id, name, intake_key_hash) VALUES (:id, :name, :key_hash)"
 INSERT_KEY = """
-INSERT INTO api_keys (id, tenant_id, role, user_id, key_hash)
-VALUES (:id, :tenant, :role, CAST(:user_id AS uuid), :key_hash)"""
-KEY_TENANT = "SELECT tenant_id FROM api_keys WHERE id = :id"
+INSERT INTO api_keys (id, tenant_id, role, user_id, key_hash, label, expires_at)
+VALUES (:id, :tenant, :role, CAST(:user_id AS uuid), :key_hash, :label, CAST(:expires_at AS timestamptz))"""
+# A key by its id, or by the key itself (its hash).
+FIND_KEY = "SELECT id, tenant_id FROM api_keys WHERE id = CAST(:id AS uuid) OR key_hash = :key_hash"
 REVOKE_KEY = """
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
- WHERE id = :id RETURNING id, tenant_id, role, revoked_at"""
+ WHERE id = :id RETURNING id, tenant_id, role, label, revoked_at"""
+KEY_FIELDS = ("id", "tenant_id", "role", "label", "user_id", "created_at", "expires_at", "revoked_at")
+LIST_KEYS = f"""
+SELECT {", ".join(KEY_FIELDS)} FROM api_keys
+ WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
+ ORDER BY tenant_id, created_at"""
+TENANT_FIELDS = ("id", "name", "created_at", "github_repository", "anonymous_priority")
+LIST_TENANTS = f"SELECT {', '.join(TENANT_FIELDS)} FROM tenants ORDER BY created_at"
 CONFIGURE_TENANT = """
 UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repository AS text)
                                             ELSE github_repository END,
@@ -47,16 +56,23 @@ def create_tenant(name: str) -> dict[str, Any]:
     return {"id": str(tenant_id), "name": name, "intake_key": intake_key}
 
 
-def create_key(tenant_id: uuid.UUID, role: str, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+def create_key(tenant_id: uuid.UUID, role: str, user_id: uuid.UUID | None = None, *, label: str | None = None,
+               expires_at: datetime.datetime | None = None) -> dict[str, Any]:
+    """A new key, shown this once; `label` names who holds it (the audit trail shows it)."""
     if role not in auth.ROLES:
         raise errors.ValidationFailed(f"role is one of {', '.join(auth.ROLES)}")
+    label = (label or "").strip() or None
+    if label is not None and len(label) > 200:
+        raise errors.ValidationFailed("A key's label is at most 200 characters.")
+    if expires_at is not None and expires_at <= datetime.datetime.now(datetime.UTC):
+        raise errors.ValidationFailed("A key's expiry must be in the future.")
     key_id = uuid.uuid4()
     token = auth.new_api_key()
     try:
         with db.transaction(owner=True) as tx:
             tx.set_tenant(tenant_id)
             tx.rows(
-                INSERT_KEY, id=key_id, tenant=tenant_id, role=role,
+                INSERT_KEY, id=key_id, tenant=tenant_id, role=role, label=label, expires_at=expires_at,
                 user_id=str(user_id) if user_id else None, key_hash=auth.key_hash(token),
             )
     except errors.NotFound:  # the tenant foreign key
@@ -67,17 +83,48 @@ def create_key(tenant_id: uuid.UUID, role: str, user_id: uuid.UUID | None = None
         "role": role,
         "tenant_id": str(tenant_id),
         "user_id": str(user_id) if user_id else None,
+        "label": label,
+        "expires_at": expires_at.isoformat() if expires_at else None,
     }
 
 
-def revoke_key(key_id: uuid.UUID) -> dict[str, Any]:
+def revoke_key(key: str) -> dict[str, Any]:
+    """Revoke a key named by its id or given itself (pfk_...)."""
+    key_id = _uuid_or_none(key)
+    key_hash = auth.key_hash(key) if key.startswith(auth.API_KEY_PREFIX) else b""
     with db.transaction(owner=True) as tx:
-        tenant_id = tx.scalar(KEY_TENANT, id=key_id)
-        if tenant_id is None:
-            raise errors.NotFound(f"No API key {key_id}.")
+        found = tx.one(FIND_KEY, id=str(key_id) if key_id else None, key_hash=key_hash)
+        if found is None:
+            raise errors.NotFound("No such API key (give its id, or the key itself).")
+        key_id, tenant_id = found
         tx.set_tenant(tenant_id)
-        _, tenant, role, revoked_at = tx.one(REVOKE_KEY, id=key_id)
-    return {"id": str(key_id), "tenant_id": str(tenant), "role": role, "revoked_at": revoked_at.isoformat()}
+        _, tenant, role, label, revoked_at = tx.one(REVOKE_KEY, id=key_id)
+    return {"id": str(key_id), "tenant_id": str(tenant), "role": role, "label": label,
+            "revoked_at": revoked_at.isoformat()}
+
+
+def list_keys(tenant_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Every key (of one tenant, if given), without its secret: who holds it, and until when."""
+    with db.transaction(owner=True) as tx:
+        tx.set_tenant(None, staff=True)
+        return [_row(KEY_FIELDS, row) for row in tx.rows(LIST_KEYS, tenant=str(tenant_id) if tenant_id else None)]
+
+
+def list_tenants() -> list[dict[str, Any]]:
+    with db.transaction(owner=True) as tx:
+        tx.set_tenant(None, staff=True)
+        return [_row(TENANT_FIELDS, row) for row in tx.rows(LIST_TENANTS)]
+
+
+def _row(fields: tuple[str, ...], row: list[Any]) -> dict[str, Any]:
+    return {name: str(value) if isinstance(value, uuid.UUID) else value for name, value in zip(fields, row)}
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def configure(tenant_id: uuid.UUID, *, github_repository: str | None | object = UNCHANGED,

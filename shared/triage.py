@@ -101,7 +101,7 @@ def request_github_issue(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
 def add_note(tx: Tx, p: Principal, item_id: uuid.UUID, body: str) -> str:
     tenant_id = lock(tx, p, item_id).tenant_id
     audit(tx, p, tenant_id, item_id, "note", None, body)
-    return tx.last_scalar(queries.ADD_NOTE, tenant=tenant_id, id=item_id, author=p.subject, body=body)
+    return tx.last_scalar(queries.ADD_NOTE, tenant=tenant_id, id=item_id, author=p.actor, body=body)
 
 
 def notes(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:

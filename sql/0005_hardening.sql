@@ -71,3 +71,22 @@ ALTER TABLE feedback ADD COLUMN erased_at timestamptz;
 ALTER TABLE feedback DROP CONSTRAINT feedback_check;
 ALTER TABLE feedback ADD CONSTRAINT feedback_has_submitter
     CHECK (submitted_by IS NOT NULL OR submitter_email IS NOT NULL OR erased_at IS NOT NULL);
+
+-- API keys name who holds them (shown in the audit trail and notes) and may expire.
+ALTER TABLE api_keys
+    ADD COLUMN label varchar(200) CHECK (length(btrim(label)) > 0),
+    ADD COLUMN expires_at timestamptz;
+
+-- The lookup refuses an expired key too, and says whose key it is.
+DROP FUNCTION auth_api_key(bytea);
+CREATE FUNCTION auth_api_key(p_key_hash bytea)
+RETURNS TABLE (key_id uuid, tenant_id uuid, role varchar, user_id uuid, label varchar)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+AS $$
+    SELECT k.id, k.tenant_id, k.role, k.user_id, k.label
+      FROM api_keys k
+     WHERE k.key_hash = p_key_hash AND k.revoked_at IS NULL
+       AND (k.expires_at IS NULL OR k.expires_at > now())
+$$;
+REVOKE ALL ON FUNCTION auth_api_key(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_api_key(bytea) TO pilot_feedback_app;

@@ -148,3 +148,46 @@ def test_db_host_is_the_database_manage_py_uses_not_the_embedded_one():
     report = json.loads(done.stdout)
     assert done.returncode == 1 and report["checks"][0]["name"] == "database"
     assert report["checks"][0]["detail"].startswith("unreachable")
+
+
+def test_keys_have_holders_and_expiry_are_listed_and_revoked_by_id_or_by_the_key(database_url, client, admin):
+    code, made = manage(database_url, "tenants", "create", "--name", "Keys Inc", "--json")
+    tenant = made["id"]
+    code, key = manage(database_url, "keys", "create", "--tenant", tenant, "--role", "admin", "--label",
+                       "Ada Lovelace (support)", "--expires-in-days", "30", "--json")
+    assert code == 0 and key["label"] == "Ada Lovelace (support)" and key["expires_at"]
+    auth = {"Authorization": f"Bearer {key['token']}"}
+    item = client.post("/api/v1/feedback/", json={"feedback_type": "bug", "summary": "Keys"}, headers=auth).get_json()
+    admin.post(f"/api/v1/feedback/{item['id']}/notes/", json={"body": "Looked."}, headers=auth)
+    history = admin.get(f"/api/v1/feedback/{item['id']}/history/", headers=auth).get_json()["items"]
+    notes = admin.get(f"/api/v1/feedback/{item['id']}/notes/", headers=auth).get_json()["items"]
+    assert history[-1]["actor"] == notes[0]["author"] == "Ada Lovelace (support)"
+
+    code, listed = manage(database_url, "keys", "list", "--tenant", tenant, "--json")
+    [shown] = listed["keys"]
+    assert shown["id"] == key["id"] and shown["label"] == "Ada Lovelace (support)" and shown["revoked_at"] is None
+    assert "token" not in shown and "key_hash" not in json.dumps(listed)
+    code, tenants = manage(database_url, "tenants", "list", "--json")
+    assert any(t["id"] == tenant and t["name"] == "Keys Inc" for t in tenants["tenants"])
+
+    code, revoked = manage(database_url, "keys", "revoke", key["token"], "--json")  # by the key itself
+    assert code == 0 and revoked["id"] == key["id"]
+    assert client.get("/api/v1/feedback/", headers=auth).status_code == 401
+    code, other = manage(database_url, "keys", "create", "--tenant", tenant, "--role", "member", "--json")
+    assert manage(database_url, "keys", "revoke", other["id"], "--json")[0] == 0  # by its id
+    code, missing = manage(database_url, "keys", "revoke", "pfk_nobody", "--json")
+    assert code == 1 and "No such API key" in missing["error"]
+
+
+def test_an_expired_key_is_refused_even_when_remembered(database_url, client, tenant):
+    code, key = manage(database_url, "keys", "create", "--tenant", str(tenant.id), "--role", "member",
+                       "--expires-in-days", "1", "--json")
+    auth = {"Authorization": f"Bearer {key['token']}"}
+    assert client.get("/api/v1/feedback/", headers=auth).status_code == 200  # and now remembered
+    conn = raw_connection(database_url)
+    conn.run("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id", id=uuid.UUID(key["id"]))
+    conn.close()
+    assert client.get("/api/v1/feedback/", headers=auth).status_code == 401
+    code, refused = manage(database_url, "keys", "create", "--tenant", str(tenant.id), "--role", "member",
+                           "--expires-in-days", "-1", "--json")
+    assert code == 1 and "future" in refused["error"]
