@@ -120,6 +120,8 @@ resource "google_compute_network" "private" {
   count                   = var.database_private_ip ? 1 : 0
   name                    = "${var.name}-vpc"
   auto_create_subnetworks = false
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_compute_global_address" "private_services" {

@@ -152,6 +152,8 @@ resource "google_storage_bucket" "source" {
       type = "Delete"
     }
   }
+
+  depends_on = [google_project_service.enabled]
 }
 
 # What the functions run, listed (a tree filtered by exclusion takes whatever else lies
@@ -242,5 +244,6 @@ resource "google_cloudfunctions2_function" "function" {
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.reader,
     google_project_iam_member.builder,
+    google_storage_bucket_iam_member.builder_reads_source, # the build reads the bundle
   ]
 }

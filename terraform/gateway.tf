@@ -20,6 +20,8 @@ locals {
 
 resource "google_compute_global_address" "api" {
   name = "${var.name}-api"
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_compute_managed_ssl_certificate" "api" {
@@ -27,6 +29,8 @@ resource "google_compute_managed_ssl_certificate" "api" {
   managed {
     domains = [var.domain]
   }
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_compute_region_network_endpoint_group" "function" {
@@ -99,6 +103,8 @@ resource "google_compute_ssl_policy" "modern" {
   name            = "${var.name}-tls12"
   profile         = "MODERN"
   min_tls_version = "TLS_1_2"
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_compute_global_forwarding_rule" "https" {
@@ -157,4 +163,6 @@ resource "google_compute_security_policy" "api" {
     }
     description = "Everything else: the API authenticates it"
   }
+
+  depends_on = [google_project_service.enabled]
 }

@@ -2,10 +2,16 @@
 # for building, for invoking the internal functions, and for deploying. No default
 # compute service account, no project-wide secret access, no editor or viewer.
 
-data "google_project" "this" {}
+# Pub/Sub's service agent exists only once something makes it: on a new project, made
+# here before it is granted anything.
+resource "google_project_service_identity" "pubsub" {
+  provider   = google-beta
+  service    = "pubsub.googleapis.com"
+  depends_on = [google_project_service.enabled]
+}
 
 locals {
-  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  pubsub_agent = "serviceAccount:${google_project_service_identity.pubsub.email}"
   # Functions whose changes write outbox events, published right after commit.
   publishers = ["feedback", "admin", "github_webhook", "sweep"]
   # Functions anyone on the internet may call (through the load balancer only: see ingress).
@@ -44,6 +50,8 @@ resource "google_service_account" "function" {
   for_each     = local.functions
   account_id   = "${substr(var.name, 0, 14)}-${substr(replace(each.key, "_", "-"), 0, 14)}"
   display_name = "${var.name} ${each.key} function"
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_project_iam_member" "function" {
@@ -64,6 +72,8 @@ resource "google_pubsub_topic_iam_member" "publisher" {
 resource "google_service_account" "invoker" {
   account_id   = "${substr(var.name, 0, 20)}-invoker"
   display_name = "${var.name} Pub/Sub push and scheduler invoker"
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_cloud_run_service_iam_member" "invoker" {
@@ -89,6 +99,8 @@ resource "google_cloud_run_service_iam_member" "public" {
 resource "google_service_account" "builder" {
   account_id   = "${substr(var.name, 0, 20)}-builder"
   display_name = "${var.name} function builds"
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_project_iam_member" "builder" {
@@ -109,6 +121,8 @@ resource "google_storage_bucket_iam_member" "builder_reads_source" {
 resource "google_service_account" "deployer" {
   account_id   = "${substr(var.name, 0, 19)}-deployer"
   display_name = "${var.name} Cloud Build deployer and migrator"
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_project_iam_member" "deployer" {

@@ -306,3 +306,74 @@ def test_the_source_bundle_holds_what_the_functions_run_and_nothing_else(tmp_pat
              str(unpacked / "functions" / group / "main.py")],
             cwd=unpacked, capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
         assert done.returncode == 0, (group, done.stderr[-2000:])
+
+
+# The API each resource type needs, by the type's prefix (longest first wins).
+SERVICE_OF_TYPE = {
+    "google_sql_": "sqladmin.googleapis.com",
+    "google_compute_": "compute.googleapis.com",
+    "google_service_account": "iam.googleapis.com",  # and its IAM members
+    "google_project_iam_": "cloudresourcemanager.googleapis.com",
+    "google_storage_": "storage.googleapis.com",
+    "google_cloudfunctions2_": "cloudfunctions.googleapis.com",
+    "google_cloud_run_": "run.googleapis.com",
+    "google_pubsub_": "pubsub.googleapis.com",
+    "google_cloud_scheduler_": "cloudscheduler.googleapis.com",
+    "google_secret_manager_": "secretmanager.googleapis.com",
+    "google_service_networking_": "servicenetworking.googleapis.com",
+    "google_vpc_access_": "vpcaccess.googleapis.com",
+    "google_project_service_identity": "serviceusage.googleapis.com",
+}
+_REFERENCE = re.compile(r"\b(google_[a-z0-9_]+)\.([a-z0-9_]+)\b")
+
+
+def _resource_edges() -> dict[str, set[str]]:
+    """Each resource (type.name) and the resources it references or depends on."""
+    edges: dict[str, set[str]] = {}
+    for rtype, named in terraform()["resource"].items():
+        for name, body in named.items():
+            text = json.dumps(body)
+            edges[f"{rtype}.{name}"] = {f"{t}.{n}" for t, n in _REFERENCE.findall(text)
+                                        if t in terraform()["resource"] and n in terraform()["resource"][t]}
+    return edges
+
+
+def test_a_first_apply_enables_every_api_before_what_needs_it():
+    """On a new project each resource must wait for its API: every resource of a
+    service-backed type reaches google_project_service.enabled through what it references
+    or depends on, and that API is in the list enabled."""
+    services = set(terraform()["locals"]["services"])
+    edges = _resource_edges()
+    enabling = "google_project_service.enabled"
+
+    def reaches(node: str, seen: set[str]) -> bool:
+        if node == enabling:
+            return True
+        seen.add(node)
+        return any(reaches(n, seen) for n in edges.get(node, ()) if n not in seen)
+
+    missing_api, not_waiting = set(), []
+    for node in edges:
+        rtype = node.split(".")[0]
+        prefix = max((p for p in SERVICE_OF_TYPE if rtype.startswith(p)), key=len, default=None)
+        if prefix is None or node == enabling:
+            continue
+        if SERVICE_OF_TYPE[prefix] not in services:
+            missing_api.add(SERVICE_OF_TYPE[prefix])
+        if not reaches(node, set()):
+            not_waiting.append(node)
+    assert not missing_api, f"APIs used but never enabled: {sorted(missing_api)}"
+    assert not not_waiting, f"resources that do not wait for their API: {sorted(not_waiting)}"
+
+
+def test_a_first_apply_creates_what_it_grants_before_granting_it():
+    """Pub/Sub's agent is made (google_project_service_identity) before it is granted, and
+    a function's build waits for its builder's read grant on the source bucket."""
+    edges = _resource_edges()
+    resources = terraform()["resource"]
+    for rtype, name in (("google_service_account_iam_member", "pubsub_token_creator"),
+                        ("google_pubsub_topic_iam_member", "dead_letter_publisher"),
+                        ("google_pubsub_subscription_iam_member", "dead_letter_subscriber")):
+        assert resources[rtype][name]["member"] == "${local.pubsub_agent}", name
+    assert terraform()["locals"]["pubsub_agent"] == "serviceAccount:${google_project_service_identity.pubsub.email}"
+    assert "google_storage_bucket_iam_member.builder_reads_source" in edges["google_cloudfunctions2_function.function"]
