@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shared import errors, queries
+from shared import errors, logs, queries
+from shared import secrets as secret_manager  # the standard library's `secrets` makes keys here
 from shared.config import settings
 from shared.db import Tx
 
@@ -169,13 +170,13 @@ def _jwt_principal(tx: Tx, claims: dict[str, Any]) -> Principal:
 
 def _verify_jwt(token: str) -> dict[str, Any]:
     cfg = settings()
-    if not (cfg.jwt_issuer and cfg.jwt_audience and (cfg.jwt_secret or cfg.jwt_jwks_url)):
+    if not (cfg.jwt_issuer and cfg.jwt_audience and (cfg.jwt_secret or cfg.jwt_secret_secret or cfg.jwt_jwks_url)):
         raise errors.Unauthorized("This deployment does not accept JWTs.")
     import jwt  # only callers that present a JWT pay for the import
 
     try:
         if cfg.jwt_algorithm.startswith("HS"):
-            key: Any = cfg.jwt_secret
+            key: Any = _hs_key()
         else:
             key = _jwks_client(cfg.jwt_jwks_url).get_signing_key_from_jwt(token).key
         return jwt.decode(
@@ -189,6 +190,17 @@ def _verify_jwt(token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError:
         raise errors.Unauthorized("The token is invalid or expired.") from None
+
+
+def _hs_key() -> str:
+    """The shared key of HS256 tokens: read from Secret Manager when first needed (and
+    every SECRET_TTL_SECONDS), so a deployment starts before the key's first version exists."""
+    cfg = settings()
+    try:
+        return secret_manager.value(cfg.jwt_secret, cfg.jwt_secret_secret)
+    except secret_manager.SecretUnavailable as exc:
+        logs.log("ERROR", "the JWT key cannot be read", reason=str(exc))
+        raise errors.ServiceUnavailable("Tokens cannot be verified right now; retry shortly.") from None
 
 
 @functools.cache

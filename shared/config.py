@@ -147,7 +147,8 @@ class Settings:
     jwt_issuer: str
     jwt_audience: str
     jwt_algorithm: str
-    jwt_secret: str
+    jwt_secret: str  # an HS256 key, locally; deployed, the version below names it
+    jwt_secret_secret: str
     jwt_jwks_url: str
     jwt_tenant_claim: str
     jwt_role_claim: str
@@ -258,6 +259,8 @@ def read(environ: Mapping[str, str]) -> Settings:
         jwt_audience=r.text("JWT_AUDIENCE"),
         jwt_algorithm=r.choice("JWT_ALGORITHM", "RS256", JWT_ALGORITHMS),
         jwt_secret=r.text("JWT_SECRET"),
+        jwt_secret_secret=r.matching("JWT_SECRET_SECRET", SECRET_VERSION,
+                                     "a secret version: projects/P/secrets/S/versions/V"),
         jwt_jwks_url=r.url("JWT_JWKS_URL"),
         jwt_tenant_claim=r.text("JWT_TENANT_CLAIM", "tenant_id"),
         jwt_role_claim=r.text("JWT_ROLE_CLAIM", "role"),

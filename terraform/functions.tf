@@ -63,11 +63,17 @@ locals {
 
   public_base_url = "https://${var.domain}"
 
-  # Secrets each function reads, by the variable that names the secret's version.
+  # Secrets each function reads, by the variable that names the secret's version. The
+  # HS256 key, when the identity provider signs that way, is read by the functions that
+  # take bearer tokens, when first needed: they start before the key has a version.
+  hs256_secret_env = { JWT_SECRET_SECRET = "jwt-key" }
+  jwt_secret_env   = var.jwt.algorithm == "HS256" ? local.hs256_secret_env : {}
   secret_env = {
     github_sync    = { GITHUB_TOKEN_SECRET = "github-token" }
     github_webhook = { GITHUB_WEBHOOK_KEY_SECRET = "github-webhook-key" }
     notify         = { SMTP_PASSWORD_SECRET = "smtp-password" }
+    feedback       = local.jwt_secret_env
+    admin          = local.jwt_secret_env
   }
 
   # Through the Cloud SQL connector, or straight to the private IP over TLS verified
@@ -131,9 +137,6 @@ locals {
     github_sync = merge(local.github_env, local.github_sync_env)
   }
 
-  # An HS256 key, when the identity provider signs that way, reaches the API functions
-  # as a Secret Manager reference resolved by the platform.
-  jwt_secret_functions = var.jwt.algorithm == "HS256" ? toset(["feedback", "admin"]) : toset([])
 }
 
 resource "google_storage_bucket" "source" {
@@ -228,16 +231,6 @@ resource "google_cloudfunctions2_function" "function" {
       { for env, secret in lookup(local.secret_env, each.key, {}) :
       env => "${google_secret_manager_secret.secret[secret].id}/versions/latest" },
     )
-
-    dynamic "secret_environment_variables" {
-      for_each = contains(local.jwt_secret_functions, each.key) ? ["JWT_SECRET"] : []
-      content {
-        key        = secret_environment_variables.value
-        project_id = var.project_id
-        secret     = google_secret_manager_secret.secret["jwt-key"].secret_id
-        version    = "latest"
-      }
-    }
   }
 
   depends_on = [

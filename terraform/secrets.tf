@@ -9,10 +9,7 @@ locals {
   }
 
   # Who reads which secret: exactly the functions that use it.
-  secret_readers = merge(
-    { for function, secrets in local.secret_env : function => values(secrets) },
-    { for function in local.jwt_secret_functions : function => ["jwt-key"] },
-  )
+  secret_readers = { for function, secrets in local.secret_env : function => values(secrets) }
   secret_grants = {
     for pair in flatten([
       for function, secrets in local.secret_readers : [for secret in secrets : { function = function, secret = secret }]

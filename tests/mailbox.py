@@ -8,6 +8,7 @@ import email
 import email.message
 import email.policy
 import ipaddress
+import logging
 import ssl
 import threading
 import time
@@ -23,6 +24,9 @@ from cryptography.x509.oid import NameOID
 from live import free_port
 
 USER = "mailer"
+
+# aiosmtpd says each connection's coming and going at INFO; the tests need none of it.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class Mailbox:

@@ -60,6 +60,24 @@ def test_jwt_member_submits_and_votes(client, tenant, hs256):
     assert client.post(BASE + item["id"] + "/vote/", headers=again).get_json()["vote_count"] == 1
 
 
+def test_an_hs256_key_is_read_from_secret_manager_when_first_needed(client, tenant, env, secret_store):
+    """Deployed, the key is a Secret Manager version the function reads on the first token:
+    a function starts (and a first apply succeeds) before the key has a version."""
+    from shared import secrets
+
+    secret = f"projects/p/secrets/jwt-{uuid.uuid4().hex[:6]}/versions/latest"
+    env(JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE, JWT_ALGORITHM="HS256", JWT_SECRET="",
+        JWT_SECRET_SECRET=secret, SECRET_MANAGER_ENDPOINT=secret_store.url)
+    secrets.reset()
+    headers = {"Authorization": "Bearer " + _hs256({"tenant_id": str(tenant.id)})}
+    missing = client.get(BASE, headers=headers)
+    assert missing.status_code == 503 and missing.headers["Retry-After"]
+    secret_store.add_version("p", secret.split("/")[3], SECRET)
+    secrets.reset()
+    assert client.get(BASE, headers=headers).status_code == 200
+    secrets.reset()
+
+
 def test_jwt_role_claim_grants_triage(client, tenant, hs256):
     item = submit(client, tenant)
     admin = {"Authorization": "Bearer " + _hs256({"tenant_id": str(tenant.id), "role": "admin"})}

@@ -35,7 +35,7 @@ DEFAULTED = {
     "ANON_LIMIT_PER_EMAIL": "the code's default",
     "ANON_LIMIT_PER_TENANT_HOUR": "the code's default",
     "ANON_WINDOW_SECONDS": "the code's default",
-    "JWT_SECRET": "a Secret Manager reference (secret_environment_variables) when the algorithm is HS256",
+    "JWT_SECRET": "local use; deployed, JWT_SECRET_SECRET names the key's version (HS256 only)",
     "SMTP_STARTTLS": "on by default, as every relay on 587 wants",
     "MAIL_LOG_BODIES": "off: only the local demo logs whole mails",
     "SMTP_PASSWORD": "local stand-in for SMTP_PASSWORD_SECRET",
@@ -175,6 +175,7 @@ def test_every_setting_the_code_reads_is_set_or_deliberately_defaulted():
     set_ = set(local["common_env"]) | set(local["api_env"]) | per_function
     set_ |= set(local["db_env_connector"]) | set(local["db_env_private_ip"])  # one or the other
     set_ |= set(local["github_env"]) | set(local["github_sync_env"])  # merged into function_env
+    set_ |= set(local["hs256_secret_env"])  # secret_env's, when the identity provider signs with HS256
     for env in list(local["function_env"].values()) + list(local["secret_env"].values()):
         if isinstance(env, dict):  # the others are merges of the locals counted above
             set_ |= set(env)
@@ -205,7 +206,8 @@ def test_every_secret_is_granted_to_exactly_the_functions_that_read_it():
     # The settings that name a secret read through Secret Manager, and the modules that read them.
     modules_reading = {}
     for path in (ROOT / "shared").glob("*.py"):
-        used = {f.upper() for f in re.findall(r"secrets\.value\(\s*cfg\.\w+,\s*cfg\.(\w+_secret)\)", path.read_text())}
+        used = {f.upper() for f in re.findall(r"(?:secrets|secret_manager)\.value\(\s*cfg\.\w+,\s*cfg\.(\w+_secret)\)",
+                                              path.read_text())}
         if used:
             modules_reading["shared." + path.stem] = used
     readers_in_code: dict[str, set[str]] = {name: set() for used in modules_reading.values() for name in used}
@@ -213,18 +215,23 @@ def test_every_secret_is_granted_to_exactly_the_functions_that_read_it():
         for module in _shared_modules_loaded_by(group) & set(modules_reading):
             for setting in modules_reading[module]:
                 readers_in_code[setting].add(group)
-    assert set(readers_in_code) == {"SMTP_PASSWORD_SECRET", "GITHUB_TOKEN_SECRET", "GITHUB_WEBHOOK_KEY_SECRET"}
-    granted: dict[str, set[str]] = {name: set() for name in readers_in_code}
-    for group, env in terraform()["locals"]["secret_env"].items():
-        for setting in env:
-            granted[setting].add(group)
-    assert granted == readers_in_code
-    assert readers_in_code["GITHUB_TOKEN_SECRET"] == {"github_sync"}
-    # The JWT key (HS256 only) is mounted for the groups that take bearer tokens.
+    # The JWT key is read where bearer tokens are taken: github_webhook imports the credential
+    # code too, but its one route is signed by GitHub and never reads a token.
     bearer_groups = {g for g in _code_functions() if re.search(r"\b(USER|ANYONE|TRIAGE)\b",
                                                                (ROOT / "functions" / g / "main.py").read_text())}
     assert bearer_groups == {"feedback", "admin"}
-    assert 'toset(["feedback", "admin"])' in (TF / "functions.tf").read_text()
+    readers_in_code["JWT_SECRET_SECRET"] &= bearer_groups
+    assert set(readers_in_code) == {"SMTP_PASSWORD_SECRET", "GITHUB_TOKEN_SECRET", "GITHUB_WEBHOOK_KEY_SECRET",
+                                    "JWT_SECRET_SECRET"}
+    local = terraform()["locals"]
+    granted: dict[str, set[str]] = {name: set() for name in readers_in_code}
+    for group, env in local["secret_env"].items():
+        for setting in (local["hs256_secret_env"] if env == "${local.jwt_secret_env}" else env):
+            granted[setting].add(group)
+    assert granted == readers_in_code
+    assert readers_in_code["GITHUB_TOKEN_SECRET"] == {"github_sync"}
+    # HS256 only: the key is named to the functions when the identity provider signs that way.
+    assert local["jwt_secret_env"] == '${var.jwt.algorithm == "HS256" ? local.hs256_secret_env : {}}'
     # The grant itself is per secret and per reader: no project-wide accessor anywhere.
     text = "\n".join(p.read_text() for p in TF.glob("*.tf"))
     assert "roles/secretmanager.secretAccessor" not in re.sub(
