@@ -144,6 +144,16 @@ def admin(admin_app: Any) -> Any:
     return admin_app.test_client()
 
 
+@pytest.fixture(scope="module")
+def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`manage.py serve` on a free port for the module's tests (tests/live.py)."""
+    from live import LiveServer
+
+    server = LiveServer(database_url, tmp_path_factory.mktemp("live") / "server.log")
+    yield server
+    assert server.stop() == 0
+
+
 @pytest.fixture(scope="session")
 def secret_store() -> Any:
     """A Secret Manager stand-in (tests/secret_manager.py) for the session."""

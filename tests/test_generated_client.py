@@ -12,19 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from live import LiveServer
-
 from shared import tenancy
 
 TOOLS = Path(__file__).resolve().parent.parent / ".venv-tools" / "bin"
 DOCUMENTS = {"feedback_client": "/api/v1/feedback/openapi.json", "admin_client": "/api/v1/feedback/admin/openapi.json"}
-
-
-@pytest.fixture(scope="module")
-def live(database_url, tmp_path_factory):
-    server = LiveServer(database_url, tmp_path_factory.mktemp("client") / "server.log")
-    yield server
-    assert server.stop() == 0
 
 
 @pytest.fixture(scope="module")

@@ -44,13 +44,6 @@ GUIDE_STATS = """curl https://api.coditect.ai/api/v1/feedback/stats/ \\
 GUIDE_VERIFY = "curl http://localhost:8000/api/v1/feedback/"
 
 
-@pytest.fixture(scope="module")
-def live(database_url, tmp_path_factory):
-    server = LiveServer(database_url, tmp_path_factory.mktemp("live") / "server.log")
-    yield server
-    assert server.stop() == 0
-
-
 def _curl(command: str, live: LiveServer, token: str | None = None) -> dict:
     command = command.replace("https://api.coditect.ai", live.base).replace("http://localhost:8000", live.base)
     # Run by a shell, exactly as a person pastes it.

@@ -10,18 +10,11 @@ import psutil
 import pytest
 import requests
 
-from live import LiveServer, function_process
+from live import function_process
 from shared.devserver import IDLE_SECONDS
 
 MB = 1024 * 1024
 BODY_CAP = 500 * MB
-
-
-@pytest.fixture(scope="module")
-def live(database_url, tmp_path_factory):
-    server = LiveServer(database_url, tmp_path_factory.mktemp("limits") / "server.log")
-    yield server
-    assert server.stop() == 0
 
 
 @pytest.fixture(scope="module")
