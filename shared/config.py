@@ -23,6 +23,10 @@ SECRET_VERSION = re.compile(r"projects/[^/]+/secrets/[^/]+/versions/[^/]+")
 TOPIC = re.compile(r"projects/[^/]+/topics/[^/]+")
 REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 ORIGIN = re.compile(r"\*|https?://[^/\s:]+(:([0-9]+|\*))?")
+URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+DATABASE_URL = re.compile(r"postgres(ql)?://\S*")
+INSTANCE = re.compile(r"[^:\s]+:[^:\s]+:[^:\s]+")
+BASE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
 
 
 class SettingError(ValueError):
@@ -88,7 +92,10 @@ class _Reader:
         return self._parsed(name, default, parse, wants)
 
     def url(self, name: str, default: str = "") -> str:
-        return self.matching(name, re.compile(r"https?://[^\s/]+(/\S*)?"), "an http(s):// URL", default).rstrip("/")
+        return self.matching(name, URL, "an http(s):// URL", default).rstrip("/")
+
+    def secret_version(self, name: str) -> str:
+        return self.matching(name, SECRET_VERSION, "a secret version: projects/P/secrets/S/versions/V")
 
     def items(self, name: str, default: str, check: Callable[[str], bool], wants: str) -> tuple[str, ...]:
         def parse(raw: str) -> tuple[str, ...]:
@@ -108,8 +115,8 @@ class _Reader:
         return self._parsed(name, frozenset(), lambda raw: frozenset(
             datetime.date.fromisoformat(d.strip()) for d in raw.split(",") if d.strip()), "dates such as 2026-12-25")
 
-    def database_url(self, name: str, default: str = "") -> str:
-        return self.matching(name, re.compile(r"postgres(ql)?://\S*"), "a postgresql:// URL", default)
+    def database_url(self, name: str) -> str:
+        return self.matching(name, DATABASE_URL, "a postgresql:// URL")
 
 
 @dataclass(frozen=True)
@@ -231,12 +238,12 @@ def settings() -> Settings:
 
 def read(environ: Mapping[str, str]) -> Settings:
     r = _Reader(environ)
+    database_url = r.database_url("DATABASE_URL")
     found = Settings(
-        database_url=r.database_url("DATABASE_URL"),
-        migration_database_url=r.database_url("MIGRATION_DATABASE_URL") or r.database_url("DATABASE_URL"),
+        database_url=database_url,
+        migration_database_url=r.database_url("MIGRATION_DATABASE_URL") or database_url,
         db_migration_user=r.text("DB_MIGRATION_USER"),
-        instance_connection_name=r.matching("INSTANCE_CONNECTION_NAME", re.compile(r"[^:\s]+:[^:\s]+:[^:\s]+"),
-                                            "project:region:instance"),
+        instance_connection_name=r.matching("INSTANCE_CONNECTION_NAME", INSTANCE, "project:region:instance"),
         db_user=r.text("DB_USER"),
         db_password=r.text("DB_PASSWORD"),
         db_name=r.text("DB_NAME", "pilot_feedback"),
@@ -259,14 +266,12 @@ def read(environ: Mapping[str, str]) -> Settings:
         jwt_audience=r.text("JWT_AUDIENCE"),
         jwt_algorithm=r.choice("JWT_ALGORITHM", "RS256", JWT_ALGORITHMS),
         jwt_secret=r.text("JWT_SECRET"),
-        jwt_secret_secret=r.matching("JWT_SECRET_SECRET", SECRET_VERSION,
-                                     "a secret version: projects/P/secrets/S/versions/V"),
+        jwt_secret_secret=r.secret_version("JWT_SECRET_SECRET"),
         jwt_jwks_url=r.url("JWT_JWKS_URL"),
         jwt_tenant_claim=r.text("JWT_TENANT_CLAIM", "tenant_id"),
         jwt_role_claim=r.text("JWT_ROLE_CLAIM", "role"),
         google_cloud_project=r.text("GOOGLE_CLOUD_PROJECT"),
-        api_base_path=r.matching("API_BASE_PATH", re.compile(r"(/[A-Za-z0-9._~-]+)*/?"), "a path such as /api/v1",
-                                 "/api/v1").rstrip("/"),
+        api_base_path=r.matching("API_BASE_PATH", BASE_PATH, "a path such as /api/v1", "/api/v1").rstrip("/"),
         sla_timezone=r.timezone("SLA_TIMEZONE", "UTC"),
         sla_holidays=r.dates("SLA_HOLIDAYS"),
         public_base_url=r.url("PUBLIC_BASE_URL"),
@@ -275,8 +280,7 @@ def read(environ: Mapping[str, str]) -> Settings:
         smtp_starttls=r.flag("SMTP_STARTTLS", True),
         smtp_user=r.text("SMTP_USER"),
         smtp_password=r.text("SMTP_PASSWORD"),
-        smtp_password_secret=r.matching("SMTP_PASSWORD_SECRET", SECRET_VERSION,
-                                        "a secret version: projects/P/secrets/S/versions/V"),
+        smtp_password_secret=r.secret_version("SMTP_PASSWORD_SECRET"),
         smtp_ca_file=r.text("SMTP_CA_FILE"),
         mail_from=r.text("MAIL_FROM", "Pilot Feedback <feedback@localhost>"),
         mail_log_bodies=r.flag("MAIL_LOG_BODIES", False),
@@ -287,15 +291,13 @@ def read(environ: Mapping[str, str]) -> Settings:
         github_api_url=r.url("GITHUB_API_URL", "https://api.github.com"),
         github_repository=r.matching("GITHUB_REPOSITORY", REPOSITORY, "a repository: owner/name"),
         github_token=r.text("GITHUB_TOKEN"),
-        github_token_secret=r.matching("GITHUB_TOKEN_SECRET", SECRET_VERSION,
-                                       "a secret version: projects/P/secrets/S/versions/V"),
+        github_token_secret=r.secret_version("GITHUB_TOKEN_SECRET"),
         github_priorities=frozenset(r.items("GITHUB_PRIORITIES", "high,urgent", PRIORITIES.__contains__,
                                             "priorities among " + ", ".join(PRIORITIES))),
         github_hourly_cap=r.int("GITHUB_HOURLY_CAP", 30, 1),
         github_seconds_between_writes=r.number("GITHUB_SECONDS_BETWEEN_WRITES", 1.0),
         github_webhook_key=r.text("GITHUB_WEBHOOK_KEY"),
-        github_webhook_key_secret=r.matching("GITHUB_WEBHOOK_KEY_SECRET", SECRET_VERSION,
-                                             "a secret version: projects/P/secrets/S/versions/V"),
+        github_webhook_key_secret=r.secret_version("GITHUB_WEBHOOK_KEY_SECRET"),
         github_webhook_max_age_seconds=r.int("GITHUB_WEBHOOK_MAX_AGE_SECONDS", 86400, 60),
         idempotency_retention_hours=r.int("IDEMPOTENCY_RETENTION_HOURS", 72),
         retention_days=r.int("RETENTION_DAYS", 30),

@@ -69,7 +69,7 @@ def receive(tx: Tx, delivery_id: str | None, event: str | None, body: bytes) -> 
     if not delivery_id or not event:
         raise errors.BadRequest("X-GitHub-Delivery and X-GitHub-Event are required.")
     if len(delivery_id) > MAX_DELIVERY_ID:
-        raise _bad_header("X-GitHub-Delivery", f"at most {MAX_DELIVERY_ID} characters")
+        raise _bad_field("X-GitHub-Delivery", f"at most {MAX_DELIVERY_ID} characters")
     try:
         payload = json.loads(body)
     except ValueError:
@@ -154,8 +154,3 @@ def _timestamp(value: Any) -> datetime.datetime:
 def _bad_field(field: str, expected: str) -> errors.BadRequest:
     return errors.BadRequest(f"{field} must be {expected}.",
                              errors=[{"field": field, "message": f"Expected {expected}", "type": "invalid"}])
-
-
-def _bad_header(header: str, limit: str) -> errors.BadRequest:
-    return errors.BadRequest(f"{header} must be {limit}.",
-                             errors=[{"field": header, "message": f"Must be {limit}", "type": "too_long"}])

@@ -293,7 +293,7 @@ def leave_large_body_unread(response: flask.Response, request: flask.Request) ->
     the server discards a little of it and closes the connection.
     """
     length = request.content_length
-    if length is None and "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+    if length is None and not _chunked(request):
         return response
     if length is not None and length <= MAX_BODY_BYTES:
         return response  # small enough to read and keep the connection
@@ -304,9 +304,12 @@ def leave_large_body_unread(response: flask.Response, request: flask.Request) ->
     return streamed
 
 
+def _chunked(request: flask.Request) -> bool:
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
 def _no_body(request: flask.Request) -> bool:
-    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    return not request.content_length and not chunked
+    return not request.content_length and not _chunked(request)
 
 
 def _adapter(base: str, routes: list[Route], *, any_ids: bool = False) -> Any:

@@ -39,17 +39,17 @@ MAX_TAGS = 20
 # Patterns use explicit character classes, not \s, so that the regex engines of
 # pydantic, Python and JSON Schema clients all read them alike; nothing is stripped,
 # so what the schema accepts is exactly what the API accepts and stores.
+def _pattern(regex: str, meaning: str) -> str:
+    """A pattern, and what it asks for in words: a person is told this, not the expression."""
+    errors.PATTERN_MEANINGS[regex] = meaning
+    return regex
+
+
 # PostgreSQL text and jsonb cannot hold NUL; refuse it rather than fail at the database.
-_NO_NUL = r"^[^\x00]*$"
+_NO_NUL = _pattern(r"^[^\x00]*$", "Must not contain NUL characters")
 # At least one character that is not NUL or ASCII white space.
-_NOT_BLANK = r"^[^\x00]*[^\x00\x09-\x0d ][^\x00]*$"
-
-
-# What each pattern asks for, in words: a person is told this, not the expression.
-errors.PATTERN_MEANINGS.update({
-    _NO_NUL: "Must not contain NUL characters",
-    _NOT_BLANK: "Must contain a character other than white space (and no NUL)",
-})
+_NOT_BLANK = _pattern(r"^[^\x00]*[^\x00\x09-\x0d ][^\x00]*$",
+                      "Must contain a character other than white space (and no NUL)")
 # Query parameters people send under the body's name.
 errors.FIELD_HINTS.update({"feedback_type": "the list filters by type with `type`"})
 
@@ -97,9 +97,8 @@ Email = Annotated[
     AfterValidator(_mail_address),
     Field(json_schema_extra={"format": "email", "pattern": EMAIL_PATTERN}),
 ]
-_TAG = r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$"
-errors.PATTERN_MEANINGS[_TAG] = "Must contain a visible character and no control characters"
-Tag = _text(50, _TAG, 1)
+Tag = _text(50, _pattern(r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$",
+                         "Must contain a visible character and no control characters"), 1)
 
 
 def _unique(tags: list[str]) -> list[str]:
@@ -293,9 +292,9 @@ class NoteBody(_Body):
 
 
 # An issue page on GitHub (or GitHub Enterprise Server): https://host/owner/repo/issues/N
-_ISSUE_PAGE = r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/issues/[1-9][0-9]{0,9}$"
-errors.PATTERN_MEANINGS[_ISSUE_PAGE] = "Must be an issue's page: https://HOST/OWNER/REPOSITORY/issues/NUMBER"
-GitHubIssueUrl = _text(500, _ISSUE_PAGE)
+GitHubIssueUrl = _text(500, _pattern(
+    r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/issues/[1-9][0-9]{0,9}$",
+    "Must be an issue's page: https://HOST/OWNER/REPOSITORY/issues/NUMBER"))
 
 
 class GitHubLinkBody(_Body):

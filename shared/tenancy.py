@@ -6,12 +6,12 @@ Secrets are returned once, to be shown once; only their hashes are stored.
 from __future__ import annotations
 
 import datetime
-import re
 import secrets
 import uuid
 from typing import Any
 
 from shared import auth, db, errors
+from shared.config import REPOSITORY  # as the tenants table checks it
 
 INSERT_TENANT = "INSERT INTO tenants (id, name, intake_key_hash) VALUES (:id, :name, :key_hash)"
 INSERT_KEY = """
@@ -35,7 +35,6 @@ UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repo
        anonymous_priority = coalesce(CAST(:anonymous_priority AS boolean), anonymous_priority)
  WHERE id = :id RETURNING id, name, github_repository, anonymous_priority"""
 UNCHANGED = object()  # a setting `configure` leaves as it is
-GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # as the tenants table checks it
 ROTATE_INTAKE_KEY = "UPDATE tenants SET intake_key_hash = :key_hash WHERE id = :id RETURNING id"
 RETIRE_SIGNING_KEYS = """
 UPDATE signing_keys SET retired_at = clock_timestamp()
@@ -131,7 +130,7 @@ def configure(tenant_id: uuid.UUID, *, github_repository: str | None | object = 
               anonymous_priority: bool | None = None) -> dict[str, Any]:
     """Change what is given: where the tenant's GitHub issues go (owner/name; None: the
     deployment's default), and whether anonymous callers may ask for high and urgent priority."""
-    if isinstance(github_repository, str) and not GITHUB_REPOSITORY.fullmatch(github_repository):
+    if isinstance(github_repository, str) and not REPOSITORY.fullmatch(github_repository):
         raise errors.ValidationFailed("A repository is named owner/name.")
     with db.transaction(owner=True) as tx:
         tx.set_tenant(tenant_id)
