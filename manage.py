@@ -230,6 +230,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gateway_spec(args: argparse.Namespace) -> int:
+    from shared import api_gateway, devserver
+
+    groups = [(name, api) for name, api, _ in devserver.http_groups()]
+    sys.stdout.write(api_gateway.text(groups))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object")
@@ -244,6 +252,8 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("name")
     make.set_defaults(func=cmd_makemigrations)
 
+    sub.add_parser("gateway-spec", help="print API Gateway's OpenAPI 2.0 routes (terraform/api_gateway.json.tftpl)"
+                   ).set_defaults(func=cmd_gateway_spec)
     serve = sub.add_parser("serve", parents=[common], help="run every function group on one port")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="default: $PORT or 8080")
@@ -310,10 +320,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+NO_DATABASE = ("makemigrations", "gateway-spec")  # commands that only write files
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.command != "makemigrations":
+        if args.command not in NO_DATABASE:
             use_embedded_database_if_unset()
         return args.func(args)
     except SettingError as exc:

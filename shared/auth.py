@@ -70,7 +70,7 @@ class Credentials:
 
 
 def read_credentials(headers: Any, args: Any) -> Credentials:
-    header = headers.get("Authorization", "")
+    header = headers.get(settings().authorization_header, "")
     if not header:
         intake = headers.get("X-Tenant-Key") or args.get("tenant_key")
         return Credentials("anonymous", intake_key_hash=key_hash(intake) if intake else None)

@@ -150,6 +150,9 @@ class Settings:
     anon_limit_per_tenant_hour: int  # anonymous submissions a tenant takes an hour, all callers together
     # How many X-Forwarded-For entries, from the right, trusted proxies wrote (0: none).
     forwarded_hops: int
+    # Where a caller's credentials arrive: API Gateway puts its own token for the function
+    # in Authorization and moves the caller's to X-Forwarded-Authorization.
+    authorization_header: str
     # JWTs from the platform's identity provider.
     jwt_issuer: str
     jwt_audience: str
@@ -262,6 +265,8 @@ def read(environ: Mapping[str, str]) -> Settings:
         anon_window_seconds=r.int("ANON_WINDOW_SECONDS", 3600, 1),
         anon_limit_per_tenant_hour=r.int("ANON_LIMIT_PER_TENANT_HOUR", 200, 1),
         forwarded_hops=r.int("FORWARDED_HOPS", 0, 0, 10),
+        authorization_header=r.choice("AUTHORIZATION_HEADER", "Authorization",
+                                      ("Authorization", "X-Forwarded-Authorization")),
         jwt_issuer=r.text("JWT_ISSUER"),
         jwt_audience=r.text("JWT_AUDIENCE"),
         jwt_algorithm=r.choice("JWT_ALGORITHM", "RS256", JWT_ALGORITHMS),

@@ -19,14 +19,22 @@ EVENT_GROUPS = ("notify", "github_sync")
 EVENTS_PREFIX = "/_events/"
 
 
-def build_app() -> Any:
+def http_groups() -> list[tuple[str, Any, Any]]:
+    """Each HTTP group as functions-framework loads it: (name, its Api, its app)."""
     import functions_framework
 
     groups = []
     for name in HTTP_GROUPS:
         app = functions_framework.create_app(target=name, source=str(ROOT / "functions" / name / "main.py"))
         # functions-framework registers the module it just loaded as "main".
-        groups.append((sys.modules["main"].API, app))
+        groups.append((name, sys.modules["main"].API, app))
+    return groups
+
+
+def build_app() -> Any:
+    import functions_framework
+
+    groups = [(api, app) for _, api, app in http_groups()]
     events = {
         name: functions_framework.create_app(
             target=name, source=str(ROOT / "functions" / name / "main.py"), signature_type="cloudevent"

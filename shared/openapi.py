@@ -35,6 +35,16 @@ SECURITY_SCHEMES = {
 }
 
 
+def public_path(route_path: str) -> str:
+    """A route's path as OpenAPI writes it, under the base path: /api/v1/feedback/{id}/."""
+    return settings().api_base_path + _CONVERTER.sub(r"{\2}", route_path)
+
+
+def path_parameters(route_path: str) -> list[tuple[str, str]]:
+    """(converter, name) of each parameter in a route's path."""
+    return _CONVERTER.findall(route_path)
+
+
 def _strip_null(schema: dict[str, Any]) -> dict[str, Any]:
     """A query parameter is absent rather than null."""
     options = [s for s in schema.get("anyOf", []) if s != {"type": "null"}]
@@ -138,7 +148,7 @@ def document(api: Any) -> dict[str, Any]:
 
     paths: dict[str, Any] = {}
     for r in api.routes:
-        path = settings().api_base_path + _CONVERTER.sub(r"{\2}", r.path)
+        path = public_path(r.path)
         op: dict[str, Any] = {
             "operationId": f"{r.method.lower()}_{r.handler.__name__}",
             "summary": r.summary,
@@ -147,7 +157,7 @@ def document(api: Any) -> dict[str, Any]:
         }
         params = [
             {"name": name, "in": "path", "required": True, "schema": _PARAM_SCHEMAS.get(conv or "", {"type": "string"})}
-            for conv, name in _CONVERTER.findall(r.path)
+            for conv, name in path_parameters(r.path)
         ]
         if r.query is not None:
             params += _query_parameters(r.query)

@@ -15,7 +15,7 @@ resource "google_sql_database_instance" "main" {
   deletion_protection = true
 
   settings {
-    tier              = var.database_tier
+    tier              = local.database_tier
     edition           = "ENTERPRISE"
     availability_type = var.database_high_availability ? "REGIONAL" : "ZONAL"
     disk_autoresize   = true
@@ -43,7 +43,7 @@ resource "google_sql_database_instance" "main" {
     }
     database_flags {
       name  = "max_connections"
-      value = tostring(var.database_max_connections)
+      value = tostring(local.database_max_connections)
     }
     # Connections, checkpoints, lock waits and errors are logged; statements are not
     # (their parameters are customers' text): Query Insights covers slow queries.
@@ -87,6 +87,13 @@ resource "google_sql_database_instance" "main" {
     maintenance_window {
       day  = 7
       hour = 4
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.connections_at_full_scale + local.operator_connections <= local.database_max_connections
+      error_message = "The functions at full scale (max_instances x concurrency) plus ${local.operator_connections} for operators need more than max_connections: raise database_max_connections (with a bigger database_tier) or lower max_instances."
     }
   }
 

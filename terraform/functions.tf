@@ -3,34 +3,30 @@
 # GOOGLE_FUNCTION_SOURCE points the Python buildpack at the group's main.py, exactly
 # as `functions-framework --source functions/<group>/main.py` runs it locally.
 #
-# Concurrency: each instance serves up to `concurrency` requests at once on one CPU
-# and holds up to as many database connections (DB_POOL_SIZE = concurrency), so no
-# request waits for a connection and max_instances x concurrency bounds the
-# database's connections. 512 MiB holds pydantic, pg8000 and the connector with room.
+# Concurrency and max_instances come from the profile (profiles.tf): DB_POOL_SIZE is
+# the concurrency, so no request waits for a connection. 512 MiB holds pydantic,
+# pg8000 and the connector with room.
 
 locals {
   functions = {
     feedback = {
       trigger     = "http"
       kind        = "" # takes no events
-      ingress     = "ALLOW_INTERNAL_AND_GCLB"
-      concurrency = 8
+      ingress     = local.public_ingress
       timeout     = 60
       description = "The client API: submit, list, read, edit, vote, stats"
     }
     admin = {
       trigger     = "http"
       kind        = "" # takes no events
-      ingress     = "ALLOW_INTERNAL_AND_GCLB"
-      concurrency = 8
+      ingress     = local.public_ingress
       timeout     = 60
       description = "Triage: the status workflow, answers, assignment, notes, history"
     }
     github_webhook = {
       trigger     = "http"
       kind        = "" # takes no events
-      ingress     = "ALLOW_INTERNAL_AND_GCLB"
-      concurrency = 4
+      ingress     = local.public_ingress
       timeout     = 60
       description = "GitHub's issues webhook"
     }
@@ -38,7 +34,6 @@ locals {
       trigger     = "scheduler"
       kind        = "" # takes no events
       ingress     = "ALLOW_INTERNAL_ONLY"
-      concurrency = 1
       timeout     = 120
       description = "Publishes due outbox events again"
     }
@@ -46,7 +41,6 @@ locals {
       trigger     = "pubsub"
       kind        = "mail"
       ingress     = "ALLOW_INTERNAL_ONLY"
-      concurrency = 1
       timeout     = 60
       description = "Mails to submitters"
     }
@@ -54,14 +48,16 @@ locals {
       trigger     = "pubsub"
       kind        = "github"
       ingress     = "ALLOW_INTERNAL_ONLY"
-      concurrency = 1
       timeout     = 120
       description = "GitHub issues from feedback"
     }
   }
   # (Every entry has the same attributes, so the map is one type for for_each.)
 
-  public_base_url = "https://${var.domain}"
+  # The load balancer admits only itself; API Gateway's calls come from outside the
+  # project, so a function behind it takes any caller that holds the invoker role (iam.tf).
+  public_ingress  = local.load_balancer ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_ALL"
+  public_base_url = local.load_balancer ? "https://${var.domain}" : "https://${google_api_gateway_gateway.api[0].default_hostname}"
 
   # Secrets each function reads, by the variable that names the secret's version. The
   # HS256 key, when the identity provider signs that way, is read by the functions that
@@ -102,8 +98,10 @@ locals {
   }
 
   api_env = {
-    DEFAULT_TENANT_ID    = var.default_tenant_id
-    FORWARDED_HOPS       = "2" # the load balancer appends the client's address, then its own
+    DEFAULT_TENANT_ID = var.default_tenant_id
+    # The front end appends the client's address; the load balancer or the gateway, its own.
+    FORWARDED_HOPS       = "2"
+    AUTHORIZATION_HEADER = local.api_gateway ? "X-Forwarded-Authorization" : "Authorization"
     CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
     JWT_ISSUER           = var.jwt.issuer
     JWT_AUDIENCE         = var.jwt.audience
@@ -187,6 +185,7 @@ resource "google_storage_bucket_object" "source" {
 }
 
 resource "google_cloudfunctions2_function" "function" {
+  # checkov:skip=CKV_GCP_124:behind API Gateway the public functions take calls from outside the project, and only the gateway's own service account may invoke them
   for_each    = local.functions
   name        = "${var.name}-${replace(each.key, "_", "-")}"
   location    = var.region
@@ -209,8 +208,8 @@ resource "google_cloudfunctions2_function" "function" {
 
   service_config {
     min_instance_count               = 0 # scale to zero
-    max_instance_count               = var.max_instances[each.key]
-    max_instance_request_concurrency = each.value.concurrency
+    max_instance_count               = local.max_instances[each.key]
+    max_instance_request_concurrency = local.concurrency[each.key]
     available_cpu                    = "1"
     available_memory                 = "512Mi"
     timeout_seconds                  = each.value.timeout
@@ -226,7 +225,7 @@ resource "google_cloudfunctions2_function" "function" {
       local.function_env[each.key],
       {
         DB_USER      = google_sql_user.function[each.key].name
-        DB_POOL_SIZE = tostring(each.value.concurrency)
+        DB_POOL_SIZE = tostring(local.concurrency[each.key])
       },
       { for env, secret in lookup(local.secret_env, each.key, {}) :
       env => "${google_secret_manager_secret.secret[secret].id}/versions/latest" },

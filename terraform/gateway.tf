@@ -1,9 +1,11 @@
-# One public HTTPS base URL: a global external Application Load Balancer with a
-# serverless NEG per public function. Chosen over API Gateway because the API's
-# own authentication (API keys, JWTs, intake keys, CORS, problem documents) stays
-# in the code, while the load balancer gives a managed certificate, path routing
-# with wildcards inside the path (/feedback/{id}/respond/ goes to admin), and Cloud
-# Armor's per-client rate limit for anonymous submissions.
+# The production front door (front_door = "load_balancer"): one public HTTPS base URL,
+# a global external Application Load Balancer with a serverless NEG per public
+# function. It gives your own domain with a managed certificate, path routing with
+# wildcards inside the path (/feedback/{id}/respond/ goes to admin), and Cloud Armor's
+# per-client rate limit for anonymous submissions; its forwarding rule and Cloud
+# Armor are charged by the hour. The API's own authentication (API keys, JWTs, intake
+# keys, CORS, problem documents) stays in the code either way. api_gateway.tf is the
+# pilot's front door.
 
 locals {
   # The triage routes under /api/v1/feedback/{id}/... (the admin function's Api
@@ -19,22 +21,30 @@ locals {
 }
 
 resource "google_compute_global_address" "api" {
-  name = "${var.name}-api"
+  count = local.load_balancer ? 1 : 0
+  name  = "${var.name}-api"
 
   depends_on = [google_project_service.enabled]
 }
 
 resource "google_compute_managed_ssl_certificate" "api" {
-  name = "${var.name}-api"
+  count = local.load_balancer ? 1 : 0
+  name  = "${var.name}-api"
   managed {
     domains = [var.domain]
+  }
+  lifecycle {
+    precondition {
+      condition     = var.domain != ""
+      error_message = "The load balancer needs var.domain, the host name its certificate is for."
+    }
   }
 
   depends_on = [google_project_service.enabled]
 }
 
 resource "google_compute_region_network_endpoint_group" "function" {
-  for_each              = toset(local.public_functions)
+  for_each              = toset(local.load_balancer ? local.public_functions : [])
   name                  = "${var.name}-${replace(each.key, "_", "-")}"
   region                = var.region
   network_endpoint_type = "SERVERLESS"
@@ -44,11 +54,11 @@ resource "google_compute_region_network_endpoint_group" "function" {
 }
 
 resource "google_compute_backend_service" "function" {
-  for_each              = toset(local.public_functions)
+  for_each              = toset(local.load_balancer ? local.public_functions : [])
   name                  = "${var.name}-${replace(each.key, "_", "-")}"
   load_balancing_scheme = "EXTERNAL_MANAGED"
   protocol              = "HTTPS"
-  security_policy       = google_compute_security_policy.api.id
+  security_policy       = google_compute_security_policy.api[0].id
   backend {
     group = google_compute_region_network_endpoint_group.function[each.key].id
   }
@@ -59,6 +69,7 @@ resource "google_compute_backend_service" "function" {
 }
 
 resource "google_compute_url_map" "api" {
+  count           = local.load_balancer ? 1 : 0
   name            = "${var.name}-api"
   default_service = google_compute_backend_service.function["feedback"].id
 
@@ -93,13 +104,15 @@ resource "google_compute_url_map" "api" {
 }
 
 resource "google_compute_target_https_proxy" "api" {
+  count            = local.load_balancer ? 1 : 0
   name             = "${var.name}-api"
-  url_map          = google_compute_url_map.api.id
-  ssl_certificates = [google_compute_managed_ssl_certificate.api.id]
-  ssl_policy       = google_compute_ssl_policy.modern.id
+  url_map          = google_compute_url_map.api[0].id
+  ssl_certificates = [google_compute_managed_ssl_certificate.api[0].id]
+  ssl_policy       = google_compute_ssl_policy.modern[0].id
 }
 
 resource "google_compute_ssl_policy" "modern" {
+  count           = local.load_balancer ? 1 : 0
   name            = "${var.name}-tls12"
   profile         = "MODERN"
   min_tls_version = "TLS_1_2"
@@ -108,18 +121,20 @@ resource "google_compute_ssl_policy" "modern" {
 }
 
 resource "google_compute_global_forwarding_rule" "https" {
+  count                 = local.load_balancer ? 1 : 0
   name                  = "${var.name}-https"
   load_balancing_scheme = "EXTERNAL_MANAGED"
-  ip_address            = google_compute_global_address.api.id
+  ip_address            = google_compute_global_address.api[0].id
   port_range            = "443"
-  target                = google_compute_target_https_proxy.api.id
+  target                = google_compute_target_https_proxy.api[0].id
 }
 
 # Cloud Armor: anonymous submissions (a POST without credentials) are throttled per
 # client address before they reach a function; the service's own per-tenant limits
 # still apply behind it.
 resource "google_compute_security_policy" "api" {
-  name = "${var.name}-api"
+  count = local.load_balancer ? 1 : 0
+  name  = "${var.name}-api"
 
   rule {
     action   = "throttle"
@@ -165,4 +180,40 @@ resource "google_compute_security_policy" "api" {
   }
 
   depends_on = [google_project_service.enabled]
+}
+
+# Addresses from before the front door became a choice.
+moved {
+  from = google_compute_global_address.api
+  to   = google_compute_global_address.api[0]
+}
+
+moved {
+  from = google_compute_managed_ssl_certificate.api
+  to   = google_compute_managed_ssl_certificate.api[0]
+}
+
+moved {
+  from = google_compute_url_map.api
+  to   = google_compute_url_map.api[0]
+}
+
+moved {
+  from = google_compute_target_https_proxy.api
+  to   = google_compute_target_https_proxy.api[0]
+}
+
+moved {
+  from = google_compute_ssl_policy.modern
+  to   = google_compute_ssl_policy.modern[0]
+}
+
+moved {
+  from = google_compute_global_forwarding_rule.https
+  to   = google_compute_global_forwarding_rule.https[0]
+}
+
+moved {
+  from = google_compute_security_policy.api
+  to   = google_compute_security_policy.api[0]
 }

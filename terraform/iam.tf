@@ -14,7 +14,7 @@ locals {
   pubsub_agent = "serviceAccount:${google_project_service_identity.pubsub.email}"
   # Functions whose changes write outbox events, published right after commit.
   publishers = ["feedback", "admin", "github_webhook", "sweep"]
-  # Functions anyone on the internet may call (through the load balancer only: see ingress).
+  # Functions anyone on the internet may call, through the front door (see ingress).
   public_functions   = [for name, f in local.functions : name if f.trigger == "http"]
   internal_functions = [for name, f in local.functions : name if f.trigger != "http"]
 
@@ -34,6 +34,7 @@ locals {
     "roles/cloudsql.admin",
     "roles/cloudsql.instanceUser",
     "roles/secretmanager.admin",
+    "roles/apigateway.admin",
     "roles/compute.loadBalancerAdmin",
     "roles/compute.securityAdmin",
     "roles/compute.networkAdmin",
@@ -85,10 +86,11 @@ resource "google_cloud_run_service_iam_member" "invoker" {
 }
 
 # The public API authenticates every request itself (API keys, JWTs, intake keys);
-# ingress admits only the load balancer.
+# ingress admits only the load balancer. (Behind API Gateway, only the gateway's
+# account may invoke: api_gateway.tf.)
 resource "google_cloud_run_service_iam_member" "public" {
   # checkov:skip=CKV_GCP_102:the public API: ingress admits only the load balancer, and the code authenticates every route
-  for_each = toset(local.public_functions)
+  for_each = toset(local.load_balancer ? local.public_functions : [])
   location = var.region
   service  = google_cloudfunctions2_function.function[each.key].name
   role     = "roles/run.invoker"

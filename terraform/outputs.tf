@@ -1,15 +1,15 @@
 output "base_url" {
-  description = "The public base URL of the API (after DNS points var.domain at ip_address)."
+  description = "The public base URL of the API (behind the load balancer: once DNS points var.domain at ip_address)."
   value       = "${local.public_base_url}/api/v1/feedback/"
 }
 
 output "ip_address" {
-  description = "The load balancer's address: the A record of var.domain."
-  value       = google_compute_global_address.api.address
+  description = "The load balancer's address, the A record of var.domain (none behind API Gateway)."
+  value       = local.load_balancer ? google_compute_global_address.api[0].address : null
 }
 
 output "function_urls" {
-  description = "Each function's own URL (internal functions accept only Pub/Sub, the scheduler and the load balancer)."
+  description = "Each function's own URL (internal functions accept only Pub/Sub and the scheduler; public ones only the front door)."
   value       = { for name, f in google_cloudfunctions2_function.function : name => f.service_config[0].uri }
 }
 

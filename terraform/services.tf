@@ -1,6 +1,7 @@
 # The APIs the deployment uses; left enabled on destroy (other things in the project may use them).
 locals {
   services = [
+    "apigateway.googleapis.com", # the pilot's front door, with the two below
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
@@ -11,6 +12,8 @@ locals {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
+    "servicecontrol.googleapis.com",
+    "servicemanagement.googleapis.com",
     "serviceusage.googleapis.com", # service identities (the Pub/Sub agent)
     "servicenetworking.googleapis.com",
     "sqladmin.googleapis.com",

@@ -26,11 +26,32 @@ variable "name" {
   }
 }
 
-variable "domain" {
-  description = "The public host name of the API (a Google-managed certificate is made for it; point its DNS A record at the output ip_address)."
+variable "profile" {
+  description = "What the deployment costs and gives: production (a dedicated-core database, the load balancer with Cloud Armor and your domain; about 77 USD a month idle) or pilot (the smallest database, API Gateway at a *.gateway.dev address; about 11 USD a month idle). README.md compares them."
   type        = string
+  default     = "production"
   validation {
-    condition     = can(regex("^([a-z0-9-]+\\.)+[a-z]{2,}$", var.domain))
+    condition     = contains(["production", "pilot"], var.profile)
+    error_message = "production or pilot."
+  }
+}
+
+variable "front_door" {
+  description = "Overrides the profile's front door: load_balancer (custom domain, Cloud Armor, a fixed monthly charge) or api_gateway (charged per call, nothing idle)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.front_door == null ? true : contains(["load_balancer", "api_gateway"], var.front_door)
+    error_message = "load_balancer or api_gateway."
+  }
+}
+
+variable "domain" {
+  description = "The public host name of the API behind the load balancer (a Google-managed certificate is made for it; point its DNS A record at the output ip_address). Unused with API Gateway, which answers at its own *.gateway.dev host."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.domain == "" || can(regex("^([a-z0-9-]+\\.)+[a-z]{2,}$", var.domain))
     error_message = "A fully qualified host name such as feedback.example.com."
   }
 }
@@ -38,9 +59,9 @@ variable "domain" {
 # --- database
 
 variable "database_tier" {
-  description = "Cloud SQL machine tier. The smallest dedicated-core tier keeps max_connections meaningful."
+  description = "Overrides the profile's Cloud SQL machine tier (production: db-custom-1-3840; pilot: db-f1-micro, shared core)."
   type        = string
-  default     = "db-custom-1-3840"
+  default     = null
 }
 
 variable "database_version" {
@@ -54,12 +75,12 @@ variable "database_version" {
 }
 
 variable "database_max_connections" {
-  description = "PostgreSQL max_connections. The functions' max_instances x DB_POOL_SIZE must stay below it, with room for operators (checked by the test suite)."
+  description = "Overrides the profile's PostgreSQL max_connections (production 100, pilot 25: the shared-core tier's default). The functions' max_instances x concurrency, plus 10 for operators, must fit (checked at plan time)."
   type        = number
-  default     = 100
+  default     = null
   validation {
-    condition     = var.database_max_connections >= 50 && var.database_max_connections <= 1000
-    error_message = "Between 50 and 1000."
+    condition     = var.database_max_connections == null ? true : var.database_max_connections >= 20 && var.database_max_connections <= 1000
+    error_message = "Between 20 and 1000."
   }
 }
 
@@ -78,16 +99,9 @@ variable "database_high_availability" {
 # --- functions
 
 variable "max_instances" {
-  description = "Upper bound of instances per function. Each instance holds up to its concurrency in database connections."
+  description = "Overrides the profile's upper bound of instances for the functions named (profiles.tf). Each instance holds up to its concurrency in database connections."
   type        = map(number)
-  default = {
-    feedback       = 5
-    admin          = 2
-    github_webhook = 1
-    notify         = 2
-    github_sync    = 1 # one creation a second holds across the deployment only with one instance
-    sweep          = 1
-  }
+  default     = {}
   validation {
     condition     = alltrue([for n in values(var.max_instances) : n >= 1 && n <= 100])
     error_message = "Each between 1 and 100."
@@ -161,7 +175,7 @@ variable "github" {
 }
 
 variable "anonymous_rate_limit_per_minute" {
-  description = "Cloud Armor: anonymous POSTs per client IP per minute at the load balancer (the service also limits per tenant)."
+  description = "Cloud Armor (load balancer only): anonymous POSTs per client IP per minute (the service also limits per address and per tenant)."
   type        = number
   default     = 30
 }

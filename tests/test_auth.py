@@ -36,6 +36,21 @@ def test_a_revoked_key_stops_working(client, tenant):
     assert client.get(BASE, headers=headers).status_code == 401
 
 
+def test_behind_api_gateway_the_callers_credentials_come_from_x_forwarded_authorization(client, tenant, env):
+    """API Gateway signs its call to the function with its own Google ID token in
+    Authorization and moves the caller's header to X-Forwarded-Authorization."""
+    env(AUTHORIZATION_HEADER="X-Forwarded-Authorization")
+    gateway = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJmdW5jdGlvbiJ9.c2ln"}
+    caller = {"X-Forwarded-Authorization": tenant.auth()["Authorization"]}
+    assert client.get(BASE, headers={**gateway, **caller}).status_code == 200
+    assert client.get(BASE, headers=gateway).status_code == 401  # the gateway's own token is no one's
+    made = client.post(BASE, json=item_body(submitter_email="anon@example.com"),
+                       headers={**gateway, "X-Tenant-Key": tenant.intake_key})
+    assert made.status_code == 201  # anonymous, by intake key, as without a gateway
+    env(AUTHORIZATION_HEADER="Authorization")
+    assert client.get(BASE, headers=caller).status_code == 401
+
+
 def _hs256(claims: dict, **overrides) -> str:
     now = int(time.time())
     body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-42", "exp": now + 300, "iat": now, **claims}

@@ -157,8 +157,10 @@ def test_every_function_in_the_code_is_deployed_with_its_entry_point_and_source(
 def test_scale_to_zero_with_bounded_instances():
     service = _function_resource()["service_config"][0]
     assert service["min_instance_count"] == 0
-    assert service["max_instance_count"] == "${var.max_instances[each.key]}"
-    assert set(terraform()["variable"]["max_instances"]["default"]) == set(_code_functions())
+    assert service["max_instance_count"] == "${local.max_instances[each.key]}"
+    assert service["max_instance_request_concurrency"] == "${local.concurrency[each.key]}"
+    for name, profile in terraform()["locals"]["profiles"].items():
+        assert set(profile["max_instances"]) == set(profile["concurrency"]) == set(_code_functions()), name
 
 
 def _settings_read_by_code() -> set[str]:
@@ -240,14 +242,39 @@ def test_every_secret_is_granted_to_exactly_the_functions_that_read_it():
         assert banned not in text
 
 
-def test_the_database_has_room_for_every_instance_at_full_concurrency():
-    variables = terraform()["variable"]
-    budget = variables["database_max_connections"]["default"] - OPERATOR_RESERVE
-    functions = terraform()["locals"]["functions"]
-    max_instances = variables["max_instances"]["default"]
-    # DB_POOL_SIZE is the function's concurrency (functions.tf), so this is the worst case.
-    used = sum(max_instances[name] * f["concurrency"] for name, f in functions.items())
-    assert used <= budget, f"{used} connections at full scale, {budget} available"
+def test_the_database_has_room_for_every_instance_at_full_concurrency_in_each_profile():
+    local = terraform()["locals"]
+    assert local["operator_connections"] == OPERATOR_RESERVE
+    assert set(local["profiles"]) == {"production", "pilot"}
+    for name, profile in local["profiles"].items():
+        budget = profile["database_max_connections"] - OPERATOR_RESERVE
+        # DB_POOL_SIZE is the function's concurrency (functions.tf), so this is the worst case.
+        used = sum(n * profile["concurrency"][f] for f, n in profile["max_instances"].items())
+        assert used <= budget, f"{name}: {used} connections at full scale, {budget} available"
+    # Overrides are held to the same sum when Terraform plans.
+    [check] = terraform()["resource"]["google_sql_database_instance"]["main"]["lifecycle"][0]["precondition"]
+    assert check["condition"] == ("${local.connections_at_full_scale + local.operator_connections"
+                                  " <= local.database_max_connections}")
+
+
+def test_the_pilot_profile_has_nothing_charged_by_the_hour_but_its_small_database():
+    """What bills while idle: the load balancer's forwarding rule, Cloud Armor, and the
+    private IP's VPC connector. The pilot makes none of them; its database is shared-core."""
+    local = terraform()["locals"]
+    pilot = local["profiles"]["pilot"]
+    assert pilot["front_door"] == "api_gateway" and pilot["database_tier"] in ("db-f1-micro", "db-g1-small")
+    assert local["load_balancer"] == '${local.front_door == "load_balancer"}'
+    resources = terraform()["resource"]
+    hourly = {("google_compute_global_forwarding_rule", "https"): "${local.load_balancer ? 1 : 0}",
+              ("google_compute_security_policy", "api"): "${local.load_balancer ? 1 : 0}",
+              ("google_vpc_access_connector", "functions"): "${var.database_private_ip ? 1 : 0}"}
+    for (rtype, name), count in hourly.items():
+        assert resources[rtype][name]["count"] == count, (rtype, name)
+    assert set(resources["google_compute_global_forwarding_rule"]) == {"https"}
+    assert terraform()["variable"]["database_private_ip"]["default"] is False
+    # The gateway's own parts exist only as the front door.
+    for rtype in ("google_api_gateway_api", "google_api_gateway_api_config", "google_api_gateway_gateway"):
+        assert resources[rtype]["api"]["count"] == "${local.api_gateway ? 1 : 0}", rtype
 
 
 def _route_paths(group: str) -> list[str]:
@@ -330,6 +357,7 @@ SERVICE_OF_TYPE = {
     "google_service_networking_": "servicenetworking.googleapis.com",
     "google_vpc_access_": "vpcaccess.googleapis.com",
     "google_project_service_identity": "serviceusage.googleapis.com",
+    "google_api_gateway_": "apigateway.googleapis.com",
 }
 _REFERENCE = re.compile(r"\b(google_[a-z0-9_]+)\.([a-z0-9_]+)\b")
 
@@ -384,3 +412,40 @@ def test_a_first_apply_creates_what_it_grants_before_granting_it():
         assert resources[rtype][name]["member"] == "${local.pubsub_agent}", name
     assert terraform()["locals"]["pubsub_agent"] == "serviceAccount:${google_project_service_identity.pubsub.email}"
     assert "google_storage_bucket_iam_member.builder_reads_source" in edges["google_cloudfunctions2_function.function"]
+
+
+def _gateway_routes() -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> the function the API Gateway configuration sends it to."""
+    spec = json.loads((TF / "api_gateway.json.tftpl").read_text())
+    return {(method.upper(), path): op["x-google-backend"]["address"].strip("${}")
+            for path, item in spec["paths"].items() for method, op in item.items() if method != "parameters"}
+
+
+def test_the_api_gateway_configuration_is_generated_from_the_code_and_current():
+    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), "gateway-spec"], capture_output=True,
+                          text=True, timeout=120, check=True, env={**os.environ, "API_BASE_PATH": "/api/v1"})
+    assert done.stdout == (TF / "api_gateway.json.tftpl").read_text(), (
+        "stale: run `python manage.py gateway-spec > terraform/api_gateway.json.tftpl`")
+
+
+def test_the_api_gateway_sends_every_route_to_its_function_and_is_valid_openapi_2(tmp_path):
+    routes = _gateway_routes()
+    expected = {}
+    for group in ("feedback", "admin", "github_webhook"):
+        for method, path in _in_function_process(group, "[(r.method, r.path) for r in module.API.routes]"):
+            public = "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+            expected[(method, public)] = group
+            expected[("OPTIONS", public)] = group  # CORS preflights reach the code that answers them
+    assert routes == expected
+    # Terraform fills in an address for each public function: exactly the ones routed to.
+    functions = terraform()["locals"]["functions"]
+    assert set(routes.values()) == {name for name, f in functions.items() if f["trigger"] == "http"}
+    assert "for name in local.public_functions" in terraform()["locals"]["gateway_backends"]
+    rendered = (TF / "api_gateway.json.tftpl").read_text()
+    for group in set(routes.values()):
+        rendered = rendered.replace("${" + group + "}", f"https://europe-west1-p.cloudfunctions.net/{group}")
+    assert "${" not in rendered and "%{" not in rendered
+    (tmp_path / "gateway.json").write_text(rendered)
+    done = subprocess.run([str(ROOT / ".venv-tools" / "bin" / "openapi-spec-validator"), "--schema", "2.0",
+                           str(tmp_path / "gateway.json")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
