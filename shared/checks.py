@@ -7,34 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import db, migrations
-
-# Every table with a tenant_id column (and tenants itself) must have row-level
-# security enabled and forced, and a policy for all commands with USING and WITH CHECK.
-TENANT_TABLES_RLS = """
-SELECT c.relname,
-       c.relrowsecurity,
-       c.relforcerowsecurity,
-       EXISTS (SELECT 1 FROM pg_policy p
-                WHERE p.polrelid = c.oid AND p.polcmd = '*'
-                  AND p.polqual IS NOT NULL AND p.polwithcheck IS NOT NULL) AS guarded
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-   AND (c.relname = 'tenants'
-        OR EXISTS (SELECT 1 FROM pg_attribute a
-                    WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))
- ORDER BY 1"""
-
-# Run on the service's own connection: what its effective role could do.
-SERVICE_ROLE = """
-SELECT current_user,
-       r.rolsuper,
-       r.rolbypassrls,
-       (SELECT count(*) FROM pg_class c WHERE pg_has_role(current_user, c.relowner, 'MEMBER')
-                                          AND c.relnamespace = current_schema()::regnamespace)
-  FROM pg_roles r WHERE r.rolname = current_user"""
-
+from shared import db, migrations, queries
 
 def _result(name: str, ok: bool, detail: str) -> dict[str, Any]:
     return {"name": name, "ok": ok, "detail": detail}
@@ -43,7 +16,7 @@ def _result(name: str, ok: bool, detail: str) -> dict[str, Any]:
 def rls_problems(tx: db.Tx) -> list[str]:
     """Each tenant table that lacks enabled, forced and guarded row-level security."""
     problems = []
-    for name, enabled, forced, guarded in tx.rows(TENANT_TABLES_RLS):
+    for name, enabled, forced, guarded in tx.rows(queries.TENANT_TABLES_RLS):
         missing = [what for what, ok in (("enabled", enabled), ("forced", forced), ("policy", guarded)) if not ok]
         if missing:
             problems.append(f"{name}: {', '.join(missing)} missing")
@@ -51,7 +24,7 @@ def rls_problems(tx: db.Tx) -> list[str]:
 
 
 def service_role_problems(tx: db.Tx) -> list[str]:
-    role, superuser, bypass, owned = tx.one(SERVICE_ROLE)
+    role, superuser, bypass, owned = tx.one(queries.SERVICE_ROLE_POWERS)
     problems = []
     if superuser:
         problems.append(f"{role} is a superuser")

@@ -27,7 +27,7 @@ import pg8000.core as pg8000_core
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
-from shared import errors, logs
+from shared import errors, logs, queries
 from shared.config import settings
 
 # The role every service connection assumes (sql/0001 makes it): owns nothing, cannot bypass RLS.
@@ -223,6 +223,10 @@ class Connection:
         step_replies = replies[begin : begin + len(steps)]
         return [r.error if r.error is not None else r.rows for r in step_replies]
 
+    def columns(self, sql: str) -> list[str]:
+        """The names of a prepared statement's result columns."""
+        return [c["name"] for c in self._prepared(sql).cols or ()]
+
     def _prepared(self, sql: str) -> pg8000.native.PreparedStatement:
         statement = self.statements.get(sql)
         if statement is None:
@@ -354,8 +358,10 @@ class _Check:
 class Tx:
     """One transaction on one connection.
 
-    BEGIN goes out with the first statement; `last` sends COMMIT with the final
-    statement. A transaction that ends without `last` commits on leaving the block.
+    BEGIN goes out with the first statement; `rows_and_commit` sends COMMIT in the
+    same write as the statement it runs, saving a round trip, so it is for a
+    transaction's final statement. A transaction that ends without it commits on
+    leaving the block.
     A deferred check (a credential proven by a statement that returns a row) goes
     out in the same write as the next statement and is judged before that
     statement's rows are handed back. `after_commit` callbacks run once the
@@ -366,7 +372,7 @@ class Tx:
         self._conn = conn
         self._check: _Check | None = None
         self.begun = False
-        self.committed = False  # or, after a failed `last`, rolled back: ended
+        self.committed = False  # or, after a failed `rows_and_commit`, rolled back: ended
         self.after_commit: list[Callable[[], None]] = []
 
     def rows(self, sql: str, **params: Any) -> list[list[Any]]:
@@ -380,23 +386,33 @@ class Tx:
         row = self.one(sql, **params)
         return row[0] if row else None
 
-    def last(self, sql: str, **params: Any) -> list[list[Any]]:
-        """Run the transaction's final statement and commit with it."""
+    def record(self, sql: str, **params: Any) -> dict[str, Any] | None:
+        """The first row by its columns' names, or None."""
+        row = self.one(sql, **params)
+        return None if row is None else dict(zip(self._conn.columns(sql), row))
+
+    def records(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        rows = self.rows(sql, **params)
+        names = self._conn.columns(sql)
+        return [dict(zip(names, row)) for row in rows]
+
+    def rows_and_commit(self, sql: str, **params: Any) -> list[list[Any]]:
+        """Run the transaction's final statement and commit in the same write."""
         return self._run(sql, params, commit=True)
 
-    def last_scalar(self, sql: str, **params: Any) -> Any:
-        rows = self.last(sql, **params)
+    def scalar_and_commit(self, sql: str, **params: Any) -> Any:
+        rows = self.rows_and_commit(sql, **params)
         return rows[0][0] if rows else None
 
     def set_tenant(self, tenant_id: uuid.UUID | None, *, staff: bool = False) -> None:
-        self.rows(SET_TENANT, tenant=str(tenant_id) if tenant_id else "", staff="on" if staff else "")
+        self.rows(queries.SET_TENANT, tenant=str(tenant_id) if tenant_id else "", staff="on" if staff else "")
 
     def defer_check(self, sql: str, failure: errors.ApiError, **params: Any) -> None:
         """Send `sql` with the next statement; raise `failure` if it returns no row."""
         self._check = _Check(sql, params, failure)
 
-    def settle(self) -> None:
-        """Send a deferred check that no statement carried."""
+    def send_deferred_check(self) -> None:
+        """Send on its own a deferred check that no statement carried."""
         check, self._check = self._check, None
         if check is not None and not self.rows(check.sql, **check.params):
             raise check.failure
@@ -427,12 +443,6 @@ class Tx:
         return outcome
 
 
-SET_TENANT = (
-    "SELECT set_config('app.tenant_id', CAST(:tenant AS text), true),"
-    " set_config('app.staff', CAST(:staff AS text), true)"
-)
-
-
 @contextlib.contextmanager
 def transaction(*, owner: bool = False) -> Iterator[Tx]:
     """Run the block in one transaction; roll back on any exception."""
@@ -445,7 +455,7 @@ def transaction(*, owner: bool = False) -> Iterator[Tx]:
             yield tx
         finally:
             # A deferred credential is judged even when the block sent nothing.
-            tx.settle()
+            tx.send_deferred_check()
         if tx.begun and not tx.committed:
             conn.simple("COMMIT")
     except BaseException as exc:

@@ -8,9 +8,10 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from shared import db, errors, outbox, queries, sla
+from shared.items import audit, lock, scope, viewer
 from shared.auth import Credentials, Principal, authenticate
 from shared.config import settings
 from shared.db import Tx
@@ -31,19 +32,6 @@ class Result:
 
     status: int
     body: str
-
-
-def viewer(p: Principal) -> dict[str, Any]:
-    return {"viewer": p.user_id, "see_emails": p.can_triage}
-
-
-def _scope(p: Principal, tenant_id: uuid.UUID | None = None) -> tuple[str, dict[str, Any]]:
-    """The tenant filter and its parameter: staff see all tenants unless they name one."""
-    if p.is_staff and tenant_id is None:
-        return queries.ALL_TENANTS, {}
-    if tenant_id is not None and not p.is_staff and tenant_id != p.tenant_id:
-        raise errors.Forbidden("Only staff may name another tenant.")
-    return queries.TENANT_SCOPE, {"tenant": tenant_id or p.tenant_id}
 
 
 # --- submit
@@ -72,7 +60,7 @@ def submit(
         # Anonymous callers share no key space: each submitter address has its own.
         subject = "anonymous:" + body.submitter_email.lower()
     if idempotency_key is None:
-        return Result(201, _insert(tx, p, body, last=True))
+        return Result(201, _insert(tx, p, body, commit=True))
 
     request_hash = hashlib.sha256(body.model_dump_json().encode()).digest()
     scope = f"{p.tenant_id}|{subject}|{idempotency_key}"
@@ -84,15 +72,15 @@ def submit(
         if previous[0] != request_hash:
             raise errors.IdempotencyMismatch("This Idempotency-Key was used with another request body.")
         return Result(previous[1], previous[2])
-    created = _insert(tx, p, body, last=False)
-    tx.last(queries.IDEMPOTENCY_PUT, request_hash=request_hash, status=201, body=created, **ident)
+    created = _insert(tx, p, body, commit=False)
+    tx.rows_and_commit(queries.IDEMPOTENCY_PUT, request_hash=request_hash, status=201, body=created, **ident)
     return Result(201, created)
 
 
-def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, last: bool) -> str:
+def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, commit: bool) -> str:
     """The new item's JSON; an item that qualifies asks for its GitHub issue in the same statement."""
     github = body.priority in settings().github_priorities
-    item, event_id = (tx.last if last else tx.rows)(
+    item, event_id = (tx.rows_and_commit if commit else tx.rows)(
         queries.INSERT_FEEDBACK_WITH_EVENT if github else queries.INSERT_FEEDBACK,
         tenant=p.tenant_id,
         type=body.feedback_type,
@@ -159,8 +147,8 @@ def _claimed_email(raw_body: bytes) -> str | None:
 
 
 def get(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
-    scope, params = _scope(p)
-    found = tx.last_scalar(queries.GET_FEEDBACK.format(scope=scope), id=item_id, **params, **viewer(p))
+    s = scope(p)
+    found = tx.scalar_and_commit(s.sql(queries.GET_FEEDBACK), id=item_id, **s.params, **viewer(p))
     if found is None:
         raise errors.NotFound("No such feedback.")
     return found
@@ -177,8 +165,8 @@ def _tsquery(text: str) -> str | None:
 
 def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
     """One page as JSON text, and the cursor of the next page."""
-    scope, params = _scope(p, q.tenant_id)
-    params.update(viewer(p))
+    s = scope(p, q.tenant_id)
+    params = {**s.params, **viewer(p)}
     filters = []
     for name in ("status", "type", "priority", "source"):
         value = getattr(q, name)
@@ -197,8 +185,8 @@ def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
         filters.append("mine")
     if q.cursor is not None:
         params["cursor"] = q.cursor
-    sql = queries.list_feedback(scope, filters, q.sort, after=q.cursor is not None)
-    items, next_cursor, cursor_known = tx.last(sql, limit=q.limit, **params)[0]
+    sql = queries.list_feedback(s.filter, filters, q.sort, after=q.cursor is not None)
+    items, next_cursor, cursor_known = tx.rows_and_commit(sql, limit=q.limit, **params)[0]
     if not cursor_known:
         raise errors.ValidationFailed(
             "The cursor names no item of this list: send the `next` of the page before, unchanged.",
@@ -235,57 +223,8 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
         values["sla_due_at"] = sla.due_at(values["priority"], item.created_at)
         if values["priority"] in settings().github_priorities:
             outbox.enqueue(tx, queries.ENQUEUE_GITHUB, tenant=item.tenant_id, id=item_id, reason="priority")
-    return tx.last_scalar(
+    return tx.scalar_and_commit(
         queries.update_feedback(fields), tenant=item.tenant_id, id=item_id, **values, **viewer(p)
-    )
-
-
-class Locked(NamedTuple):
-    """An item locked for change, with what the change needs to know."""
-
-    tenant_id: uuid.UUID
-    status: str
-    submitted_by: uuid.UUID | None
-    before: dict[str, Any]  # the changeable fields, as an audit row records them
-    created_at: datetime.datetime
-
-
-def lock(tx: Tx, p: Principal, item_id: uuid.UUID) -> Locked:
-    scope, params = _scope(p)
-    row = tx.one(queries.LOCK_FEEDBACK.format(scope=scope), id=item_id, **params)
-    if row is None:
-        raise errors.NotFound("No such feedback.")
-    tenant_id, status, submitted_by, before, created_at = row
-    return Locked(tenant_id, status, submitted_by, json.loads(before), created_at)
-
-
-def tenant_of(tx: Tx, p: Principal, item_id: uuid.UUID) -> uuid.UUID:
-    """The tenant of an item the caller may see, for reads of what hangs off it."""
-    scope, params = _scope(p)
-    tenant_id = tx.scalar(queries.FIND_FEEDBACK.format(scope=scope), id=item_id, **params)
-    if tenant_id is None:
-        raise errors.NotFound("No such feedback.")
-    return tenant_id
-
-
-def audit(
-    tx: Tx, p: Principal, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any
-) -> None:
-    """Record a change in the transaction that makes it."""
-    _audit_row(tx, p.actor, p.role, tenant_id, item_id, action, old, new)
-
-
-def audit_system(tx: Tx, actor: str, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any) -> None:
-    """Record a change the service makes on its own (from GitHub), named by the function."""
-    _audit_row(tx, actor, "system", tenant_id, item_id, action, old, new)
-
-
-def _audit_row(
-    tx: Tx, actor: str, role: str, tenant_id: uuid.UUID, item_id: uuid.UUID, action: str, old: Any, new: Any
-) -> None:
-    tx.rows(
-        queries.AUDIT, tenant=tenant_id, id=item_id, actor=actor, role=role, action=action,
-        old=json.dumps(old, default=str), new=json.dumps(new, default=str),
     )
 
 
@@ -298,7 +237,7 @@ def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, An
         raise errors.Conflict(f"Voting is closed on {item.status} items.")
     ident = {"tenant": item.tenant_id, "id": item_id, "user": p.user_id}
     tx.rows(queries.ADD_VOTE if add else queries.REMOVE_VOTE, **ident)
-    count, voted = tx.last(queries.VOTE_STATE, **ident)[0]
+    count, voted = tx.rows_and_commit(queries.VOTE_STATE, **ident)[0]
     return {"id": str(item_id), "vote_count": count, "voted": voted}
 
 
@@ -306,12 +245,5 @@ def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, An
 
 
 def stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
-    scope, params = _scope(p, tenant_id)
-    return tx.last_scalar(queries.STATS.format(scope=scope), **params)
-
-
-def triage_stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
-    """The stats plus SLA and assignee figures; per tenant too for staff over all tenants."""
-    scope, params = _scope(p, tenant_id)
-    sql = queries.TRIAGE_STATS_ALL_TENANTS if scope == queries.ALL_TENANTS else queries.TRIAGE_STATS
-    return tx.last_scalar(sql.format(scope=scope), **params)
+    s = scope(p, tenant_id)
+    return tx.scalar_and_commit(s.sql(queries.STATS), **s.params)

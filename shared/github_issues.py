@@ -25,7 +25,7 @@ from typing import Any
 from shared import logs, queries, secrets
 from shared.config import settings
 from shared.db import Tx
-from shared.feedback import audit_system
+from shared.items import audit_system
 from shared.models import CLOSED_STATUSES
 from shared.outbox import Claimed, PermanentFailure, RetryLater
 
@@ -45,11 +45,9 @@ def marker(tenant_id: uuid.UUID, item_id: uuid.UUID) -> str:
 
 def make_issue(tx: Tx, event: Claimed) -> str:
     """The outbox handler: "sent" once the item has its issue, "skipped" when it needs none."""
-    row = tx.one(queries.GITHUB_ITEM, tenant=event.tenant_id, id=event.feedback_id)
-    if row is None:
+    item = tx.record(queries.GITHUB_ITEM, tenant=event.tenant_id, id=event.feedback_id)
+    if item is None:
         return "skipped"
-    item = dict(zip(("summary", "description", "type", "priority", "status", "source", "context",
-                     "sla_due_at", "linked", "repository", "first_requested"), row))
     if item["linked"]:
         return "skipped"
     requested = event.payload.get("reason") == "requested"

@@ -21,7 +21,7 @@ from typing import Any
 from shared import errors, logs, queries, secrets
 from shared.config import settings
 from shared.db import Tx
-from shared.feedback import audit_system
+from shared.items import audit_system
 from shared.triage import tell_submitter
 from shared.workflow import CLOSED
 

@@ -210,5 +210,5 @@ def opt_out(tx: Tx, token: str) -> str:
     """Record the opt-out a link asks for; the address it was for."""
     tenant_id, address = read_opt_out_token(tx, token)
     tx.set_tenant(tenant_id)
-    tx.last(queries.OPT_OUT, tenant=tenant_id, email=address)
+    tx.rows_and_commit(queries.OPT_OUT, tenant=tenant_id, email=address)
     return address

@@ -87,20 +87,21 @@ def deliver(event_id: int, handlers: Mapping[str, Handler]) -> str:
     do, or "not due" when an earlier failure deferred it (the sweep publishes it then)."""
     with db.transaction() as tx:
         tx.set_tenant(None, staff=True)  # the event names its row; the row names its tenant
-        row = tx.one(queries.CLAIM_EVENT, id=event_id, max_age=MAX_AGE_SECONDS)
+        row = tx.record(queries.CLAIM_EVENT, id=event_id, max_age=MAX_AGE_SECONDS)
         if row is None:
             return "none"  # done, dead, or in another delivery right now
-        kind, tenant_id, feedback_id, created_at, payload, attempts, deferred, expired = row
+        kind, attempts = row["kind"], row["attempts"]
         handler = handlers.get(kind)
         if handler is None:
             return "none"  # another function's kind
-        if expired:
+        if row["expired"]:
             _finish(tx, event_id, kind, "dead", "expired undelivered")
             return "dead"
-        if deferred:
+        if row["deferred"]:
             return "not due"
         try:
-            outcome = handler(tx, Claimed(event_id, tenant_id, feedback_id, created_at, json.loads(payload)))
+            outcome = handler(tx, Claimed(event_id, row["tenant_id"], row["feedback_id"], row["created_at"],
+                                          json.loads(row["payload"])))
         except PermanentFailure as exc:
             _finish(tx, event_id, kind, "dead", str(exc))
             return "dead"
@@ -109,8 +110,8 @@ def deliver(event_id: int, handlers: Mapping[str, Handler]) -> str:
             if attempts + 1 >= MAX_ATTEMPTS:
                 _finish(tx, event_id, kind, "dead", f"gave up after {MAX_ATTEMPTS} attempts; {error}")
                 return "dead"
-            tx.last(queries.EVENT_FAILED, id=event_id, error=error[:2000], base=BACKOFF_BASE_SECONDS,
-                    cap=BACKOFF_CAP_SECONDS, not_before=getattr(exc, "not_before", None))
+            tx.rows_and_commit(queries.EVENT_FAILED, id=event_id, error=error[:2000], base=BACKOFF_BASE_SECONDS,
+                               cap=BACKOFF_CAP_SECONDS, not_before=getattr(exc, "not_before", None))
             logs.log("WARNING", "event delivery failed", event_id=event_id, kind=kind, attempt=attempts + 1,
                      error=error)
             raise DeliveryFailed(f"event {event_id}: {error}") from None
@@ -119,7 +120,7 @@ def deliver(event_id: int, handlers: Mapping[str, Handler]) -> str:
 
 
 def _finish(tx: Tx, event_id: int, kind: str, outcome: str, error: str | None) -> None:
-    tx.last(queries.EVENT_DONE, id=event_id, outcome=outcome, error=error and error[:2000])
+    tx.rows_and_commit(queries.EVENT_DONE, id=event_id, outcome=outcome, error=error and error[:2000])
     logs.log("ERROR" if outcome == "dead" else "INFO", "event " + outcome, event_id=event_id, kind=kind,
              error=error)
 
@@ -141,10 +142,9 @@ def sweep() -> list[Event]:
 
 
 def dead(limit: int = 100) -> list[dict[str, Any]]:
-    keys = ("id", "kind", "tenant_id", "feedback_id", "attempts", "last_error", "created_at", "done_at")
     with db.transaction() as tx:
         tx.set_tenant(None, staff=True)
-        return [dict(zip(keys, row)) for row in tx.rows(queries.DEAD_EVENTS, limit=limit)]
+        return tx.records(queries.DEAD_EVENTS, limit=limit)
 
 
 def replay(event_id: int) -> Event:

@@ -2,13 +2,35 @@
 
 Statements that show items build the JSON in PostgreSQL (ITEM_JSON) and hand it
 back as text: decoding rows into Python objects and encoding them again costs
-more than the query itself. `{scope}` is the tenant filter: `f.tenant_id = :tenant`
-for everyone but staff, who see every tenant.
+more than the query itself. A statement that reads items of the caller's tenant,
+or of every tenant for staff, is built both ways at import (`Scoped`), so its
+text is written once with no placeholder left to format per call.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 TENANT_SCOPE = "f.tenant_id = :tenant"
 ALL_TENANTS = "TRUE"
+_SCOPE = "<scope>"  # where a scoped statement's tenant filter goes
+
+
+class Scoped(NamedTuple):
+    """A statement over the caller's tenant (`:tenant`), and the same over every tenant."""
+
+    tenant: str
+    all_tenants: str
+
+
+def scoped(sql: str) -> Scoped:
+    return Scoped(sql.replace(_SCOPE, TENANT_SCOPE), sql.replace(_SCOPE, ALL_TENANTS))
+
+
+# Which tenant a transaction acts for, and whether as staff (row-level security reads both).
+SET_TENANT = (
+    "SELECT set_config('app.tenant_id', CAST(:tenant AS text), true),"
+    " set_config('app.staff', CAST(:staff AS text), true)"
+)
 
 # One item as the API shows it. :viewer is the caller's user id (or NULL);
 # :see_emails is true for admins and staff.
@@ -115,7 +137,7 @@ WITH f AS (
 )
 SELECT {ITEM_JSON}, (SELECT id FROM event) FROM f"""
 
-GET_FEEDBACK = f"SELECT {ITEM_JSON} FROM feedback f WHERE f.id = :id AND {{scope}}"
+GET_FEEDBACK = scoped(f"SELECT {ITEM_JSON} FROM feedback f WHERE f.id = :id AND {_SCOPE}")
 
 # The changeable fields as the API names them: the "before" of an audit row.
 BEFORE_JSON = """json_build_object(
@@ -125,11 +147,11 @@ BEFORE_JSON = """json_build_object(
     'github_issue_url', f.github_issue_url)::text"""
 
 # Which tenant an item belongs to, if the caller may see it (reads take no lock).
-FIND_FEEDBACK = "SELECT f.tenant_id FROM feedback f WHERE f.id = :id AND {scope}"
+FIND_FEEDBACK = scoped(f"SELECT f.tenant_id FROM feedback f WHERE f.id = :id AND {_SCOPE}")
 
-LOCK_FEEDBACK = f"""
-SELECT f.tenant_id, f.status, f.submitted_by, {BEFORE_JSON}, f.created_at
-  FROM feedback f WHERE f.id = :id AND {{scope}} FOR UPDATE"""
+LOCK_FEEDBACK = scoped(f"""
+SELECT f.tenant_id, f.status, f.submitted_by, {BEFORE_JSON} AS before, f.created_at
+  FROM feedback f WHERE f.id = :id AND {_SCOPE} FOR UPDATE""")
 
 # Keyset orders: the ORDER BY and the row compared with the cursor's item, which is
 # the last item of the previous page (an id nobody can see gives an empty page).
@@ -223,27 +245,27 @@ SELECT f.vote_count,
 
 # Counts by type, status and priority come from one index-only scan; the mean
 # response time from a partial covering index.
-STATS = """
+STATS = scoped("""
 WITH counts AS (
     SELECT f.type, f.status, f.priority, count(*)::int AS n
-      FROM feedback f WHERE {scope} GROUP BY 1, 2, 3
+      FROM feedback f WHERE <scope> GROUP BY 1, 2, 3
 )
 SELECT json_build_object(
     'total', (SELECT coalesce(sum(n), 0) FROM counts),
-    'by_type', (SELECT coalesce(json_object_agg(type, n), '{{}}')
+    'by_type', (SELECT coalesce(json_object_agg(type, n), '{}')
                   FROM (SELECT type, sum(n)::int AS n FROM counts GROUP BY 1) t),
-    'by_status', (SELECT coalesce(json_object_agg(status, n), '{{}}')
+    'by_status', (SELECT coalesce(json_object_agg(status, n), '{}')
                     FROM (SELECT status, sum(n)::int AS n FROM counts GROUP BY 1) s),
-    'by_priority', (SELECT coalesce(json_object_agg(priority, n), '{{}}')
+    'by_priority', (SELECT coalesce(json_object_agg(priority, n), '{}')
                       FROM (SELECT priority, sum(n)::int AS n FROM counts GROUP BY 1) p),
     'avg_response_time_hours', (
         SELECT round(CAST(avg(extract(epoch FROM f.acknowledged_at - f.created_at)) / 3600 AS numeric), 2)
-          FROM feedback f WHERE {scope} AND f.acknowledged_at IS NOT NULL),
+          FROM feedback f WHERE <scope> AND f.acknowledged_at IS NOT NULL),
     'open_count', (SELECT coalesce(sum(n), 0) FROM counts
                     WHERE status NOT IN ('completed', 'declined', 'duplicate')),
     'resolved_count', (SELECT coalesce(sum(n), 0) FROM counts
                         WHERE status IN ('completed', 'declined', 'duplicate'))
-)::text"""
+)::text""")
 
 
 # The triage view's figures: by type, status and priority from one index-only
@@ -258,7 +280,7 @@ def _summary(where: str) -> str:
         return f"(SELECT coalesce(sum({column}), 0) FROM counts c WHERE {kinds} AND {cond})"
 
     def by(key: str, value: str = "n", rows: str = kinds) -> str:
-        return (f"(SELECT coalesce(json_object_agg(k, v), '{{{{}}}}') FROM (SELECT {key} AS k, sum({value})::int AS v"
+        return (f"(SELECT coalesce(json_object_agg(k, v), '{{}}') FROM (SELECT {key} AS k, sum({value})::int AS v"
                 f" FROM counts c WHERE {rows} GROUP BY 1 HAVING sum({value}) > 0) g)")
 
     return f"""json_build_object(
@@ -272,14 +294,14 @@ def _summary(where: str) -> str:
         'open_count', {total("open")},
         'resolved_count', {total("n - open")},
         'sla_by_priority', (
-            SELECT coalesce(json_object_agg(priority, json_build_object('met', met, 'breached', breached)), '{{{{}}}}')
+            SELECT coalesce(json_object_agg(priority, json_build_object('met', met, 'breached', breached)), '{{}}')
               FROM (SELECT c.priority, sum(met)::int AS met, sum(breached)::int AS breached
                       FROM counts c WHERE {kinds} GROUP BY 1) s),
         'open_by_assignee', {by("coalesce(c.assignee_id::text, 'unassigned')", "open", f"{where} AND NOT c.by_kind")}
     )"""
 
 
-_STATS_COUNTS = """
+_STATS_COUNTS = f"""
 WITH kinds AS (
     SELECT f.tenant_id, f.type, f.status, f.priority,
            count(*) AS n,
@@ -289,11 +311,11 @@ WITH kinds AS (
                                OR (f.acknowledged_at IS NULL AND now() > f.sla_due_at)) AS breached,
            count(f.acknowledged_at) AS answered,
            sum(extract(epoch FROM f.acknowledged_at - f.created_at)) AS response_seconds
-      FROM feedback f WHERE {scope}
+      FROM feedback f WHERE {_SCOPE}
      GROUP BY 1, 2, 3, 4
 ), assignees AS (
     SELECT f.tenant_id, f.assignee_id, count(*) AS open
-      FROM feedback f WHERE {scope} AND f.status NOT IN ('completed', 'declined', 'duplicate')
+      FROM feedback f WHERE {_SCOPE} AND f.status NOT IN ('completed', 'declined', 'duplicate')
      GROUP BY 1, 2
 ), counts AS (
     SELECT tenant_id, type, status, priority, NULL::uuid AS assignee_id, true AS by_kind,
@@ -302,12 +324,13 @@ WITH kinds AS (
     SELECT tenant_id, NULL, NULL, NULL, assignee_id, false, 0, open, 0, 0, 0, 0 FROM assignees
 )"""
 
-TRIAGE_STATS = _STATS_COUNTS + f"\nSELECT {_summary('TRUE')}::text"
+# One tenant's figures (TENANT_SCOPE); staff over every tenant take the statement below.
+TRIAGE_STATS = _STATS_COUNTS.replace(_SCOPE, TENANT_SCOPE) + f"\nSELECT {_summary('TRUE')}::text"
 
 # Staff looking at every tenant also get each tenant's figures.
-TRIAGE_STATS_ALL_TENANTS = _STATS_COUNTS + f"""
+TRIAGE_STATS_ALL_TENANTS = _STATS_COUNTS.replace(_SCOPE, ALL_TENANTS) + f"""
 SELECT (jsonb_build_object('by_tenant', (
-            SELECT coalesce(jsonb_object_agg(t.tenant_id, {_summary('c.tenant_id = t.tenant_id')}), '{{{{}}}}')
+            SELECT coalesce(jsonb_object_agg(t.tenant_id, {_summary('c.tenant_id = t.tenant_id')}), '{{}}')
               FROM (SELECT DISTINCT tenant_id FROM counts) t))
         || {_summary('TRUE')}::jsonb)::text"""
 
@@ -382,8 +405,9 @@ RETURNING id, kind"""
 
 # The row, locked for its delivery; a row another delivery holds is skipped, not waited for.
 CLAIM_EVENT = """
-SELECT kind, tenant_id, feedback_id, created_at, payload::text, attempts, next_attempt_at > clock_timestamp(),
-       created_at < clock_timestamp() - make_interval(secs => :max_age)
+SELECT kind, tenant_id, feedback_id, created_at, payload::text AS payload, attempts,
+       next_attempt_at > clock_timestamp() AS deferred,
+       created_at < clock_timestamp() - make_interval(secs => :max_age) AS expired
   FROM outbox
  WHERE id = :id AND done_at IS NULL
    FOR UPDATE SKIP LOCKED"""
@@ -458,10 +482,10 @@ RETURNING id, kind"""
 # What an issue is made from, with the item locked until the issue is recorded; and
 # when the item's first GitHub event was written, before which no issue for it exists.
 GITHUB_ITEM = """
-SELECT f.summary, f.description, f.type, f.priority, f.status, f.source, f.context::text,
-       f.sla_due_at, f.github_issue_url, t.github_repository,
+SELECT f.summary, f.description, f.type, f.priority, f.status, f.source, f.context::text AS context,
+       f.sla_due_at, f.github_issue_url IS NOT NULL AS linked, t.github_repository AS repository,
        (SELECT min(o.created_at) FROM outbox o
-         WHERE o.tenant_id = f.tenant_id AND o.feedback_id = f.id AND o.kind = 'github')
+         WHERE o.tenant_id = f.tenant_id AND o.feedback_id = f.id AND o.kind = 'github') AS first_requested
   FROM feedback f JOIN tenants t ON t.id = f.tenant_id
  WHERE f.tenant_id = :tenant AND f.id = :id
    FOR UPDATE OF f"""
@@ -508,3 +532,61 @@ UPDATE feedback f SET status = CAST(:status AS text),
        github_updated_at = :updated,
        updated_at = now()
  WHERE f.tenant_id = :tenant AND f.id = :id"""
+
+
+# --- operators' actions on tenants and keys (tenancy.py, over the owner's connection)
+
+INSERT_TENANT = "INSERT INTO tenants (id, name, intake_key_hash) VALUES (:id, :name, :key_hash)"
+INSERT_KEY = """
+INSERT INTO api_keys (id, tenant_id, role, user_id, key_hash, label, expires_at)
+VALUES (:id, :tenant, :role, CAST(:user_id AS uuid), :key_hash, :label, CAST(:expires_at AS timestamptz))"""
+# A key by its id, or by the key itself (its hash).
+FIND_KEY = "SELECT id, tenant_id FROM api_keys WHERE id = CAST(:id AS uuid) OR key_hash = :key_hash"
+REVOKE_KEY = """
+UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+ WHERE id = :id RETURNING id, tenant_id, role, label, revoked_at"""
+LIST_KEYS = """
+SELECT id, tenant_id, role, label, user_id, created_at, expires_at, revoked_at FROM api_keys
+ WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
+ ORDER BY tenant_id, created_at"""
+LIST_TENANTS = "SELECT id, name, created_at, github_repository, anonymous_priority FROM tenants ORDER BY created_at"
+CONFIGURE_TENANT = """
+UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repository AS text)
+                                            ELSE github_repository END,
+       anonymous_priority = coalesce(CAST(:anonymous_priority AS boolean), anonymous_priority)
+ WHERE id = :id RETURNING id, name, github_repository, anonymous_priority"""
+ROTATE_INTAKE_KEY = "UPDATE tenants SET intake_key_hash = :key_hash WHERE id = :id RETURNING id"
+RETIRE_SIGNING_KEYS = """
+UPDATE signing_keys SET retired_at = clock_timestamp()
+ WHERE (name = :prefix OR name LIKE :prefix || '-%') AND retired_at IS NULL RETURNING name"""
+INSERT_SIGNING_KEY = "INSERT INTO signing_keys (name, key) VALUES (:name, :key)"
+FIND_TENANT = "SELECT id FROM tenants WHERE name = :name ORDER BY created_at LIMIT 1"
+
+
+# --- the deployment's health (checks.py)
+
+# Every table with a tenant_id column (and tenants itself) must have row-level
+# security enabled and forced, and a policy for all commands with USING and WITH CHECK.
+TENANT_TABLES_RLS = """
+SELECT c.relname,
+       c.relrowsecurity,
+       c.relforcerowsecurity,
+       EXISTS (SELECT 1 FROM pg_policy p
+                WHERE p.polrelid = c.oid AND p.polcmd = '*'
+                  AND p.polqual IS NOT NULL AND p.polwithcheck IS NOT NULL) AS guarded
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+   AND (c.relname = 'tenants'
+        OR EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))
+ ORDER BY 1"""
+
+# Run on the service's own connection: what its effective role could do.
+SERVICE_ROLE_POWERS = """
+SELECT current_user,
+       r.rolsuper,
+       r.rolbypassrls,
+       (SELECT count(*) FROM pg_class c WHERE pg_has_role(current_user, c.relowner, 'MEMBER')
+                                          AND c.relnamespace = current_schema()::regnamespace)
+  FROM pg_roles r WHERE r.rolname = current_user"""

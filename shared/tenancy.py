@@ -10,37 +10,10 @@ import secrets
 import uuid
 from typing import Any
 
-from shared import auth, db, errors
+from shared import auth, db, errors, queries
 from shared.config import REPOSITORY  # as the tenants table checks it
 
-INSERT_TENANT = "INSERT INTO tenants (id, name, intake_key_hash) VALUES (:id, :name, :key_hash)"
-INSERT_KEY = """
-INSERT INTO api_keys (id, tenant_id, role, user_id, key_hash, label, expires_at)
-VALUES (:id, :tenant, :role, CAST(:user_id AS uuid), :key_hash, :label, CAST(:expires_at AS timestamptz))"""
-# A key by its id, or by the key itself (its hash).
-FIND_KEY = "SELECT id, tenant_id FROM api_keys WHERE id = CAST(:id AS uuid) OR key_hash = :key_hash"
-REVOKE_KEY = """
-UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
- WHERE id = :id RETURNING id, tenant_id, role, label, revoked_at"""
-KEY_FIELDS = ("id", "tenant_id", "role", "label", "user_id", "created_at", "expires_at", "revoked_at")
-LIST_KEYS = f"""
-SELECT {", ".join(KEY_FIELDS)} FROM api_keys
- WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
- ORDER BY tenant_id, created_at"""
-TENANT_FIELDS = ("id", "name", "created_at", "github_repository", "anonymous_priority")
-LIST_TENANTS = f"SELECT {', '.join(TENANT_FIELDS)} FROM tenants ORDER BY created_at"
-CONFIGURE_TENANT = """
-UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repository AS text)
-                                            ELSE github_repository END,
-       anonymous_priority = coalesce(CAST(:anonymous_priority AS boolean), anonymous_priority)
- WHERE id = :id RETURNING id, name, github_repository, anonymous_priority"""
 UNCHANGED = object()  # a setting `configure` leaves as it is
-ROTATE_INTAKE_KEY = "UPDATE tenants SET intake_key_hash = :key_hash WHERE id = :id RETURNING id"
-RETIRE_SIGNING_KEYS = """
-UPDATE signing_keys SET retired_at = clock_timestamp()
- WHERE (name = :prefix OR name LIKE :prefix || '-%') AND retired_at IS NULL RETURNING name"""
-INSERT_SIGNING_KEY = "INSERT INTO signing_keys (name, key) VALUES (:name, :key)"
-FIND_TENANT = "SELECT id FROM tenants WHERE name = :name ORDER BY created_at LIMIT 1"
 
 
 def create_tenant(name: str) -> dict[str, Any]:
@@ -51,7 +24,7 @@ def create_tenant(name: str) -> dict[str, Any]:
     intake_key = auth.new_intake_key()
     with db.transaction(owner=True) as tx:
         tx.set_tenant(tenant_id)
-        tx.rows(INSERT_TENANT, id=tenant_id, name=name, key_hash=auth.key_hash(intake_key))
+        tx.rows(queries.INSERT_TENANT, id=tenant_id, name=name, key_hash=auth.key_hash(intake_key))
     return {"id": str(tenant_id), "name": name, "intake_key": intake_key}
 
 
@@ -71,7 +44,7 @@ def create_key(tenant_id: uuid.UUID, role: str, user_id: uuid.UUID | None = None
         with db.transaction(owner=True) as tx:
             tx.set_tenant(tenant_id)
             tx.rows(
-                INSERT_KEY, id=key_id, tenant=tenant_id, role=role, label=label, expires_at=expires_at,
+                queries.INSERT_KEY, id=key_id, tenant=tenant_id, role=role, label=label, expires_at=expires_at,
                 user_id=str(user_id) if user_id else None, key_hash=auth.key_hash(token),
             )
     except errors.NotFound:  # the tenant foreign key
@@ -92,12 +65,12 @@ def revoke_key(key: str) -> dict[str, Any]:
     key_id = _uuid_or_none(key)
     key_hash = auth.key_hash(key) if key.startswith(auth.API_KEY_PREFIX) else b""
     with db.transaction(owner=True) as tx:
-        found = tx.one(FIND_KEY, id=str(key_id) if key_id else None, key_hash=key_hash)
+        found = tx.one(queries.FIND_KEY, id=str(key_id) if key_id else None, key_hash=key_hash)
         if found is None:
             raise errors.NotFound("No such API key (give its id, or the key itself).")
         key_id, tenant_id = found
         tx.set_tenant(tenant_id)
-        _, tenant, role, label, revoked_at = tx.one(REVOKE_KEY, id=key_id)
+        _, tenant, role, label, revoked_at = tx.one(queries.REVOKE_KEY, id=key_id)
     return {"id": str(key_id), "tenant_id": str(tenant), "role": role, "label": label,
             "revoked_at": revoked_at.isoformat()}
 
@@ -106,17 +79,18 @@ def list_keys(tenant_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """Every key (of one tenant, if given), without its secret: who holds it, and until when."""
     with db.transaction(owner=True) as tx:
         tx.set_tenant(None, staff=True)
-        return [_row(KEY_FIELDS, row) for row in tx.rows(LIST_KEYS, tenant=str(tenant_id) if tenant_id else None)]
+        return [_plain(row) for row in tx.records(queries.LIST_KEYS, tenant=str(tenant_id) if tenant_id else None)]
 
 
 def list_tenants() -> list[dict[str, Any]]:
     with db.transaction(owner=True) as tx:
         tx.set_tenant(None, staff=True)
-        return [_row(TENANT_FIELDS, row) for row in tx.rows(LIST_TENANTS)]
+        return [_plain(row) for row in tx.records(queries.LIST_TENANTS)]
 
 
-def _row(fields: tuple[str, ...], row: list[Any]) -> dict[str, Any]:
-    return {name: str(value) if isinstance(value, uuid.UUID) else value for name, value in zip(fields, row)}
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as JSON shows it: ids as text."""
+    return {name: str(value) if isinstance(value, uuid.UUID) else value for name, value in row.items()}
 
 
 def _uuid_or_none(text: str) -> uuid.UUID | None:
@@ -134,12 +108,12 @@ def configure(tenant_id: uuid.UUID, *, github_repository: str | None | object = 
         raise errors.ValidationFailed("A repository is named owner/name.")
     with db.transaction(owner=True) as tx:
         tx.set_tenant(tenant_id)
-        row = tx.one(CONFIGURE_TENANT, id=tenant_id, set_repository=github_repository is not UNCHANGED,
-                     repository=None if github_repository is UNCHANGED else github_repository,
-                     anonymous_priority=anonymous_priority)
+        row = tx.record(queries.CONFIGURE_TENANT, id=tenant_id, set_repository=github_repository is not UNCHANGED,
+                        repository=None if github_repository is UNCHANGED else github_repository,
+                        anonymous_priority=anonymous_priority)
     if row is None:
         raise errors.NotFound("No such tenant.")
-    return dict(zip(("id", "name", "github_repository", "anonymous_priority"), [str(row[0]), *row[1:]]))
+    return _plain(row)
 
 
 def rotate_intake_key(tenant_id: uuid.UUID) -> dict[str, Any]:
@@ -147,7 +121,7 @@ def rotate_intake_key(tenant_id: uuid.UUID) -> dict[str, Any]:
     intake_key = auth.new_intake_key()
     with db.transaction(owner=True) as tx:
         tx.set_tenant(tenant_id)
-        if tx.one(ROTATE_INTAKE_KEY, id=tenant_id, key_hash=auth.key_hash(intake_key)) is None:
+        if tx.one(queries.ROTATE_INTAKE_KEY, id=tenant_id, key_hash=auth.key_hash(intake_key)) is None:
             raise errors.NotFound(f"No tenant {tenant_id}.")
     return {"id": str(tenant_id), "intake_key": intake_key}
 
@@ -157,11 +131,11 @@ def rotate_signing_key(purpose: str) -> dict[str, Any]:
     grace period by whoever verifies them)."""
     name = f"{purpose}-{secrets.token_hex(8)}"
     with db.transaction(owner=True) as tx:
-        retired = tx.rows(RETIRE_SIGNING_KEYS, prefix=purpose)
-        tx.rows(INSERT_SIGNING_KEY, name=name, key=secrets.token_bytes(32))
+        retired = tx.rows(queries.RETIRE_SIGNING_KEYS, prefix=purpose)
+        tx.rows(queries.INSERT_SIGNING_KEY, name=name, key=secrets.token_bytes(32))
     return {"key_id": name, "retired": [row[0] for row in retired]}
 
 
 def find_tenant(name: str) -> uuid.UUID | None:
     with db.transaction(owner=True) as tx:
-        return tx.scalar(FIND_TENANT, name=name)
+        return tx.scalar(queries.FIND_TENANT, name=name)

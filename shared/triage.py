@@ -9,7 +9,7 @@ from shared import errors, github_links, outbox, queries
 from shared.auth import Principal
 from shared.config import settings
 from shared.db import Tx
-from shared.feedback import audit, lock, tenant_of, viewer
+from shared.items import audit, lock, scope, tenant_of, viewer
 from shared.workflow import check_transition
 
 
@@ -50,7 +50,7 @@ def change_status(
     if response is not None:
         audit(tx, p, tenant_id, item_id, "response", None, response)
     mail = tell_submitter(tx, tenant_id, item_id, target, response, reason if target == "declined" else None)
-    return Change(tx.last_scalar(
+    return Change(tx.scalar_and_commit(
         queries.TRANSITION, tenant=tenant_id, id=item_id, status=target, reason=reason,
         duplicate_of=duplicate_of, response=response, **viewer(p),
     ), mail)
@@ -63,7 +63,7 @@ def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str
     tenant_id = item.tenant_id
     audit(tx, p, tenant_id, item_id, "response", None, response)
     mail = tell_submitter(tx, tenant_id, item_id, item.status, response, None)
-    return Change(tx.last_scalar(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response,
+    return Change(tx.scalar_and_commit(queries.SET_RESPONSE, tenant=tenant_id, id=item_id, response=response,
                                  **viewer(p)), mail)
 
 
@@ -71,7 +71,7 @@ def assign(tx: Tx, p: Principal, item_id: uuid.UUID, assignee_id: uuid.UUID | No
     item = lock(tx, p, item_id)
     new = {"assignee_id": str(assignee_id) if assignee_id else None, "assignee_email": email}
     audit(tx, p, item.tenant_id, item_id, "assignment", {k: item.before[k] for k in new}, new)
-    return tx.last_scalar(queries.ASSIGN, tenant=item.tenant_id, id=item_id, assignee_id=assignee_id,
+    return tx.scalar_and_commit(queries.ASSIGN, tenant=item.tenant_id, id=item_id, assignee_id=assignee_id,
                           assignee_email=email, **viewer(p))
 
 
@@ -80,7 +80,7 @@ def link_github(tx: Tx, p: Principal, item_id: uuid.UUID, url: str | None) -> st
     if url is not None and not p.is_staff:
         _check_own_repository(tx, item.tenant_id, url)
     audit(tx, p, item.tenant_id, item_id, "github_link", item.before["github_issue_url"], url)
-    return tx.last_scalar(queries.LINK_GITHUB, tenant=item.tenant_id, id=item_id, url=url, **viewer(p))
+    return tx.scalar_and_commit(queries.LINK_GITHUB, tenant=item.tenant_id, id=item_id, url=url, **viewer(p))
 
 
 def request_github_issue(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
@@ -94,24 +94,24 @@ def request_github_issue(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
                               " or GITHUB_REPOSITORY for every tenant).")
     audit(tx, p, item.tenant_id, item_id, "github_requested", None, None)
     outbox.enqueue(tx, queries.ENQUEUE_GITHUB, tenant=item.tenant_id, id=item_id, reason="requested")
-    return tx.last_scalar(queries.GET_FEEDBACK.format(scope=queries.TENANT_SCOPE), tenant=item.tenant_id,
+    return tx.scalar_and_commit(queries.GET_FEEDBACK.tenant, tenant=item.tenant_id,
                           id=item_id, **viewer(p))
 
 
 def add_note(tx: Tx, p: Principal, item_id: uuid.UUID, body: str) -> str:
     tenant_id = lock(tx, p, item_id).tenant_id
     audit(tx, p, tenant_id, item_id, "note", None, body)
-    return tx.last_scalar(queries.ADD_NOTE, tenant=tenant_id, id=item_id, author=p.actor, body=body)
+    return tx.scalar_and_commit(queries.ADD_NOTE, tenant=tenant_id, id=item_id, author=p.actor, body=body)
 
 
 def notes(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
     tenant_id = tenant_of(tx, p, item_id)
-    return '{"items":' + tx.last_scalar(queries.NOTES, tenant=tenant_id, id=item_id) + "}"
+    return '{"items":' + tx.scalar_and_commit(queries.NOTES, tenant=tenant_id, id=item_id) + "}"
 
 
 def history(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
     tenant_id = tenant_of(tx, p, item_id)
-    return '{"items":' + tx.last_scalar(queries.HISTORY, tenant=tenant_id, id=item_id) + "}"
+    return '{"items":' + tx.scalar_and_commit(queries.HISTORY, tenant=tenant_id, id=item_id) + "}"
 
 
 MAIL_QUEUED = "queued"
@@ -170,3 +170,11 @@ def _check_own_repository(tx: Tx, tenant_id: uuid.UUID, url: str) -> None:
 
 def _missing(field: str, detail: str) -> errors.ValidationFailed:
     return errors.ValidationFailed(detail, errors=[{"field": field, "message": "Field required", "type": "missing"}])
+
+
+def stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
+    """The client API's stats plus SLA and assignee figures; per tenant too for staff over
+    all tenants."""
+    s = scope(p, tenant_id)
+    sql = queries.TRIAGE_STATS_ALL_TENANTS if s.all_tenants else queries.TRIAGE_STATS
+    return tx.scalar_and_commit(sql, **s.params)

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from conftest import raw_connection, submit
 
-from shared import checks, db, errors
+from shared import checks, db, errors, queries
 
 BASE = "/api/v1/feedback/"
 
@@ -15,7 +15,7 @@ BASE = "/api/v1/feedback/"
 def test_catalog_every_tenant_table_has_forced_rls(database_url):
     with db.transaction(owner=True) as tx:
         assert checks.rls_problems(tx) == []
-        tables = {row[0] for row in tx.rows(checks.TENANT_TABLES_RLS)}
+        tables = {row[0] for row in tx.rows(queries.TENANT_TABLES_RLS)}
     assert {"tenants", "api_keys", "feedback", "votes", "idempotency_keys", "rate_counters"} <= tables
 
 
@@ -32,7 +32,7 @@ def test_catalog_check_notices_a_table_without_forced_rls(database_url):
 def test_service_role_cannot_bypass_rls(database_url):
     with db.transaction() as tx:
         assert checks.service_role_problems(tx) == []
-        role, superuser, bypass, _ = tx.one(checks.SERVICE_ROLE)
+        role, superuser, bypass, _ = tx.one(queries.SERVICE_ROLE_POWERS)
     assert (role, superuser, bypass) == ("pilot_feedback_app", False, False)
 
 
@@ -146,7 +146,7 @@ def test_last_statement_commits_with_it(database_url, tenant):
               " VALUES (:t, 'bug', :s, 'x@example.com', now()) RETURNING id")
     with db.transaction() as tx:
         tx.set_tenant(tenant.id)
-        tx.last(insert, t=tenant.id, s=marker)
+        tx.rows_and_commit(insert, t=tenant.id, s=marker)
         assert tx.committed
     conn = raw_connection(database_url)
     assert conn.run("SELECT count(*) FROM feedback WHERE summary = :s", s=marker)[0][0] == 1
@@ -161,7 +161,7 @@ def test_a_failing_last_statement_rolls_the_whole_transaction_back(database_url,
         with db.transaction() as tx:
             tx.set_tenant(tenant.id)
             tx.rows(insert, t=tenant.id, s=marker)
-            tx.last("UPDATE feedback SET rating = 9 WHERE summary = :s", s=marker)  # check violation
+            tx.rows_and_commit("UPDATE feedback SET rating = 9 WHERE summary = :s", s=marker)  # check violation
     conn = raw_connection(database_url)
     assert conn.run("SELECT count(*) FROM feedback WHERE summary = :s", s=marker)[0][0] == 0
     conn.close()

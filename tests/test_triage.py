@@ -190,7 +190,7 @@ def test_an_audit_row_goes_with_its_change(client, tenant, database_url):
             tx.set_tenant(tenant.id)
             tx.rows("INSERT INTO feedback_audit (tenant_id, feedback_id, actor, actor_role, action)"
                     " VALUES (:t, :id, 'test', 'admin', 'edit')", t=tenant.id, id=uuid.UUID(item["id"]))
-            tx.last("UPDATE feedback SET rating = 9 WHERE id = :id", id=uuid.UUID(item["id"]))
+            tx.rows_and_commit("UPDATE feedback SET rating = 9 WHERE id = :id", id=uuid.UUID(item["id"]))
     assert _audit(database_url, item["id"]) == []
 
 

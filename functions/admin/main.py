@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import functions_framework  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
-from shared import feedback, triage  # noqa: E402
+from shared import triage  # noqa: E402
 from shared.http import MAIL_HEADER, PUBLIC, TRIAGE, Api, Call, Reply, Route, framework_error  # noqa: E402
 from shared.models import (  # noqa: E402
     AssignBody,
@@ -78,7 +78,7 @@ def list_notes(call: Call) -> Reply:
 
 
 def stats(call: Call) -> Reply:
-    return Reply(200, feedback.triage_stats(call.tx, call.principal, call.query.tenant_id))
+    return Reply(200, triage.stats(call.tx, call.principal, call.query.tenant_id))
 
 
 def history(call: Call) -> Reply:
