@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.relay import SUBSCRIBERS
+
 ROOT = Path(__file__).resolve().parent.parent
 HTTP_GROUPS = ("feedback", "admin", "github_webhook")
-EVENT_GROUPS = ("notify", "github_sync")
+EVENT_GROUPS = tuple(SUBSCRIBERS.values())
 EVENTS_PREFIX = "/_events/"
 
 

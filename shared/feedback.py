@@ -12,11 +12,11 @@ from typing import Any
 
 from shared import db, errors, outbox, queries, sla
 from shared.items import audit, lock, scope, viewer
+from shared.workflow import CLOSED
 from shared.auth import Credentials, Principal, authenticate
 from shared.config import settings
 from shared.db import Tx
 from shared.models import (
-    CLOSED_STATUSES,
     MAX_EMAIL,
     SUBMITTER_FIELDS,
     TRIAGE_FIELDS,
@@ -233,7 +233,7 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
 
 def vote(tx: Tx, p: Principal, item_id: uuid.UUID, *, add: bool) -> dict[str, Any]:
     item = lock(tx, p, item_id)
-    if item.status in CLOSED_STATUSES:
+    if item.status in CLOSED:
         raise errors.Conflict(f"Voting is closed on {item.status} items.")
     ident = {"tenant": item.tenant_id, "id": item_id, "user": p.user_id}
     tx.rows(queries.ADD_VOTE if add else queries.REMOVE_VOTE, **ident)

@@ -26,7 +26,7 @@ from shared import logs, queries, secrets
 from shared.config import settings
 from shared.db import Tx
 from shared.items import audit_system
-from shared.models import CLOSED_STATUSES
+from shared.workflow import CLOSED
 from shared.outbox import Claimed, PermanentFailure, RetryLater
 
 LABEL = "pilot-feedback"  # on every issue made here, where the token may label
@@ -52,7 +52,7 @@ def make_issue(tx: Tx, event: Claimed) -> str:
         return "skipped"
     requested = event.payload.get("reason") == "requested"
     if not requested and (item["priority"] not in settings().github_priorities
-                          or item["status"] in CLOSED_STATUSES):
+                          or item["status"] in CLOSED):
         return "skipped"
     repository = item["repository"] or settings().github_repository
     if not repository:

@@ -30,9 +30,7 @@ Status = Literal[
 ]
 Source = Literal["web_app", "cli", "ide_plugin", "email", "api", "other"]
 SortOrder = Literal["newest", "oldest", "votes", "priority", "sla"]
-Role = Literal["member", "admin", "staff"]
 
-CLOSED_STATUSES = ("completed", "declined", "duplicate")
 MAX_CONTEXT_BYTES = 16 * 1024
 MAX_TAGS = 20
 

@@ -10,7 +10,6 @@ they are done, or dead after too many attempts or too long.
 """
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import uuid
@@ -18,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared import db, errors, logs, queries
+from shared import db, errors, logs, queries, relay
+from shared.relay import Event
 from shared.db import Tx
 
 BACKOFF_BASE_SECONDS = 30
@@ -26,12 +26,6 @@ BACKOFF_CAP_SECONDS = 3600
 MAX_ATTEMPTS = 12  # about eight hours of tries at the backoff above
 MAX_AGE_SECONDS = 3 * 24 * 3600
 SWEEP_BATCH = 500
-
-
-@dataclass(frozen=True)
-class Event:
-    id: int
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -77,8 +71,6 @@ def publish_after_commit(tx: Tx, events: list[Event]) -> None:
 
 
 def _publish(events: list[Event]) -> None:
-    from shared import relay
-
     relay.publish(events)
 
 
@@ -159,21 +151,9 @@ def replay(event_id: int) -> Event:
     return event
 
 
-# --- events as Pub/Sub messages (what the relay publishes and event functions receive)
-
-def message_data(event: Event) -> bytes:
-    return json.dumps({"event_id": event.id, "kind": event.kind}).encode()
-
-
 def take(data: Mapping[str, Any], handlers: Mapping[str, Handler], function: str) -> None:
     """An event function's work: deliver the message's event if it is of a kind it handles."""
-    event = from_cloud_event(data)
+    event = relay.from_cloud_event(data)
     if event.kind in handlers:
         outcome = deliver(event.id, handlers)
         logs.log("INFO", "event handled", function=function, event_id=event.id, outcome=outcome)
-
-
-def from_cloud_event(data: Mapping[str, Any]) -> Event:
-    """The event in a Pub/Sub message-published CloudEvent's data."""
-    body = json.loads(base64.b64decode(data["message"]["data"]))
-    return Event(int(body["event_id"]), str(body["kind"]))

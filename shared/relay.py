@@ -1,11 +1,12 @@
 """Publishing outbox events to the functions that deliver them.
 
 Deployed, events go to the Pub/Sub topic EVENTS_TOPIC (google-cloud-pubsub,
-imported here only, on the first publish), whose triggers deliver them to every
-event function. The local server (EVENTS_PUSH_URL) instead receives each event
-as Pub/Sub would push it: a message-published CloudEvent per event function,
-sent from a background thread so the change's request does not wait for it.
-A publish that fails loses nothing: the row stays due for the sweep.
+imported here only, on the first publish), whose subscription for each kind
+delivers them to its event function. The local server (EVENTS_PUSH_URL) instead
+receives each event as Pub/Sub would push it: a message-published CloudEvent to
+the function of its kind, sent from a background thread so the change's request
+does not wait for it. A publish that fails loses nothing: the row stays due for
+the sweep.
 """
 from __future__ import annotations
 
@@ -17,15 +18,40 @@ import queue
 import threading
 import urllib.request
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from shared import logs
 from shared.config import settings
-from shared.devserver import EVENT_GROUPS
-from shared.outbox import Event, message_data
 
+# Each kind of event and the event function that delivers it: one subscription each
+# (Terraform's functions.<name>.kind filters the topic by it; the local push does so too).
+SUBSCRIBERS = {"mail": "notify", "github": "github_sync"}
 PUBLISH_TIMEOUT_SECONDS = 3  # then the sweep publishes it: a change never waits long
 LOCAL_TOPIC = "//pubsub.googleapis.com/projects/local/topics/feedback-events"
+
+
+@dataclass(frozen=True)
+class Event:
+    """An outbox row to deliver: what a message carries."""
+
+    id: int
+    kind: str
+
+
+# --- events as Pub/Sub messages (what is published and what event functions receive)
+
+
+def message_data(event: Event) -> bytes:
+    return json.dumps({"event_id": event.id, "kind": event.kind}).encode()
+
+
+def from_cloud_event(data: Mapping[str, Any]) -> Event:
+    """The event in a Pub/Sub message-published CloudEvent's data."""
+    body = json.loads(base64.b64decode(data["message"]["data"]))
+    return Event(int(body["event_id"]), str(body["kind"]))
+
 
 _pending: queue.Queue[Event] = queue.Queue()
 _worker_lock = threading.Lock()
@@ -64,12 +90,12 @@ def _ensure_worker() -> None:
 def _push_forever() -> None:
     while True:
         event = _pending.get()
-        for subscriber in EVENT_GROUPS:  # each a subscriber of the one topic
-            try:
-                _push(settings().events_push_url + "/" + subscriber, event)
-            except Exception as exc:
-                logs.log("WARNING", "event push failed", event_id=event.id, subscriber=subscriber,
-                         error=f"{type(exc).__name__}: {exc}")
+        subscriber = SUBSCRIBERS[event.kind]
+        try:
+            _push(settings().events_push_url + "/" + subscriber, event)
+        except Exception as exc:
+            logs.log("WARNING", "event push failed", event_id=event.id, subscriber=subscriber,
+                     error=f"{type(exc).__name__}: {exc}")
 
 
 def _push(url: str, event: Event) -> None:

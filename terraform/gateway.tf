@@ -8,16 +8,15 @@
 # pilot's front door.
 
 locals {
-  # The triage routes under /api/v1/feedback/{id}/... (the admin function's Api
-  # declares them; the test suite checks this list against it).
-  admin_actions = ["acknowledge", "respond", "complete", "status", "assign", "github", "notes", "history"]
-  admin_paths = concat(
-    flatten([for action in local.admin_actions : [
-      "/api/v1/feedback/*/${action}",
-      "/api/v1/feedback/*/${action}/**",
-    ]]),
-    ["/api/v1/feedback/triage/**", "/api/v1/feedback/admin/**"],
-  )
+  # The admin function's paths, read from the routes `manage.py gateway-spec` wrote from
+  # the code (api_gateway.json.tftpl, read here as plain JSON): each with its {id} as one
+  # path segment, with and without its trailing slash, as the code takes both.
+  gateway_routes = jsondecode(file("${path.module}/api_gateway.json.tftpl")).paths
+  admin_routes = [
+    for path, operations in local.gateway_routes : replace(path, "{id}", "*")
+    if anytrue([for method, op in operations : try(op["x-google-backend"].address, "") == "$${admin}"])
+  ]
+  admin_paths = distinct(flatten([for path in local.admin_routes : [path, trimsuffix(path, "/")]]))
 }
 
 resource "google_compute_global_address" "api" {
