@@ -230,6 +230,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from shared import embedded, schema_dump
+
+    sys.stdout.write(schema_dump.fresh(embedded.start(DATA_DIR / "postgres")))
+    return 0
+
+
 def cmd_gateway_spec(args: argparse.Namespace) -> int:
     from shared import api_gateway, devserver
 
@@ -252,6 +259,8 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("name")
     make.set_defaults(func=cmd_makemigrations)
 
+    sub.add_parser("schema", help="print the schema the migrations produce (sql/schema.sql)").set_defaults(
+        func=cmd_schema)
     sub.add_parser("gateway-spec", help="print API Gateway's OpenAPI 2.0 routes (terraform/api_gateway.json.tftpl)"
                    ).set_defaults(func=cmd_gateway_spec)
     serve = sub.add_parser("serve", parents=[common], help="run every function group on one port")
@@ -320,7 +329,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-NO_DATABASE = ("makemigrations", "gateway-spec")  # commands that only write files
+NO_DATABASE = ("makemigrations", "gateway-spec", "schema")  # commands that write files (schema: its own)
 
 
 def main(argv: list[str] | None = None) -> int:

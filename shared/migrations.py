@@ -16,6 +16,7 @@ from pg8000.exceptions import DatabaseError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+SCHEMA_DUMP = "schema.sql"  # what the migrations produce, for reading (shared/schema_dump.py)
 # Any constant works; it only has to be the same for every runner.
 LOCK_KEY = 0x70665F6D6967  # "pf_mig"
 
@@ -46,6 +47,8 @@ class Migration:
 def discover(sql_dir: Path = SQL_DIR) -> list[Migration]:
     found = []
     for path in sorted(sql_dir.glob("*.sql")):
+        if path.name == SCHEMA_DUMP:
+            continue
         match = FILE_PATTERN.match(path.name)
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNNN_name.sql")

@@ -2,6 +2,7 @@
 that every statement of the code prepares against."""
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 
@@ -112,3 +113,17 @@ def test_every_statement_of_the_code_prepares_against_the_schema(database_url):
     with db.transaction() as tx:
         for sql in statements:
             pg8000.native.PreparedStatement(tx._conn.raw, sql)  # the server parses it; raises if wrong
+
+
+def test_sql_schema_sql_is_what_the_migrations_produce(server_url, tmp_path):
+    """sql/schema.sql, dumped from a fresh migration on the embedded server (another server's
+    catalog may add options of its own), is current: `python manage.py schema > sql/schema.sql`."""
+    from conftest import SERVER_URL_VARS
+
+    from shared import embedded, schema_dump
+
+    own_server = any(os.environ.get(v) for v in SERVER_URL_VARS)
+    url = embedded.start(tmp_path / "pg") if own_server else server_url
+    assert schema_dump.fresh(url) == schema_dump.SCHEMA_FILE.read_text(), (
+        "stale: run `python manage.py schema > sql/schema.sql`")
+    assert "schema.sql" not in [m.path.name for m in migrations.discover()]

@@ -1,0 +1,540 @@
+-- The schema sql/NNNN_*.sql produce, dumped by `python manage.py schema`: read it, never edit or apply it.
+
+CREATE FUNCTION public.app_is_staff() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(current_setting('app.staff', true), '') = 'on' $$;
+
+CREATE FUNCTION public.app_tenant_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT nullif(current_setting('app.tenant_id', true), '')::uuid $$;
+
+CREATE FUNCTION public.auth_api_key(p_key_hash bytea) RETURNS TABLE(key_id uuid, tenant_id uuid, role character varying, user_id uuid, label character varying)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+    SELECT k.id, k.tenant_id, k.role, k.user_id, k.label
+      FROM api_keys k
+     WHERE k.key_hash = p_key_hash AND k.revoked_at IS NULL
+       AND (k.expires_at IS NULL OR k.expires_at > now())
+$$;
+
+CREATE FUNCTION public.auth_intake_key(p_key_hash bytea) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$ SELECT t.id FROM tenants t WHERE t.intake_key_hash = p_key_hash $$;
+
+CREATE FUNCTION public.auth_tenant_exists(p_tenant_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$ SELECT EXISTS (SELECT 1 FROM tenants t WHERE t.id = p_tenant_id) $$;
+
+CREATE FUNCTION public.guard_tenant_table(t regclass) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format(
+        'CREATE POLICY tenant_isolation ON %s '
+        'USING (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff())) '
+        'WITH CHECK (tenant_id = (SELECT app_tenant_id()) OR (SELECT app_is_staff()))', t);
+END
+$$;
+
+CREATE FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) RETURNS TABLE(what text, purged bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    -- Floors, whatever a setting says: a retried request is answered for a day, and a
+    -- redelivered webhook stays recognised longer than GitHub's events stay fresh.
+    keep_requests interval := make_interval(hours => greatest(idempotency_hours, 24));
+    keep_records interval := make_interval(days => greatest(retention_days, 2));
+BEGIN
+    PERFORM set_config('app.staff', 'on', true);
+    what := 'idempotency_keys';
+    DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM idempotency_keys WHERE created_at < now() - keep_requests LIMIT batch));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN NEXT;
+    -- A counter matters only while its window lasts (an hour at most, here a day).
+    what := 'rate_counters';
+    DELETE FROM rate_counters WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM rate_counters WHERE window_start < now() - interval '1 day' LIMIT batch));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN NEXT;
+    what := 'github_deliveries';
+    DELETE FROM github_deliveries WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM github_deliveries WHERE received_at < now() - keep_records LIMIT batch));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN NEXT;
+    -- Finished events only (sent, skipped or dead): pending ones are never purged.
+    what := 'outbox';
+    DELETE FROM outbox WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM outbox WHERE done_at < now() - keep_records LIMIT batch));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN NEXT;
+END
+$$;
+
+CREATE FUNCTION public.sla_status(due timestamp with time zone, answered timestamp with time zone, created timestamp with time zone) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE
+        WHEN answered IS NOT NULL THEN CASE WHEN answered <= due THEN 'met' ELSE 'breached' END
+        WHEN now() > due THEN 'breached'
+        WHEN now() >= due - (due - created) / 4 THEN 'due_soon'
+        ELSE 'on_track'
+    END
+$$;
+
+CREATE FUNCTION public.votes_maintain_count() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE feedback SET vote_count = vote_count + 1
+         WHERE tenant_id = NEW.tenant_id AND id = NEW.feedback_id;
+        RETURN NEW;
+    END IF;
+    UPDATE feedback SET vote_count = vote_count - 1
+     WHERE tenant_id = OLD.tenant_id AND id = OLD.feedback_id;
+    RETURN OLD;
+END
+$$;
+
+CREATE TABLE public.api_keys (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    role character varying(20) NOT NULL,
+    user_id uuid,
+    key_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone,
+    label character varying(200),
+    expires_at timestamp with time zone,
+    CONSTRAINT api_keys_label_check CHECK ((length(btrim((label)::text)) > 0)),
+    CONSTRAINT api_keys_role_check CHECK (((role)::text = ANY ((ARRAY['member'::character varying, 'admin'::character varying, 'staff'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.api_keys FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.feedback (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    type character varying(20) NOT NULL,
+    summary character varying(255) NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    priority character varying(20) DEFAULT 'medium'::character varying NOT NULL,
+    priority_rank smallint GENERATED ALWAYS AS (
+CASE priority
+    WHEN 'urgent'::text THEN 4
+    WHEN 'high'::text THEN 3
+    WHEN 'medium'::text THEN 2
+    ELSE 1
+END) STORED,
+    status character varying(20) DEFAULT 'new'::character varying NOT NULL,
+    submitted_by uuid,
+    submitter_email character varying(254),
+    submitter_name character varying(200),
+    source character varying(20) DEFAULT 'api'::character varying NOT NULL,
+    context jsonb DEFAULT '{}'::jsonb NOT NULL,
+    tags jsonb DEFAULT '[]'::jsonb NOT NULL,
+    rating integer,
+    github_issue_url character varying(500),
+    public_response text,
+    vote_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    acknowledged_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, (((summary)::text || ' '::text) || description))) STORED,
+    decline_reason text,
+    duplicate_of uuid,
+    assignee_id uuid,
+    assignee_email character varying(254),
+    sla_due_at timestamp with time zone NOT NULL,
+    github_sync_error text,
+    github_updated_at timestamp with time zone,
+    erased_at timestamp with time zone,
+    CONSTRAINT feedback_context_check CHECK ((jsonb_typeof(context) = 'object'::text)),
+    CONSTRAINT feedback_decline_reason_check CHECK ((length(decline_reason) <= 2000)),
+    CONSTRAINT feedback_description_check CHECK ((length(description) <= 20000)),
+    CONSTRAINT feedback_duplicate_not_self CHECK ((duplicate_of <> id)),
+    CONSTRAINT feedback_duplicate_status CHECK ((((status)::text = 'duplicate'::text) = (duplicate_of IS NOT NULL))),
+    CONSTRAINT feedback_github_sync_error_check CHECK ((length(github_sync_error) <= 2000)),
+    CONSTRAINT feedback_has_submitter CHECK (((submitted_by IS NOT NULL) OR (submitter_email IS NOT NULL) OR (erased_at IS NOT NULL))),
+    CONSTRAINT feedback_priority_check CHECK (((priority)::text = ANY ((ARRAY['low'::character varying, 'medium'::character varying, 'high'::character varying, 'urgent'::character varying])::text[]))),
+    CONSTRAINT feedback_public_response_size CHECK ((length(public_response) <= 10000)),
+    CONSTRAINT feedback_rating_check CHECK (((rating >= 1) AND (rating <= 5))),
+    CONSTRAINT feedback_source_check CHECK (((source)::text = ANY ((ARRAY['web_app'::character varying, 'cli'::character varying, 'ide_plugin'::character varying, 'email'::character varying, 'api'::character varying, 'other'::character varying])::text[]))),
+    CONSTRAINT feedback_status_check CHECK (((status)::text = ANY ((ARRAY['new'::character varying, 'acknowledged'::character varying, 'in_review'::character varying, 'planned'::character varying, 'in_progress'::character varying, 'completed'::character varying, 'declined'::character varying, 'duplicate'::character varying])::text[]))),
+    CONSTRAINT feedback_summary_check CHECK ((length(btrim((summary)::text)) > 0)),
+    CONSTRAINT feedback_tags_check CHECK ((jsonb_typeof(tags) = 'array'::text)),
+    CONSTRAINT feedback_type_check CHECK (((type)::text = ANY ((ARRAY['bug'::character varying, 'feature'::character varying, 'performance'::character varying, 'docs'::character varying, 'ux'::character varying, 'other'::character varying])::text[]))),
+    CONSTRAINT feedback_vote_count_check CHECK ((vote_count >= 0))
+);
+
+ALTER TABLE ONLY public.feedback FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.feedback_audit (
+    id bigint NOT NULL,
+    tenant_id uuid NOT NULL,
+    feedback_id uuid NOT NULL,
+    actor character varying(300) NOT NULL,
+    actor_role character varying(20) NOT NULL,
+    action character varying(40) NOT NULL,
+    old_value jsonb,
+    new_value jsonb,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+ALTER TABLE ONLY public.feedback_audit FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.feedback_audit ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.feedback_audit_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.feedback_notes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    feedback_id uuid NOT NULL,
+    author character varying(300) NOT NULL,
+    body text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT feedback_notes_body_check CHECK (((length(body) >= 1) AND (length(body) <= 10000)))
+);
+
+ALTER TABLE ONLY public.feedback_notes FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.github_deliveries (
+    delivery_id character varying(100) NOT NULL,
+    received_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+CREATE TABLE public.idempotency_keys (
+    tenant_id uuid NOT NULL,
+    principal character varying(300) NOT NULL,
+    key character varying(255) NOT NULL,
+    request_hash bytea NOT NULL,
+    response_status integer NOT NULL,
+    response_body text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.mail_opt_outs (
+    tenant_id uuid NOT NULL,
+    email character varying(254) NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT mail_opt_outs_email_check CHECK (((email)::text = lower((email)::text)))
+);
+
+ALTER TABLE ONLY public.mail_opt_outs FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.outbox (
+    id bigint NOT NULL,
+    tenant_id uuid NOT NULL,
+    feedback_id uuid NOT NULL,
+    kind character varying(40) NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    sweep_after timestamp with time zone DEFAULT (clock_timestamp() + '00:01:00'::interval) NOT NULL,
+    last_error text,
+    done_at timestamp with time zone,
+    outcome character varying(20),
+    CONSTRAINT outbox_done_has_outcome CHECK (((done_at IS NULL) = (outcome IS NULL))),
+    CONSTRAINT outbox_last_error_check CHECK ((length(last_error) <= 2000)),
+    CONSTRAINT outbox_outcome_check CHECK (((outcome)::text = ANY ((ARRAY['sent'::character varying, 'skipped'::character varying, 'dead'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.outbox FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.rate_counters (
+    tenant_id uuid NOT NULL,
+    bucket character varying(300) NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    hits integer DEFAULT 0 NOT NULL
+);
+
+ALTER TABLE ONLY public.rate_counters FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.schema_migrations (
+    version character varying(4) NOT NULL,
+    name text NOT NULL,
+    checksum character varying(64) NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.signing_keys (
+    name character varying(40) NOT NULL,
+    key bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    retired_at timestamp with time zone,
+    CONSTRAINT signing_keys_key_check CHECK ((length(key) = 32))
+);
+
+CREATE TABLE public.tenants (
+    id uuid NOT NULL,
+    name character varying(200) NOT NULL,
+    intake_key_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    github_repository character varying(200),
+    anonymous_priority boolean DEFAULT false NOT NULL,
+    CONSTRAINT tenants_github_repository_check CHECK (((github_repository)::text ~ '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$'::text)),
+    CONSTRAINT tenants_name_check CHECK ((length(btrim((name)::text)) > 0))
+);
+
+ALTER TABLE ONLY public.tenants FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.votes (
+    tenant_id uuid NOT NULL,
+    feedback_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.votes FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_key_hash_key UNIQUE (key_hash);
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.feedback_audit
+    ADD CONSTRAINT feedback_audit_pkey PRIMARY KEY (tenant_id, feedback_id, id);
+
+ALTER TABLE ONLY public.feedback_notes
+    ADD CONSTRAINT feedback_notes_pkey PRIMARY KEY (tenant_id, feedback_id, id);
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_tenant_id_id_key UNIQUE (tenant_id, id);
+
+ALTER TABLE ONLY public.github_deliveries
+    ADD CONSTRAINT github_deliveries_pkey PRIMARY KEY (delivery_id);
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (tenant_id, principal, key);
+
+ALTER TABLE ONLY public.mail_opt_outs
+    ADD CONSTRAINT mail_opt_outs_pkey PRIMARY KEY (tenant_id, email);
+
+ALTER TABLE ONLY public.outbox
+    ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.rate_counters
+    ADD CONSTRAINT rate_counters_pkey PRIMARY KEY (tenant_id, bucket, window_start);
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.signing_keys
+    ADD CONSTRAINT signing_keys_pkey PRIMARY KEY (name);
+
+ALTER TABLE ONLY public.tenants
+    ADD CONSTRAINT tenants_intake_key_hash_key UNIQUE (intake_key_hash);
+
+ALTER TABLE ONLY public.tenants
+    ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.votes
+    ADD CONSTRAINT votes_pkey PRIMARY KEY (tenant_id, feedback_id, user_id);
+
+CREATE INDEX api_keys_tenant_idx ON public.api_keys USING btree (tenant_id, created_at);
+
+CREATE INDEX feedback_audit_github_issue_idx ON public.feedback_audit USING btree (tenant_id, created_at) WHERE ((action)::text = 'github_issue'::text);
+
+CREATE INDEX feedback_created_idx ON public.feedback USING btree (created_at, id);
+
+CREATE INDEX feedback_github_issue_idx ON public.feedback USING btree (lower((github_issue_url)::text)) WHERE (github_issue_url IS NOT NULL);
+
+CREATE INDEX feedback_search_idx ON public.feedback USING gin (search);
+
+CREATE INDEX feedback_tags_idx ON public.feedback USING gin (tags jsonb_path_ops);
+
+CREATE INDEX feedback_tenant_acknowledged_idx ON public.feedback USING btree (tenant_id) INCLUDE (created_at, acknowledged_at) WHERE (acknowledged_at IS NOT NULL);
+
+CREATE INDEX feedback_tenant_created_idx ON public.feedback USING btree (tenant_id, created_at, id);
+
+CREATE INDEX feedback_tenant_open_assignee_idx ON public.feedback USING btree (tenant_id, assignee_id) WHERE ((status)::text <> ALL ((ARRAY['completed'::character varying, 'declined'::character varying, 'duplicate'::character varying])::text[]));
+
+CREATE INDEX feedback_tenant_priority_idx ON public.feedback USING btree (tenant_id, priority_rank, created_at, id);
+
+CREATE INDEX feedback_tenant_sla_idx ON public.feedback USING btree (tenant_id, sla_due_at, id);
+
+CREATE INDEX feedback_tenant_stats_idx ON public.feedback USING btree (tenant_id, type, status, priority) INCLUDE (created_at, acknowledged_at, sla_due_at);
+
+CREATE INDEX feedback_tenant_status_priority_idx ON public.feedback USING btree (tenant_id, status, priority);
+
+CREATE INDEX feedback_tenant_submitter_idx ON public.feedback USING btree (tenant_id, submitted_by, created_at, id);
+
+CREATE INDEX feedback_tenant_votes_idx ON public.feedback USING btree (tenant_id, vote_count, created_at, id);
+
+CREATE INDEX github_deliveries_age_idx ON public.github_deliveries USING btree (received_at);
+
+CREATE INDEX idempotency_keys_age_idx ON public.idempotency_keys USING btree (created_at);
+
+CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (tenant_id, created_at);
+
+CREATE INDEX outbox_done_idx ON public.outbox USING btree (done_at) WHERE (done_at IS NOT NULL);
+
+CREATE INDEX outbox_due_idx ON public.outbox USING btree (sweep_after) WHERE (done_at IS NULL);
+
+CREATE INDEX outbox_item_idx ON public.outbox USING btree (tenant_id, feedback_id);
+
+CREATE INDEX rate_counters_age_idx ON public.rate_counters USING btree (window_start);
+
+CREATE TRIGGER votes_count AFTER INSERT OR DELETE ON public.votes FOR EACH ROW EXECUTE FUNCTION public.votes_maintain_count();
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.feedback_audit
+    ADD CONSTRAINT feedback_audit_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id);
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_duplicate_of_fk FOREIGN KEY (tenant_id, duplicate_of) REFERENCES public.feedback(tenant_id, id);
+
+ALTER TABLE ONLY public.feedback_notes
+    ADD CONSTRAINT feedback_notes_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id);
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.mail_opt_outs
+    ADD CONSTRAINT mail_opt_outs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.outbox
+    ADD CONSTRAINT outbox_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id);
+
+ALTER TABLE ONLY public.rate_counters
+    ADD CONSTRAINT rate_counters_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.votes
+    ADD CONSTRAINT votes_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id) ON DELETE CASCADE;
+
+ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.feedback ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.feedback_audit ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.feedback_notes ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.mail_opt_outs ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.outbox ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY owner_lookup ON public.api_keys FOR SELECT TO postgres USING (true);
+
+CREATE POLICY owner_lookup ON public.tenants FOR SELECT TO postgres USING (true);
+
+ALTER TABLE public.rate_counters ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY tenant_isolation ON public.api_keys USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.feedback USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.feedback_audit USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.feedback_notes USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.mail_opt_outs USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.outbox USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.rate_counters USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.tenants USING (((id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK ((id = ( SELECT public.app_tenant_id() AS app_tenant_id)));
+
+CREATE POLICY tenant_isolation ON public.votes USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.votes ENABLE ROW LEVEL SECURITY;
+
+GRANT USAGE ON SCHEMA public TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.auth_api_key(p_key_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_api_key(p_key_hash bytea) TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.auth_intake_key(p_key_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_intake_key(p_key_hash bytea) TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.auth_tenant_exists(p_tenant_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_tenant_exists(p_tenant_id uuid) TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.guard_tenant_table(t regclass) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) TO pilot_feedback_app;
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.feedback TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.feedback_audit TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.feedback_notes TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.github_deliveries TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.idempotency_keys TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.mail_opt_outs TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.outbox TO pilot_feedback_app;
+
+GRANT UPDATE(attempts) ON TABLE public.outbox TO pilot_feedback_app;
+
+GRANT UPDATE(next_attempt_at) ON TABLE public.outbox TO pilot_feedback_app;
+
+GRANT UPDATE(sweep_after) ON TABLE public.outbox TO pilot_feedback_app;
+
+GRANT UPDATE(last_error) ON TABLE public.outbox TO pilot_feedback_app;
+
+GRANT UPDATE(done_at) ON TABLE public.outbox TO pilot_feedback_app;
+
+GRANT UPDATE(outcome) ON TABLE public.outbox TO pilot_feedback_app;
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.rate_counters TO pilot_feedback_app;
+
+GRANT SELECT ON TABLE public.signing_keys TO pilot_feedback_app;
+
+GRANT SELECT(id) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT(name) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT(created_at) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT(github_repository) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT(anonymous_priority) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT,INSERT,DELETE ON TABLE public.votes TO pilot_feedback_app;
