@@ -33,6 +33,7 @@ test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check --select F,E9 --line-length 120 .
+	$(PY) -m mypy shared functions/*/main.py manage.py
 
 bench: $(STAMP)
 	$(PY) bench/run.py

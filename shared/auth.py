@@ -111,7 +111,7 @@ def authenticate(tx: Tx, creds: Credentials) -> Principal:
     A credential seen before is checked together with the request's first
     statement (one round trip saved); a new one is looked up at once.
     """
-    if creds.kind == "api_key":
+    if creds.api_key_hash is not None:  # an API key's credentials
         known = _known_keys.get(creds.api_key_hash)
         if known is not None:
             tx.defer_check(queries.AUTH_API_KEY, errors.Unauthorized(REVOKED), key_hash=creds.api_key_hash)

@@ -24,7 +24,7 @@ def rls_problems(tx: db.Tx) -> list[str]:
 
 
 def service_role_problems(tx: db.Tx) -> list[str]:
-    role, superuser, bypass, owned = tx.one(queries.SERVICE_ROLE_POWERS)
+    role, superuser, bypass, owned = tx.single(queries.SERVICE_ROLE_POWERS)
     problems = []
     if superuser:
         problems.append(f"{role} is a superuser")

@@ -42,7 +42,7 @@ READ_MARGIN_SECONDS = 5
 
 # SQLSTATE classes and codes that mean the connection itself is gone.
 _CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
-_CONSTRAINT_DETAIL = {errors.ValidationFailed: "A value is too long or not allowed here."}
+_CONSTRAINT_DETAIL: dict[type[errors.ApiError], str] = {errors.ValidationFailed: "A value is too long or not allowed here."}
 # SQLSTATEs a request can cause, mapped to what the caller is told.
 _CONSTRAINT_ERRORS = {
     "23505": errors.Conflict,  # unique_violation
@@ -381,6 +381,13 @@ class Tx:
     def one(self, sql: str, **params: Any) -> list[Any] | None:
         rows = self.rows(sql, **params)
         return rows[0] if rows else None
+
+    def single(self, sql: str, **params: Any) -> list[Any]:
+        """The one row a statement always returns (an aggregate, a RETURNING of a row known to exist)."""
+        rows = self.rows(sql, **params)
+        if len(rows) != 1:
+            raise RuntimeError(f"expected one row, got {len(rows)}")
+        return rows[0]
 
     def scalar(self, sql: str, **params: Any) -> Any:
         row = self.one(sql, **params)

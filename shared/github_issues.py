@@ -90,7 +90,7 @@ def _record(tx: Tx, event: Claimed, issue: Any, created: bool) -> None:
 
 
 def _check_hourly_cap(tx: Tx, tenant_id: uuid.UUID) -> None:
-    count, frees_at = tx.one(queries.GITHUB_ISSUES_LAST_HOUR, tenant=tenant_id)
+    count, frees_at = tx.single(queries.GITHUB_ISSUES_LAST_HOUR, tenant=tenant_id)
     if count >= settings().github_hourly_cap:
         logs.log("WARNING", "github hourly cap reached", tenant_id=tenant_id, cap=settings().github_hourly_cap)
         raise RetryLater(f"the tenant's {settings().github_hourly_cap} issues an hour are used", frees_at)

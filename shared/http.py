@@ -46,16 +46,30 @@ class Reply:
 
 @dataclass
 class Call:
-    """What a handler receives."""
+    """What a handler receives. A route's policy says what it holds: every policy but
+    PUBLIC opens a transaction (`tx`), and USER, TRIAGE and ANYONE know the caller
+    (`principal`); asking for what the policy does not give is a programming error."""
 
     request: flask.Request
     args: dict[str, Any]
-    principal: auth.Principal | None = None
-    tx: db.Tx | None = None
     body: Any = None
     query: Any = None
+    _principal: auth.Principal | None = None
+    _tx: db.Tx | None = None
     _raw: bytes | None = None
     _refused: errors.ApiError | None = None
+
+    @property
+    def tx(self) -> db.Tx:
+        if self._tx is None:
+            raise RuntimeError("a PUBLIC route has no transaction")
+        return self._tx
+
+    @property
+    def principal(self) -> auth.Principal:
+        if self._principal is None:
+            raise RuntimeError("only USER, TRIAGE and ANYONE routes know the caller")
+        return self._principal
 
     def raw_body(self, limit: int = MAX_BODY_BYTES) -> bytes:
         """The request's JSON body as sent, read once (see `read_body`); a refused body
@@ -146,9 +160,9 @@ class Api:
         if not (call and call.body_read):
             response = leave_large_body_unread(response, request)
         status = response.status_code
-        principal = call.principal if call else None
+        principal = call._principal if call else None
         seconds = time.perf_counter() - started
-        extra = {logs.TRACE: trace} if (trace := _trace(request)) else {}
+        extra: dict[str, Any] = {logs.TRACE: trace} if (trace := _trace(request)) else {}
         if 400 <= status < 500:
             extra["reason"] = problem_detail
         logs.log(
@@ -235,16 +249,16 @@ class Api:
             return route.handler(call)
         if route.policy == SIGNED:
             with db.transaction() as tx:
-                call.tx = tx
+                call._tx = tx
                 return route.handler(call)
         creds = creds or auth.read_credentials(call.request.headers, call.request.args)
         if creds.kind == "anonymous" and route.policy != ANYONE:
             raise errors.Unauthorized("Authentication required.")
         with db.transaction() as tx:
-            call.principal = auth.authenticate(tx, creds)
-            if route.policy == TRIAGE and not call.principal.can_triage:
+            call._principal = principal = auth.authenticate(tx, creds)
+            if route.policy == TRIAGE and not principal.can_triage:
                 raise errors.Forbidden("Admins and staff only.")
-            call.tx = tx
+            call._tx = tx
             return route.handler(call)
 
 

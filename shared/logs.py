@@ -56,7 +56,9 @@ class JsonHandler(logging.Handler):
 
 def configure() -> None:
     """Every logger of the process (gunicorn's, pg8000's, ...) writes these JSON lines: each
-    function calls this as it starts, and so does `manage.py serve`."""
+    function calls this as it starts, and so does `manage.py serve`; the first call does it."""
     root = logging.getLogger()
+    if any(isinstance(h, JsonHandler) for h in root.handlers):
+        return
     root.handlers[:] = [JsonHandler()]
     root.setLevel(logging.INFO)

@@ -151,7 +151,7 @@ def _current_key(tx: Tx) -> tuple[str, bytes]:
     with _key_lock:
         found = _current
     if found is None or time.monotonic() - found[2] > settings().secret_ttl_seconds:
-        name, key = tx.one(queries.CURRENT_SIGNING_KEY, prefix=FIRST_KEY)
+        name, key = tx.single(queries.CURRENT_SIGNING_KEY, prefix=FIRST_KEY)
         found = (name, bytes(key), time.monotonic())
         with _key_lock:
             _current = found

@@ -83,7 +83,7 @@ def _mail_address(value: str) -> str:
         found = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False, strict=True)
     except email_validator.EmailNotValidError as exc:
         raise ValueError(f"not a mail address: {exc}") from None
-    return found.ascii_email
+    return found.normalized  # an ASCII address: its ASCII form
 
 
 MAX_EMAIL = 254
@@ -211,8 +211,8 @@ class FeedbackUpdate(_Body):
 
     feedback_type: FeedbackType = None  # type: ignore[assignment]
     priority: Priority = None  # type: ignore[assignment]
-    summary: Summary = None  # type: ignore[assignment]
-    description: Description = None  # type: ignore[assignment]
+    summary: Summary = None
+    description: Description = None
     tags: Tags = None  # type: ignore[assignment]
     context: Context = None  # type: ignore[assignment]
     rating: Rating | None = None
@@ -233,7 +233,7 @@ class ListQuery(_Model):
     priority: Priority | None = None
     source: Source | None = None
     tag: Tag | None = None
-    q: _text(200, _NO_NUL) | None = None  # type: ignore[valid-type]
+    q: _text(200, _NO_NUL) | None = None
     mine: bool = False
     sort: SortOrder = "newest"
     limit: int = Field(20, ge=1, le=100)

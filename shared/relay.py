@@ -72,11 +72,11 @@ def publish(events: list[Event]) -> None:
 
 @functools.cache
 def _publisher() -> Any:
-    from google.cloud import pubsub_v1
+    from google.cloud.pubsub_v1 import PublisherClient
 
     from shared.google_clients import rest_client
 
-    return rest_client(pubsub_v1.PublisherClient, settings().pubsub_endpoint)
+    return rest_client(PublisherClient, settings().pubsub_endpoint)
 
 
 def _ensure_worker() -> None:

@@ -70,7 +70,7 @@ def revoke_key(key: str) -> dict[str, Any]:
             raise errors.NotFound("No such API key (give its id, or the key itself).")
         key_id, tenant_id = found
         tx.set_tenant(tenant_id)
-        _, tenant, role, label, revoked_at = tx.one(queries.REVOKE_KEY, id=key_id)
+        _, tenant, role, label, revoked_at = tx.single(queries.REVOKE_KEY, id=key_id)
     return {"id": str(key_id), "tenant_id": str(tenant), "role": role, "label": label,
             "revoked_at": revoked_at.isoformat()}
 

@@ -128,7 +128,7 @@ def tell_submitter(
     notice = status if status in ("completed", "declined") else "response" if response is not None else None
     if notice is None:
         return NOT_MAILED
-    has_address, opted_out = tx.one(queries.MAIL_STATE, tenant=tenant_id, id=item_id)
+    has_address, opted_out = tx.single(queries.MAIL_STATE, tenant=tenant_id, id=item_id)
     if not has_address:
         return NO_ADDRESS
     if opted_out:

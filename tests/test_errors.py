@@ -153,7 +153,8 @@ def _logged(capfd) -> list[dict]:
 def test_a_database_failure_is_a_bare_500_and_its_log_line_has_the_cause(client, tenant, monkeypatch, capfd):
     from shared import queries
 
-    monkeypatch.setattr(queries, "STATS", "SELECT (1 / (SELECT count(*) - count(*) FROM feedback f WHERE {scope}))::text")
+    monkeypatch.setattr(queries, "STATS", queries.scoped(
+        "SELECT (1 / (SELECT count(*) - count(*) FROM feedback f WHERE <scope>))::text"))
     capfd.readouterr()
     response = client.get(BASE + "stats/", headers=tenant.auth())
     doc = _problem(response, 500)
@@ -183,9 +184,9 @@ def test_database_words_never_reach_the_answer(client, tenant, monkeypatch):
     problem names no table or type."""
     from shared import queries
 
-    monkeypatch.setattr(queries, "STATS", "INSERT INTO rate_counters (tenant_id, bucket, window_start)"
-                        " SELECT f.tenant_id, repeat('x', 400), now() FROM feedback f WHERE {scope} LIMIT 1"
-                        " RETURNING '{{}}'")
+    monkeypatch.setattr(queries, "STATS", queries.scoped(
+        "INSERT INTO rate_counters (tenant_id, bucket, window_start)"
+        " SELECT f.tenant_id, repeat('x', 400), now() FROM feedback f WHERE <scope> LIMIT 1 RETURNING '{}'"))
     client.post(BASE, json=item_body(), headers=tenant.auth())
     doc = _problem(client.get(BASE + "stats/", headers=tenant.auth()), 422)
     assert "varying" not in json.dumps(doc) and "character" not in json.dumps(doc)
