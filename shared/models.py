@@ -83,7 +83,9 @@ def _mail_address(value: str) -> str:
         found = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False, strict=True)
     except email_validator.EmailNotValidError as exc:
         raise ValueError(f"not a mail address: {exc}") from None
-    return found.normalized  # an ASCII address: its ASCII form
+    if found.ascii_email is None:  # needs SMTPUTF8, refused above: never here
+        raise ValueError("not a mail address this service can send to")
+    return found.ascii_email
 
 
 MAX_EMAIL = 254
