@@ -5,20 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 from cloudevents.http import CloudEvent, to_binary
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def event_app(name: str) -> Any:
-    import functions_framework
-
-    return functions_framework.create_app(
-        target=name, source=str(ROOT / "functions" / name / "main.py"), signature_type="cloudevent"
-    )
 
 
 def deliverer(app: Any, kind: str) -> Any:

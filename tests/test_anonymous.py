@@ -5,9 +5,7 @@ import json
 import uuid
 
 import pytest
-from conftest import item_body, manage, raw_connection
-
-BASE = "/api/v1/feedback/"
+from helpers import BASE, item_body, manage, sql
 
 
 def _anonymous(tenant, **headers: str) -> dict[str, str]:
@@ -15,11 +13,7 @@ def _anonymous(tenant, **headers: str) -> dict[str, str]:
 
 
 def _items(database_url, tenant) -> int:
-    conn = raw_connection(database_url)
-    try:
-        return conn.run("SELECT count(*) FROM feedback WHERE tenant_id = :t", t=tenant.id)[0][0]
-    finally:
-        conn.close()
+    return sql(database_url, "SELECT count(*) FROM feedback WHERE tenant_id = :t", t=tenant.id)[0][0]
 
 
 def test_forwarded_addresses_are_not_trusted_unless_configured(client, tenant, env, database_url):

@@ -4,9 +4,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from conftest import submit
-
-BASE = "/api/v1/feedback/"
+from helpers import BASE, sql, submit
 
 
 def test_submit_returns_the_created_item(client, tenant):
@@ -151,11 +149,8 @@ def test_admin_changes_type_priority_tags(client, tenant):
 
 def test_submitter_edit_closes_once_item_moves_on(client, tenant, database_url):
     item = submit(client, tenant)
-    from conftest import raw_connection
 
-    conn = raw_connection(database_url)
-    conn.run("UPDATE feedback SET status = 'acknowledged' WHERE id = :id", id=uuid.UUID(item["id"]))
-    conn.close()
+    sql(database_url, "UPDATE feedback SET status = 'acknowledged' WHERE id = :id", id=uuid.UUID(item["id"]))
     response = client.patch(BASE + item["id"] + "/", headers=tenant.auth(), json={"summary": "late"})
     assert response.status_code == 409
     assert client.patch(BASE + item["id"] + "/", headers=tenant.auth("admin"),
@@ -184,18 +179,15 @@ def test_votes_are_one_per_user_and_idempotent(client, tenant):
 
 
 def test_votes_close_on_finished_items(client, tenant, database_url):
-    from conftest import raw_connection
 
-    conn = raw_connection(database_url)
     original = submit(client, tenant)
     for status in ("completed", "declined", "duplicate"):
         item = submit(client, tenant)
-        conn.run("UPDATE feedback SET status = CAST(:s AS text), duplicate_of = CASE WHEN CAST(:s AS text) = 'duplicate' THEN CAST(:o AS uuid) END"
-                 " WHERE id = :id", s=status, o=original["id"], id=uuid.UUID(item["id"]))
+        sql(database_url, "UPDATE feedback SET status = CAST(:s AS text), duplicate_of = CASE WHEN CAST(:s AS text) = 'duplicate' THEN CAST(:o AS uuid) END"
+                          " WHERE id = :id", s=status, o=original["id"], id=uuid.UUID(item["id"]))
         response = client.post(BASE + item["id"] + "/vote/", headers=tenant.auth())
         assert response.status_code == 409
         assert client.delete(BASE + item["id"] + "/vote/", headers=tenant.auth()).status_code == 409
-    conn.close()
 
 
 def test_anonymous_may_only_submit(client, tenant):
@@ -212,12 +204,9 @@ def test_stats_counts_the_callers_tenant(client, tenant, other_tenant, database_
     submit(client, tenant, feedback_type="bug")
     done = submit(client, tenant, feedback_type="feature", priority="high")
     submit(client, other_tenant, feedback_type="ux")
-    from conftest import raw_connection
 
-    conn = raw_connection(database_url)
-    conn.run("UPDATE feedback SET status = 'completed', acknowledged_at = created_at + interval '3 hours'"
-             " WHERE id = :id", id=uuid.UUID(done["id"]))
-    conn.close()
+    sql(database_url, "UPDATE feedback SET status = 'completed', acknowledged_at = created_at + interval '3 hours'"
+                      " WHERE id = :id", id=uuid.UUID(done["id"]))
     stats = client.get(BASE + "stats/", headers=tenant.auth()).get_json()
     assert stats == {
         "total": 3,

@@ -9,12 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-from conftest import item_body, raw_connection, submit
+from helpers import BASE, item_body, sql, submit
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared import tenancy
 
-BASE = "/api/v1/feedback/"
 ISSUER = "https://id.example.test/"
 AUDIENCE = "pilot-feedback"
 SECRET = "s3cret-for-tests-only-0123456789abcdef"
@@ -194,11 +193,7 @@ def test_anonymous_falls_to_the_default_tenant_only_when_configured(client, tena
 
 
 def _count_by_email(database_url, email: str) -> int:
-    conn = raw_connection(database_url)
-    try:
-        return conn.run("SELECT count(*) FROM feedback WHERE submitter_email = :e", e=email)[0][0]
-    finally:
-        conn.close()
+    return sql(database_url, "SELECT count(*) FROM feedback WHERE submitter_email = :e", e=email)[0][0]
 
 
 def test_anonymous_rate_limit_per_email(client, tenant, env, database_url):
@@ -236,8 +231,7 @@ def test_a_remembered_key_once_revoked_can_neither_read_nor_write(client, tenant
     headers = {"Authorization": f"Bearer {made['token']}"}
     assert client.get(BASE, headers=headers).status_code == 200  # now remembered
     tenancy.revoke_key(made["id"])
-    conn = raw_connection(database_url)
-    before = conn.run("SELECT f::text, (SELECT count(*) FROM votes) FROM feedback f WHERE f.tenant_id = :t ORDER BY id",
+    before = sql(database_url, "SELECT f::text, (SELECT count(*) FROM votes) FROM feedback f WHERE f.tenant_id = :t ORDER BY id",
                       t=tenant.id)
     attempts = [
         client.get(BASE, headers=headers),
@@ -251,7 +245,6 @@ def test_a_remembered_key_once_revoked_can_neither_read_nor_write(client, tenant
     ]
     assert [r.status_code for r in attempts] == [401] * len(attempts)
     assert all(r.content_type == "application/problem+json" for r in attempts)
-    after = conn.run("SELECT f::text, (SELECT count(*) FROM votes) FROM feedback f WHERE f.tenant_id = :t ORDER BY id",
+    after = sql(database_url, "SELECT f::text, (SELECT count(*) FROM votes) FROM feedback f WHERE f.tenant_id = :t ORDER BY id",
                      t=tenant.id)
-    conn.close()
     assert after == before

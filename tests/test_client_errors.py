@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import item_body, outbox_rows, raw_connection, submit
+from helpers import BASE, item_body, outbox_rows, sql, submit
 
 from shared import tenancy
-
-BASE = "/api/v1/feedback/"
 
 
 def _problem(response, status: int) -> dict:
@@ -105,8 +103,6 @@ def test_a_mail_queued_before_an_opt_out_is_not_sent(client, admin, tenant, data
 
     item = submit(client, tenant, role="admin", submitter_email="late@example.com")
     admin.post(f"{BASE}{item['id']}/respond/", json={"response": "Seen."}, headers=tenant.auth("admin"))
-    conn = raw_connection(database_url)
-    conn.run("INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:t, 'late@example.com')", t=tenant.id)
-    conn.close()
+    sql(database_url, "INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:t, 'late@example.com')", t=tenant.id)
     [row] = outbox_rows(database_url, item["id"], "mail")
     assert outbox.deliver(row["id"], {"mail": mail.send_notice}) == "skipped"

@@ -1,6 +1,6 @@
 """The deployed paths to the database, each with IAM database authentication, against
-local stand-ins of Cloud SQL (tests/cloud_sql.py) in front of a real PostgreSQL:
-the Cloud SQL Python Connector (Admin API, mTLS on 3307), and the direct path to a
+local stand-ins of Cloud SQL (tests/standins/cloud_sql.py) in front of a real PostgreSQL:
+the Cloud SQL Python Connector (Admin API, mTLS on port 3307 of an address of its own), and the direct path to a
 private IP (PostgreSQL's TLS, the access token from the metadata server as password).
 Migrations run as the owner's IAM user; the functions' IAM user gets the service role
 and nothing more, and row-level security holds for it."""
@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import pg8000.native
 import pytest
 import requests
-from cloud_sql import PROXY_PORT, CloudSqlStandIn, MetadataStandIn, PrivateIpStandIn
-from conftest import raw_connection
+from standins.cloud_sql import CloudSqlStandIn, MetadataStandIn, PrivateIpStandIn
+from helpers import sql
 from live import function_process
 
 from shared import embedded
@@ -31,14 +31,11 @@ SERVICE = "fn-feedback@pilot-project.iam"
 
 @pytest.fixture(scope="module")
 def stand_ins(server_url, tmp_path_factory):
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", PROXY_PORT)) == 0:
-            pytest.fail(f"port {PROXY_PORT} (fixed in the connector) is taken on this machine")
     target = parse_database_url(server_url)
     cloud_sql = CloudSqlStandIn(tmp_path_factory.mktemp("cloudsql"), "europe-west1",
                                 target.get("unix_sock") or (target["host"], target["port"]))
     private_ip, metadata = PrivateIpStandIn(cloud_sql), MetadataStandIn()
-    admin = raw_connection(server_url)
+    admin = pg8000.native.Connection(**parse_database_url(server_url))  # closed below
     admin.run(f'CREATE ROLE "{OWNER}" LOGIN CREATEROLE')
     admin.run(f'CREATE ROLE "{SERVICE}" LOGIN')
     # The owner makes the service role on a fresh instance; here another database of the
@@ -108,14 +105,10 @@ def test_migrations_and_the_service_run_with_iam_authentication(deployment, stan
         "github": True}
 
     # Owner and service are different database users; the tables belong to the owner.
-    conn = raw_connection(database_url)
-    try:
-        owners = {row[0] for row in conn.run("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")}
-        member, superuser, bypass = conn.run(
-            "SELECT pg_has_role(:u, 'pilot_feedback_app', 'MEMBER'), rolsuper, rolbypassrls FROM pg_roles"
-            " WHERE rolname = :u", u=SERVICE)[0]
-    finally:
-        conn.close()
+    owners = {row[0] for row in sql(database_url, "SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")}
+    member, superuser, bypass = sql(
+        database_url, "SELECT pg_has_role(:u, 'pilot_feedback_app', 'MEMBER'), rolsuper, rolbypassrls FROM pg_roles"
+        " WHERE rolname = :u", u=SERVICE)[0]
     assert owners == {OWNER}
     assert (member, superuser, bypass) == (True, False, False)
 

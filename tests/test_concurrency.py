@@ -4,22 +4,17 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import item_body, raw_connection, submit
+from helpers import BASE, item_body, sql, submit
 
 from shared import tenancy
 
-BASE = "/api/v1/feedback/"
+
+def _count(database_url: str, statement: str, **params) -> int:
+    return sql(database_url, statement, **params)[0][0]
 
 
-def _count(database_url: str, sql: str, **params) -> int:
-    conn = raw_connection(database_url)
-    try:
-        return conn.run(sql, **params)[0][0]
-    finally:
-        conn.close()
-
-
-def test_idempotent_submission_creates_exactly_one_item(app, tenant, database_url):
+def test_idempotent_submission_creates_exactly_one_item(function_app, tenant, database_url):
+    app = function_app("feedback")
     key = str(uuid.uuid4())
     body = item_body(summary=f"idempotent {key}")
     headers = {**tenant.auth(), "Idempotency-Key": key}
@@ -58,7 +53,8 @@ def test_idempotency_keys_are_per_caller(client, tenant):
     assert first["id"] != second["id"]
 
 
-def test_concurrent_votes_keep_the_count_exact(app, tenant, database_url):
+def test_concurrent_votes_keep_the_count_exact(function_app, tenant, database_url):
+    app = function_app("feedback")
     item = submit(app.test_client(), tenant)
     tokens = [tenancy.create_key(tenant.id, "member")["token"] for _ in range(24)]
     url = BASE + item["id"] + "/vote/"

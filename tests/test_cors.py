@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import submit
+from helpers import BASE, submit
 
-BASE = "/api/v1/feedback/"
 APP = "https://app.example.com"
 
 

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import Tenant, fresh_database
+from helpers import BASE, fresh_database, Tenant
 
 from shared import db, embedded, migrations
 
-BASE = "/api/v1/feedback/"
 STATEMENT_SECONDS = 1
 MARGIN_SECONDS = 2
 CONNECT_SECONDS = 3

@@ -4,22 +4,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import item_body, raw_connection
+from helpers import BASE, item_body, sql
 
 from shared import db
 from shared.http import MAX_BODY_BYTES
-
-BASE = "/api/v1/feedback/"
 
 
 @pytest.fixture
 def count_items(database_url, tenant):
     def count() -> int:
-        conn = raw_connection(database_url)
-        try:
-            return conn.run("SELECT count(*) FROM feedback WHERE tenant_id = :t", t=tenant.id)[0][0]
-        finally:
-            conn.close()
+        return sql(database_url, "SELECT count(*) FROM feedback WHERE tenant_id = :t", t=tenant.id)[0][0]
 
     return count
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import wait_until
 from live import function_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,6 @@ def test_a_deployed_functions_log_lines_are_what_cloud_logging_reads(database_ur
     """Started as deployed: every line is JSON with a time; request lines carry Cloud Logging's
     httpRequest (no query string) and the trace; a 4xx line says why."""
     import json
-    import time
 
     from shared import logs
 
@@ -57,7 +57,7 @@ def test_a_deployed_functions_log_lines_are_what_cloud_logging_reads(database_ur
         assert requests.get(base + "/api/v1/feedback/?limit=2&q=private", headers=headers, timeout=10).status_code == 200
         refused = requests.post(base + "/api/v1/feedback/", json={"summary": ""}, headers=tenant.auth(), timeout=10)
         assert refused.status_code == 422
-        time.sleep(0.3)
+        wait_until(lambda: log.read_text().count('"message": "request"') >= 2, what="both request lines")
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is JSON
     assert all(r["time"].endswith("Z") and r["severity"] for r in records)

@@ -7,44 +7,32 @@ import hashlib
 import hmac
 import json
 import uuid
-from pathlib import Path
 
 import pytest
-from conftest import outbox_rows, raw_connection, submit
+from helpers import outbox_rows, submit, sql
 from github_examples import issue_event
 
 from shared import secrets
 
-ROOT = Path(__file__).resolve().parent.parent
 HOOK = "/api/v1/github/webhook/"
 KEY = "webhook-shared-secret"
 
 
-@pytest.fixture(scope="module")
-def hook_app(database_url):
-    import functions_framework
-
-    return functions_framework.create_app(target="github_webhook",
-                                          source=str(ROOT / "functions/github_webhook/main.py"))
-
-
 @pytest.fixture
-def hook(hook_app, env, secret_store):
+def hook(function_app, env, secret_store):
     name = secret_store.add_version("p", f"webhook-{uuid.uuid4().hex[:6]}", KEY)
     env(GITHUB_WEBHOOK_KEY_SECRET=name, SECRET_MANAGER_ENDPOINT=secret_store.url)
     secrets.reset()
-    yield hook_app.test_client()
+    yield function_app("github_webhook").test_client()
     secrets.reset()
 
 
 def _linked_item(client, tenant, database_url, status: str = "in_progress", email: str = "ada@example.com") -> dict:
     item = submit(client, tenant, role="admin", submitter_email=email)
     url = f"https://github.com/acme/app/issues/{uuid.uuid4().int % 100000}"
-    conn = raw_connection(database_url)
-    conn.run("UPDATE feedback SET github_issue_url = :url, status = CAST(:status AS text),"
-             " completed_at = CASE WHEN CAST(:status AS text) = 'completed' THEN now() END WHERE id = :id",
+    sql(database_url, "UPDATE feedback SET github_issue_url = :url, status = CAST(:status AS text),"
+                      " completed_at = CASE WHEN CAST(:status AS text) = 'completed' THEN now() END WHERE id = :id",
              url=url, status=status, id=uuid.UUID(item["id"]))
-    conn.close()
     return {**item, "url": url}
 
 
@@ -63,21 +51,13 @@ def _signed(body: bytes, *, event: str = "issues", key: str = KEY, delivery: str
 
 
 def _status(database_url, item_id: str) -> tuple:
-    conn = raw_connection(database_url)
-    try:
-        return tuple(conn.run("SELECT status, completed_at IS NOT NULL, decline_reason FROM feedback WHERE id = :id",
-                              id=uuid.UUID(item_id))[0])
-    finally:
-        conn.close()
+    return tuple(sql(database_url, "SELECT status, completed_at IS NOT NULL, decline_reason FROM feedback WHERE id = :id",
+                          id=uuid.UUID(item_id))[0])
 
 
 def _github_audit(database_url, item_id: str) -> list:
-    conn = raw_connection(database_url)
-    try:
-        return conn.run("SELECT actor, actor_role, old_value, new_value FROM feedback_audit"
-                        " WHERE feedback_id = :id AND actor = 'github_webhook' ORDER BY id", id=uuid.UUID(item_id))
-    finally:
-        conn.close()
+    return sql(database_url, "SELECT actor, actor_role, old_value, new_value FROM feedback_audit"
+                             " WHERE feedback_id = :id AND actor = 'github_webhook' ORDER BY id", id=uuid.UUID(item_id))
 
 
 @pytest.mark.parametrize("action, reason, start, expected", [
@@ -113,9 +93,7 @@ def test_a_redelivery_changes_nothing(client, tenant, database_url, hook):
 
 
 def _force(database_url, item_id: str, status: str) -> None:
-    conn = raw_connection(database_url)
-    conn.run("UPDATE feedback SET status = :s WHERE id = :id", s=status, id=uuid.UUID(item_id))
-    conn.close()
+    sql(database_url, "UPDATE feedback SET status = :s WHERE id = :id", s=status, id=uuid.UUID(item_id))
 
 
 @pytest.mark.parametrize("tamper", ["missing", "wrong_key", "other_body", "not_hex", "sha1"])
@@ -161,10 +139,8 @@ def test_events_that_mean_nothing_here_change_nothing(client, tenant, database_u
     original = submit(client, tenant)
     item = _linked_item(client, tenant, database_url, "in_progress")
     if start == "duplicate":
-        conn = raw_connection(database_url)
-        conn.run("UPDATE feedback SET status = 'duplicate', duplicate_of = :o WHERE id = :id",
+        sql(database_url, "UPDATE feedback SET status = 'duplicate', duplicate_of = :o WHERE id = :id",
                  o=uuid.UUID(original["id"]), id=uuid.UUID(item["id"]))
-        conn.close()
     else:
         _force(database_url, item["id"], start)
     body, headers = _delivery(action, item["url"], "completed", event=event)
@@ -305,10 +281,8 @@ def test_closed_as_duplicate_on_github_declines_the_item_with_that_reason(client
 def test_reopening_the_issue_of_an_item_marked_duplicate_leaves_it_a_duplicate(client, tenant, database_url, hook):
     original = submit(client, tenant)
     item = _linked_item(client, tenant, database_url, "in_progress")
-    conn = raw_connection(database_url)
-    conn.run("UPDATE feedback SET status = 'duplicate', duplicate_of = :o WHERE id = :id",
+    sql(database_url, "UPDATE feedback SET status = 'duplicate', duplicate_of = :o WHERE id = :id",
              o=uuid.UUID(original["id"]), id=uuid.UUID(item["id"]))
-    conn.close()
     body, headers = _delivery("reopened", item["url"])
     for _ in range(2):  # and its redelivery answers the same
         response = hook.post(HOOK, data=body, headers=headers)

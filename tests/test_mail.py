@@ -9,25 +9,22 @@ import re
 import time
 import urllib.parse
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
-from conftest import make_due, manage, outbox_rows, raw_connection, submit
-from events import deliverer, event_app, push
+from helpers import BASE, make_due, manage, outbox_rows, sql, submit
+from events import deliverer, push
 from live import LiveServer
-from mailbox import Mailbox
+from standins.smtp import Mailbox
 
 from shared import mail, outbox, secrets, tenancy
 
-ROOT = Path(__file__).resolve().parent.parent
-BASE = "/api/v1/feedback/"
 PASSWORD = "s3cret-smtp-pass"
 
 
 @pytest.fixture(scope="module")
-def notify_app(database_url):
-    return event_app("notify")
+def notify_app(function_app):
+    return function_app("notify")
 
 
 @pytest.fixture
@@ -214,12 +211,8 @@ def test_the_opt_out_link_stops_further_mail(client, admin, tenant, other_tenant
 
 
 def _opted_out(database_url) -> list[list]:
-    conn = raw_connection(database_url)
-    try:
-        return conn.run("SELECT tenant_id, email FROM mail_opt_outs WHERE email = 'grace@example.com'"
-                        " ORDER BY created_at")
-    finally:
-        conn.close()
+    return sql(database_url, "SELECT tenant_id, email FROM mail_opt_outs WHERE email = 'grace@example.com'"
+                             " ORDER BY created_at")
 
 
 def test_a_rotated_signing_key_keeps_earlier_links_working_for_a_grace_period(client, admin, tenant, database_url,
@@ -239,15 +232,13 @@ def test_a_rotated_signing_key_keeps_earlier_links_working_for_a_grace_period(cl
     after = mailed_link()
     assert after.endswith("." + rotated["key_id"]) and not before.endswith("." + rotated["key_id"])
     # A link from before key ids (body.signature) was signed with the first key.
-    conn = raw_connection(database_url)
-    first_key = bytes(conn.run("SELECT key FROM signing_keys WHERE name = 'mail_link'")[0][0])
+    first_key = bytes(sql(database_url, "SELECT key FROM signing_keys WHERE name = 'mail_link'")[0][0])
     body = mail._b64(f"{tenant.id}\nold@example.com".encode())
     legacy = f"{BASE}mail/opt-out/?token={body}.{mail._b64(hmac.new(first_key, body.encode(), hashlib.sha256).digest())}"
     for link in (before, after, legacy):
         assert client.get(link).status_code == 200, link
-    conn.run("UPDATE signing_keys SET retired_at = now() - make_interval(days => :d)"
-             " WHERE retired_at IS NOT NULL", d=mail.SIGNING_KEY_GRACE_DAYS + 1)
-    conn.close()
+    sql(database_url, "UPDATE signing_keys SET retired_at = now() - make_interval(days => :d)"
+                      " WHERE retired_at IS NOT NULL", d=mail.SIGNING_KEY_GRACE_DAYS + 1)
     assert client.get(before).status_code == 403 and client.get(legacy).status_code == 403
     assert client.get(after).status_code == 200
 
@@ -345,9 +336,7 @@ def test_an_event_too_old_to_send_is_given_up(client, admin, tenant, database_ur
     item = _anonymous_item(client, tenant)
     admin.post(BASE + item["id"] + "/respond/", json={"response": "Late."}, headers=tenant.auth("admin"))
     event = _one_event(database_url, item["id"])
-    conn = raw_connection(database_url)
-    conn.run("UPDATE outbox SET created_at = now() - interval '4 days' WHERE id = :id", id=event["id"])
-    conn.close()
+    sql(database_url, "UPDATE outbox SET created_at = now() - interval '4 days' WHERE id = :id", id=event["id"])
     assert event["id"] not in [e.id for e in outbox.sweep()]
     expired = _one_event(database_url, item["id"])
     assert expired["outcome"] == "dead" and expired["last_error"].startswith("expired")
@@ -398,17 +387,13 @@ def test_the_local_server_delivers_each_mail_once_and_retries_by_its_sweep(datab
     "DELETE FROM mail_opt_outs",
     "UPDATE signing_keys SET key = key",
 ])
-def test_the_service_can_record_delivery_but_not_rewrite_or_remove_events(database_url, statement):
-    conn = raw_connection(database_url)
-    try:
-        conn.run("BEGIN")
-        conn.run("SET LOCAL ROLE pilot_feedback_app")
-        conn.run("SELECT set_config('app.staff', 'on', true)")
-        with pytest.raises(Exception, match="permission denied"):
-            conn.run(statement)
-    finally:
-        conn.run("ROLLBACK")
-        conn.close()
+def test_the_service_can_record_delivery_but_not_rewrite_or_remove_events(connection, statement):
+    conn = connection()
+    conn.run("BEGIN")
+    conn.run("SET LOCAL ROLE pilot_feedback_app")
+    conn.run("SELECT set_config('app.staff', 'on', true)")
+    with pytest.raises(Exception, match="permission denied"):
+        conn.run(statement)
 
 
 def test_a_push_subscriptions_delivery_reaches_notify(client, admin, tenant, database_url, mailbox, notify_app):

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import drop_database, fresh_database, manage, raw_connection
+from helpers import drop_database, fresh_database, manage, sql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,19 +84,17 @@ def test_importing_a_function_connects_to_nothing_and_stays_light(group, needs):
 
 def test_migrate_grants_the_service_role_to_the_functions_users_and_nothing_more(database_url, env):
     user = f"fn_{uuid.uuid4().hex[:8]}@project.iam"  # as Cloud SQL names a service account's user
-    conn = raw_connection(database_url)
-    conn.run(f'CREATE ROLE "{user}" LOGIN')
+    sql(database_url, f'CREATE ROLE "{user}" LOGIN')
     try:
         env(DB_SERVICE_USERS=f" {user} ,")
         assert manage(database_url, "migrate", "--json") == (0, {"applied": []})
         assert manage(database_url, "migrate", "--json") == (0, {"applied": []})  # again: no change, no error
-        member, superuser, bypass = conn.run(
-            "SELECT pg_has_role(:u, 'pilot_feedback_app', 'MEMBER'), rolsuper, rolbypassrls"
+        member, superuser, bypass = sql(
+            database_url, "SELECT pg_has_role(:u, 'pilot_feedback_app', 'MEMBER'), rolsuper, rolbypassrls"
             " FROM pg_roles WHERE rolname = :u", u=user)[0]
         assert (member, superuser, bypass) == (True, False, False)
     finally:
-        conn.run(f'DROP ROLE "{user}"')
-        conn.close()
+        sql(database_url, f'DROP ROLE "{user}"')
 
 
 def test_an_intake_key_is_rotated_and_the_old_one_stops_working(database_url, client, tenant):
@@ -184,9 +182,8 @@ def test_an_expired_key_is_refused_even_when_remembered(database_url, client, te
                        "--expires-in-days", "1", "--json")
     auth = {"Authorization": f"Bearer {key['token']}"}
     assert client.get("/api/v1/feedback/", headers=auth).status_code == 200  # and now remembered
-    conn = raw_connection(database_url)
-    conn.run("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id", id=uuid.UUID(key["id"]))
-    conn.close()
+    sql(database_url, "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id",
+        id=uuid.UUID(key["id"]))
     assert client.get("/api/v1/feedback/", headers=auth).status_code == 401
     code, refused = manage(database_url, "keys", "create", "--tenant", str(tenant.id), "--role", "member",
                            "--expires-in-days", "-1", "--json")

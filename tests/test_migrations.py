@@ -8,7 +8,7 @@ import threading
 
 import pg8000.native
 import pytest
-from conftest import drop_database, fresh_database
+from helpers import drop_database, fresh_database
 
 from shared import db, migrations, queries
 from shared.db import Connection, url_connector

@@ -6,14 +6,12 @@ import base64
 import http.server
 import json
 import threading
-from pathlib import Path
 
 import pytest
-from conftest import make_due, raw_connection, submit
+from helpers import make_due, submit, sql
 
 from shared import relay
 
-ROOT = Path(__file__).resolve().parent.parent
 TOPIC = "projects/p/topics/feedback-events"
 
 
@@ -80,9 +78,7 @@ def test_a_failed_publish_loses_nothing_and_fails_no_request(client, tenant, pub
     item = submit(client, tenant, priority="urgent")  # 201: the change is committed
     assert pubsub.messages == []
     assert "after-commit callback failed" in capfd.readouterr().err
-    conn = raw_connection(database_url)
-    [[outcome]] = conn.run("SELECT outcome FROM outbox WHERE feedback_id = CAST(:id AS uuid)", id=item["id"])
-    conn.close()
+    [[outcome]] = sql(database_url, "SELECT outcome FROM outbox WHERE feedback_id = CAST(:id AS uuid)", id=item["id"])
     assert outcome is None  # still due: the sweep publishes it
 
 
@@ -93,13 +89,11 @@ def test_a_rolled_back_change_publishes_nothing(client, tenant, pubsub):
     assert pubsub.messages == []
 
 
-def test_the_sweep_function_publishes_what_is_due(client, tenant, pubsub, database_url):
-    import functions_framework
-
+def test_the_sweep_function_publishes_what_is_due(client, tenant, pubsub, database_url, function_app):
     submit(client, tenant, priority="urgent")
     [first] = pubsub.messages  # right after commit
     event_id = json.loads(base64.b64decode(first["data"]))["event_id"]
-    sweep = functions_framework.create_app(target="sweep", source=str(ROOT / "functions/sweep/main.py"))
+    sweep = function_app("sweep")
 
     def swept() -> list[int]:
         before = len(pubsub.messages)

@@ -4,49 +4,35 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
-from conftest import item_body, manage, outbox_rows, raw_connection, submit
-
-ROOT = Path(__file__).resolve().parent.parent
-BASE = "/api/v1/feedback/"
+from helpers import BASE, item_body, manage, outbox_rows, sql, submit
 
 
-@pytest.fixture(scope="module")
-def sweep_app(database_url):
-    import functions_framework
-
-    return functions_framework.create_app(target="sweep", source=str(ROOT / "functions/sweep/main.py"))
-
-
-def _run(database_url, sql: str, **params):
-    conn = raw_connection(database_url)
-    try:
-        return conn.run(sql, **params)
-    finally:
-        conn.close()
+@pytest.fixture
+def sweep_app(function_app):
+    return function_app("sweep")
 
 
 def _count(database_url, table: str, where: str, **params) -> int:
-    return _run(database_url, f"SELECT count(*) FROM {table} WHERE {where}", **params)[0][0]
+    return sql(database_url, f"SELECT count(*) FROM {table} WHERE {where}", **params)[0][0]
 
 
 def test_the_sweep_purges_expired_records_and_keeps_the_rest(client, admin, tenant, database_url, sweep_app, env):
     env(IDEMPOTENCY_RETENTION_HOURS="72", RETENTION_DAYS="30")
     for key in ("old-request", "new-request"):
         assert client.post(BASE, json=item_body(), headers={**tenant.auth(), "Idempotency-Key": key}).status_code == 201
-    _run(database_url, "UPDATE idempotency_keys SET created_at = now() - interval '73 hours'"
+    sql(database_url, "UPDATE idempotency_keys SET created_at = now() - interval '73 hours'"
          " WHERE tenant_id = :t AND key = 'old-request'", t=tenant.id)
-    _run(database_url, "INSERT INTO rate_counters (tenant_id, bucket, window_start, hits) VALUES"
+    sql(database_url, "INSERT INTO rate_counters (tenant_id, bucket, window_start, hits) VALUES"
          " (:t, 'ip:old', now() - interval '2 days', 1), (:t, 'ip:new', now(), 1)", t=tenant.id)
     old_delivery, new_delivery = f"old-{uuid.uuid4()}", f"new-{uuid.uuid4()}"
-    _run(database_url, "INSERT INTO github_deliveries (delivery_id, received_at) VALUES"
+    sql(database_url, "INSERT INTO github_deliveries (delivery_id, received_at) VALUES"
          " (:o, now() - interval '31 days'), (:n, now() - interval '29 days')", o=old_delivery, n=new_delivery)
     done, pending = (submit(client, tenant, submitter_email=f"{n}@example.com") for n in ("done", "pending"))
     for item in (done, pending):
         admin.post(f"{BASE}{item['id']}/respond/", json={"response": "Seen."}, headers=tenant.auth("admin"))
-    _run(database_url, "UPDATE outbox SET created_at = now() - interval '40 days',"
+    sql(database_url, "UPDATE outbox SET created_at = now() - interval '40 days',"
          " done_at = CASE WHEN feedback_id = :done THEN now() - interval '31 days' END,"
          " outcome = CASE WHEN feedback_id = :done THEN 'sent' END"
          " WHERE feedback_id IN (:done, :pending)", done=uuid.UUID(done["id"]), pending=uuid.UUID(pending["id"]))
@@ -66,10 +52,10 @@ def test_the_sweep_purges_expired_records_and_keeps_the_rest(client, admin, tena
 def test_retention_has_floors_whatever_the_settings_say(client, tenant, database_url, sweep_app, env):
     env(IDEMPOTENCY_RETENTION_HOURS="0", RETENTION_DAYS="0")
     assert client.post(BASE, json=item_body(), headers={**tenant.auth(), "Idempotency-Key": "fresh"}).status_code == 201
-    _run(database_url, "UPDATE idempotency_keys SET created_at = now() - interval '23 hours'"
+    sql(database_url, "UPDATE idempotency_keys SET created_at = now() - interval '23 hours'"
          " WHERE tenant_id = :t", t=tenant.id)
     recent = f"recent-{uuid.uuid4()}"
-    _run(database_url, "INSERT INTO github_deliveries (delivery_id, received_at) VALUES (:d, now() - interval '1 day')",
+    sql(database_url, "INSERT INTO github_deliveries (delivery_id, received_at) VALUES (:d, now() - interval '1 day')",
          d=recent)
     assert sweep_app.test_client().post("/").status_code == 200
     assert _count(database_url, "idempotency_keys", "tenant_id = :t", t=tenant.id) == 1
@@ -77,17 +63,13 @@ def test_retention_has_floors_whatever_the_settings_say(client, tenant, database
 
 
 def test_the_service_cannot_delete_what_it_purges(database_url):
-    conn = raw_connection(database_url)
-    try:
-        for table in ("idempotency_keys", "rate_counters", "github_deliveries", "outbox"):
-            conn.run("BEGIN")
-            conn.run("SET LOCAL ROLE pilot_feedback_app")
-            conn.run("SELECT set_config('app.staff', 'on', true)")
-            with pytest.raises(Exception, match="permission denied"):
-                conn.run(f"DELETE FROM {table}")
-            conn.run("ROLLBACK")
-    finally:
-        conn.close()
+    for table in ("idempotency_keys", "rate_counters", "github_deliveries", "outbox"):
+        sql(database_url, "BEGIN")
+        sql(database_url, "SET LOCAL ROLE pilot_feedback_app")
+        sql(database_url, "SELECT set_config('app.staff', 'on', true)")
+        with pytest.raises(Exception, match="permission denied"):
+            sql(database_url, f"DELETE FROM {table}")
+        sql(database_url, "ROLLBACK")
 
 
 def test_a_submitters_data_is_exported_and_erased_across_tenants(client, admin, tenant, other_tenant, database_url):
@@ -98,7 +80,7 @@ def test_a_submitters_data_is_exported_and_erased_across_tenants(client, admin, 
     theirs = submit(client, other_tenant, role="admin", submitter_email=address.lower())
     bystander = submit(client, tenant, role="admin", submitter_email="someone@example.com")
     admin.post(f"{BASE}{ours['id']}/respond/", json={"response": "Thanks."}, headers=tenant.auth("admin"))
-    _run(database_url, "INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:t, :e)", t=other_tenant.id,
+    sql(database_url, "INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:t, :e)", t=other_tenant.id,
          e=address.lower())
 
     code, found = manage(database_url, "submitters", "export", "--email", address, "--json")
@@ -116,7 +98,7 @@ def test_a_submitters_data_is_exported_and_erased_across_tenants(client, admin, 
         assert shown["summary"] == item["summary"]  # the feedback itself stays for the team
         history = admin.get(f"{BASE}{item['id']}/history/", headers=owner.auth("admin")).get_json()["items"]
         assert history[-1]["action"] == "erase" and history[-1]["actor_role"] == "system"
-    mails = _run(database_url, "SELECT payload::text, outcome FROM outbox WHERE feedback_id = :i",
+    mails = sql(database_url, "SELECT payload::text, outcome FROM outbox WHERE feedback_id = :i",
                  i=uuid.UUID(ours["id"]))
     assert mails and all(outcome for _, outcome in mails)  # given up if still pending
     assert address.lower() not in json.dumps(mails).lower()

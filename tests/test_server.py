@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import uuid
 
 import pytest
 import requests
+from helpers import wait_until
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -87,11 +87,16 @@ def test_the_guides_verify_step_answers_with_a_problem(live):
 def test_logs_are_json_lines_without_secrets(live):
     headers = {"Authorization": f"Bearer {live.tokens['admin']}", "X-Request-Id": "trace-me-123"}
     requests.get(live.base + "/api/v1/feedback/", headers=headers, timeout=5)
-    requests.post(live.base + "/api/v1/feedback/", json={"bad": 1}, headers={"X-Tenant-Key": live.intake_key},
-                  timeout=5)
-    requests.get(live.base + "/api/v1/feedback/", headers={"Authorization": "Bearer pfk_wrong-secret"}, timeout=5)
-    time.sleep(0.3)
-    text = live.log_path.read_text()
+    requests.post(live.base + "/api/v1/feedback/", json={"bad": 1},
+                  headers={"X-Tenant-Key": live.intake_key, "X-Request-Id": "bad-body"}, timeout=5)
+    requests.get(live.base + "/api/v1/feedback/",
+                 headers={"Authorization": "Bearer pfk_wrong-secret", "X-Request-Id": "wrong-key"}, timeout=5)
+
+    def logged() -> str | None:
+        text = live.log_path.read_text()
+        return text if all(f'"{i}"' in text for i in ("trace-me-123", "bad-body", "wrong-key")) else None
+
+    text = wait_until(logged, what="the three request lines")
     records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     requests_logged = [r for r in records if r.get("message") == "request"]
     assert any(r["request_id"] == "trace-me-123" and r["tenant_id"] == live.tenant_id

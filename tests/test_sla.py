@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 
 import pytest
-from conftest import raw_connection, submit
+from helpers import BASE, sql, submit
 
 from shared import sla
 
-ROOT = Path(__file__).resolve().parent.parent
-BASE = "/api/v1/feedback/"
 UTC = dt.UTC
 
 
@@ -45,10 +42,8 @@ def test_due_times(env, priority, submitted, zone, holidays, due):
 
 
 def _force(database_url, item_id: str, **columns: str) -> None:
-    conn = raw_connection(database_url)
     sets = ", ".join(f"{name} = {value}" for name, value in columns.items())
-    conn.run(f"UPDATE feedback SET {sets} WHERE id = :id", id=uuid.UUID(item_id))
-    conn.close()
+    sql(database_url, f"UPDATE feedback SET {sets} WHERE id = :id", id=uuid.UUID(item_id))
 
 
 def test_every_item_carries_its_due_time_and_state(client, tenant):
@@ -77,10 +72,7 @@ def test_states_on_track_due_soon_breached_met(client, tenant, database_url):
     assert states == ["on_track", "due_soon", "breached", "met"]
 
 
-def test_answering_meets_the_sla(client, tenant, database_url):
-    import functions_framework
-
-    admin = functions_framework.create_app(target="admin", source=str(ROOT / "functions/admin/main.py")).test_client()
+def test_answering_meets_the_sla(client, admin, tenant, database_url):
     item = submit(client, tenant)
     answered = admin.post(BASE + item["id"] + "/status/", json={"status": "declined", "reason": "no"},
                           headers=tenant.auth("admin")).get_json()

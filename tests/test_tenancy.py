@@ -1,15 +1,12 @@
 """Isolation enforced by PostgreSQL itself, and across every id route and role."""
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
-from conftest import raw_connection, submit
+from helpers import BASE, sql, submit, wait_until
 
 from shared import checks, db, errors, queries
-
-BASE = "/api/v1/feedback/"
 
 
 def test_catalog_every_tenant_table_has_forced_rls(database_url):
@@ -86,10 +83,9 @@ def test_a_dropped_connection_is_replaced(database_url, tenant, client):
     with db.transaction() as tx:
         pid = tx.scalar("SELECT pg_backend_pid()")
         first = tx._conn
-    killer = raw_connection(database_url)
-    killer.run("SELECT pg_terminate_backend(:pid)", pid=pid)
-    killer.close()
-    time.sleep(0.2)  # the goodbye travels
+    sql(database_url, "SELECT pg_terminate_backend(:pid)", pid=pid)
+    wait_until(lambda: not sql(database_url, "SELECT 1 FROM pg_stat_activity WHERE pid = :pid", pid=pid),
+               what="the backend to end (its goodbye is sent before it goes)")
     with db.transaction() as tx:
         assert tx._conn is not first
         assert tx.scalar("SELECT pg_backend_pid()") != pid
@@ -110,12 +106,11 @@ def test_cross_tenant_matrix_finds_no_access_and_no_change(client, tenant, other
     for an anonymous caller), and nothing changes."""
     tenants = (tenant, other_tenant)
     items = {t.id: submit(client, t) for t in tenants}
-    conn = raw_connection(database_url)
     snapshot_sql = """
         SELECT f::text, (SELECT count(*) FROM votes v WHERE v.feedback_id = f.id)
           FROM feedback f WHERE f.id = ANY(CAST(:ids AS uuid[])) ORDER BY f.id"""
     ids = [i["id"] for i in items.values()]
-    before = conn.run(snapshot_sql, ids=ids)
+    before = sql(database_url, snapshot_sql, ids=ids)
     checked = 0
     for owner_id, item in items.items():
         for caller in (t for t in tenants if t.id != owner_id):
@@ -128,8 +123,7 @@ def test_cross_tenant_matrix_finds_no_access_and_no_change(client, tenant, other
                     assert response.content_type == "application/problem+json"
                     checked += 1
     assert checked == 2 * 3 * len(ID_ROUTES)
-    assert conn.run(snapshot_sql, ids=ids) == before
-    conn.close()
+    assert sql(database_url, snapshot_sql, ids=ids) == before
 
 
 def test_unknown_ids_are_404(client, tenant):
@@ -148,9 +142,7 @@ def test_last_statement_commits_with_it(database_url, tenant):
         tx.set_tenant(tenant.id)
         tx.rows_and_commit(insert, t=tenant.id, s=marker)
         assert tx.committed
-    conn = raw_connection(database_url)
-    assert conn.run("SELECT count(*) FROM feedback WHERE summary = :s", s=marker)[0][0] == 1
-    conn.close()
+    assert sql(database_url, "SELECT count(*) FROM feedback WHERE summary = :s", s=marker)[0][0] == 1
 
 
 def test_a_failing_last_statement_rolls_the_whole_transaction_back(database_url, tenant):
@@ -162,9 +154,7 @@ def test_a_failing_last_statement_rolls_the_whole_transaction_back(database_url,
             tx.set_tenant(tenant.id)
             tx.rows(insert, t=tenant.id, s=marker)
             tx.rows_and_commit("UPDATE feedback SET rating = 9 WHERE summary = :s", s=marker)  # check violation
-    conn = raw_connection(database_url)
-    assert conn.run("SELECT count(*) FROM feedback WHERE summary = :s", s=marker)[0][0] == 0
-    conn.close()
+    assert sql(database_url, "SELECT count(*) FROM feedback WHERE summary = :s", s=marker)[0][0] == 0
     # The connection went back to the pool clean and usable.
     with db.transaction() as tx:
         assert tx.scalar("SELECT coalesce(current_setting('app.tenant_id', true), '')") == ""

@@ -2,32 +2,23 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
-from conftest import raw_connection, submit
+from helpers import BASE, sql, submit
 
 from shared import db, errors, tenancy, workflow
 
-ROOT = Path(__file__).resolve().parent.parent
-BASE = "/api/v1/feedback/"
 STATUSES = ["new", "acknowledged", "in_review", "planned", "in_progress", "completed", "declined", "duplicate"]
 
 
 def _force_status(database_url, item_id: str, status: str, original: str | None = None) -> None:
-    conn = raw_connection(database_url)
-    conn.run("UPDATE feedback SET status = CAST(:s AS text), duplicate_of = CAST(:o AS uuid) WHERE id = :id",
+    sql(database_url, "UPDATE feedback SET status = CAST(:s AS text), duplicate_of = CAST(:o AS uuid) WHERE id = :id",
              s=status, o=original if status == "duplicate" else None, id=uuid.UUID(item_id))
-    conn.close()
 
 
 def _audit(database_url, item_id: str) -> list[list]:
-    conn = raw_connection(database_url)
-    try:
-        return conn.run("SELECT action, actor_role, old_value, new_value FROM feedback_audit"
-                        " WHERE feedback_id = :id ORDER BY id", id=uuid.UUID(item_id))
-    finally:
-        conn.close()
+    return sql(database_url, "SELECT action, actor_role, old_value, new_value FROM feedback_audit"
+                             " WHERE feedback_id = :id ORDER BY id", id=uuid.UUID(item_id))
 
 
 @pytest.mark.parametrize("start", STATUSES)
@@ -104,10 +95,8 @@ def test_a_duplicate_hands_its_voters_to_the_original_once_each(admin, client, t
     assert response.status_code == 200
     assert (response.get_json()["duplicate_of"], response.get_json()["vote_count"]) == (original["id"], 0)
     assert client.get(BASE + original["id"] + "/", headers=tenant.auth()).get_json()["vote_count"] == 3
-    conn = raw_connection(database_url)
-    rows = conn.run("SELECT feedback_id::text, count(*) FROM votes WHERE feedback_id = ANY(CAST(:ids AS uuid[]))"
-                    " GROUP BY 1", ids=[original["id"], duplicate["id"]])
-    conn.close()
+    rows = sql(database_url, "SELECT feedback_id::text, count(*) FROM votes WHERE feedback_id = ANY(CAST(:ids AS uuid[]))"
+                             " GROUP BY 1", ids=[original["id"], duplicate["id"]])
     assert dict(rows) == {original["id"]: 3}
     # Voting is closed on the duplicate.
     assert client.post(BASE + duplicate["id"] + "/vote/", headers=tenant.auth()).status_code == 409
@@ -172,11 +161,11 @@ def test_history_shows_every_change_with_actor_and_values(admin, client, tenant)
 def test_audit_rows_are_append_only_for_the_service(client, tenant, database_url):
     item = submit(client, tenant)
     client.patch(BASE + item["id"] + "/", json={"rating": 5}, headers=tenant.auth())
-    for sql in ("UPDATE feedback_audit SET action = 'x'", "DELETE FROM feedback_audit"):
+    for statement in ("UPDATE feedback_audit SET action = 'x'", "DELETE FROM feedback_audit"):
         with pytest.raises(errors.ApiError):
             with db.transaction() as tx:
                 tx.set_tenant(tenant.id)
-                tx.rows(sql)
+                tx.rows(statement)
     assert len(_audit(database_url, item["id"])) == 1
 
 
@@ -263,10 +252,8 @@ def test_stats_grow_the_triage_view(admin, client, tenant, other_tenant, databas
     on_time, late, overdue, waiting = (submit(client, tenant, priority=p) for p in ("high", "high", "low", "urgent"))
     user = str(uuid.uuid4())
     admin.post(BASE + on_time["id"] + "/acknowledge/", headers=tenant.auth("admin"))
-    conn = raw_connection(database_url)
-    conn.run("UPDATE feedback SET sla_due_at = now() - interval '1 hour' WHERE id = ANY(CAST(:ids AS uuid[]))",
+    sql(database_url, "UPDATE feedback SET sla_due_at = now() - interval '1 hour' WHERE id = ANY(CAST(:ids AS uuid[]))",
              ids=[late["id"], overdue["id"]])
-    conn.close()
     admin.post(BASE + late["id"] + "/acknowledge/", headers=tenant.auth("admin"))
     admin.post(BASE + waiting["id"] + "/assign/", json={"assignee_id": user}, headers=tenant.auth("admin"))
     stats = admin.get(BASE + "triage/stats/", headers=tenant.auth("admin")).get_json()

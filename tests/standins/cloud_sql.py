@@ -4,9 +4,11 @@
   instance's region, version, IP addresses and server CA; `POST .../instances/{i}:
   generateEphemeralCert` signs the connector's public key (with IAM authentication the
   request carries the caller's access token, which the stand-in records).
-- The server side on port 3307 (fixed in the connector): TLS 1.3 with a server certificate
-  from that CA, a client certificate from it required, then the bytes go to a real
-  PostgreSQL, as Cloud SQL's own proxy forwards them.
+- The server side on port 3307 (fixed in the connector) of a loopback address of its own
+  (127.x.y.z, bound until one is free, so runs side by side do not collide; the Admin API
+  names it as the instance's IP): TLS 1.3 with a server certificate from that CA, a
+  client certificate from it required, then the bytes go to a real PostgreSQL, as Cloud
+  SQL's own proxy forwards them.
 - A token endpoint for Application Default Credentials of a service account, so the
   connector's real google-auth refreshes (and down-scopes) against it.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime
 import http.server
 import json
+import secrets
 import socket
 import ssl
 import threading
@@ -26,10 +29,22 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from standin_http import reply_json
+from standins.base import reply_json
 
 PROXY_PORT = 3307
 ACCESS_TOKEN = "ya29.stand-in-access-token"
+
+
+def _bind_loopback(port: int) -> socket.socket:
+    """A listening socket on `port` of the first free loopback address tried (all of
+    127.0.0.0/8 reaches this machine)."""
+    for _ in range(100):
+        address = f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(254) + 1}.{secrets.randbelow(254) + 1}"
+        try:
+            return socket.create_server((address, port), reuse_port=False)
+        except OSError:
+            continue
+    raise OSError(f"no loopback address has port {port} free")
 
 
 def _name(common: str) -> x509.Name:
@@ -84,7 +99,8 @@ class CloudSqlStandIn:
 
         self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
         self.api_url = f"http://127.0.0.1:{self._http.server_port}"
-        self._proxy = socket.create_server(("127.0.0.1", PROXY_PORT), reuse_port=False)
+        self._proxy = _bind_loopback(PROXY_PORT)
+        self.ip = self._proxy.getsockname()[0]
         for target in (self._http.serve_forever, self._accept_forever):
             threading.Thread(target=target, daemon=True).start()
 
@@ -131,7 +147,7 @@ class CloudSqlStandIn:
             return reply_json(request, 200, {
                 "kind": "sql#connectSettings", "region": self.region, "databaseVersion": "POSTGRES_15",
                 "backendType": "SECOND_GEN", "serverCaMode": "GOOGLE_MANAGED_INTERNAL_CA",
-                "ipAddresses": [{"type": "PRIMARY", "ipAddress": "127.0.0.1"}],
+                "ipAddresses": [{"type": "PRIMARY", "ipAddress": self.ip}],
                 "serverCaCert": {"kind": "sql#sslCert", "cert": _pem(self.ca)},
             })
         if method == "POST" and path.endswith(":generateEphemeralCert"):

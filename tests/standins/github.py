@@ -27,7 +27,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from standin_http import reply_json
+from standins.base import reply_json
 
 SECONDARY_MESSAGE = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
                      "If you reach out to GitHub Support for help, please include the request ID.")

@@ -13,7 +13,7 @@ import http.server
 import re
 import threading
 
-from standin_http import reply_json
+from standins.base import reply_json
 
 _ACCESS = re.compile(r"^/v1/(projects/[^/]+/secrets/([^/]+))/versions/([^/:]+):access$")
 
