@@ -193,7 +193,7 @@ def main() -> None:
     print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)
 
     # Stats of the 100,000-item tenant, on the service's own pool and role.
-    stats_sql = queries.STATS.format(scope=queries.TENANT_SCOPE)
+    stats_sql = queries.STATS.tenant
     samples = []
     for _ in range(30):
         with db.transaction() as tx:

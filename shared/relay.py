@@ -16,7 +16,6 @@ import functools
 import json
 import queue
 import threading
-import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -100,6 +99,8 @@ def _push_forever() -> None:
 
 def _push(url: str, event: Event) -> None:
     """POST the event as a binary-mode message-published CloudEvent (an error status raises)."""
+    import urllib.request  # the local server's push only: deployed functions never load it
+
     message_id = uuid.uuid4().hex  # each delivery is its own message, as a republish would be
     now = datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
     data = {
