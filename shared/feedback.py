@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import db, errors, outbox, queries, sla
-from shared.items import audit, lock, scope, viewer
-from shared.workflow import CLOSED
 from shared.auth import Credentials, Principal, authenticate
 from shared.config import settings
 from shared.db import Tx
+from shared.items import audit, lock, scope, viewer
 from shared.models import (
     MAX_EMAIL,
     SUBMITTER_FIELDS,
@@ -24,6 +23,7 @@ from shared.models import (
     FeedbackUpdate,
     ListQuery,
 )
+from shared.workflow import CLOSED
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def submit(
         return Result(201, _insert(tx, p, body, commit=True))
 
     request_hash = hashlib.sha256(body.model_dump_json().encode()).digest()
-    scope = f"{p.tenant_id}|{subject}|{idempotency_key}"
-    if not tx.scalar(queries.IDEMPOTENCY_LOCK, scope=scope):
+    key_scope = f"{p.tenant_id}|{subject}|{idempotency_key}"
+    if not tx.scalar(queries.IDEMPOTENCY_LOCK, scope=key_scope):
         raise errors.IdempotencyInFlight("A request with this Idempotency-Key is still in progress.")
     ident = {"tenant": p.tenant_id, "principal": subject, "key": idempotency_key}
     previous = tx.one(queries.IDEMPOTENCY_GET, **ident)

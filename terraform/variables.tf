@@ -27,7 +27,7 @@ variable "name" {
 }
 
 variable "profile" {
-  description = "What the deployment costs and gives: production (a dedicated-core database, the load balancer with Cloud Armor and your domain; about 77 USD a month idle) or pilot (the smallest database, API Gateway at a *.gateway.dev address; about 11 USD a month idle). README.md compares them."
+  description = "What the deployment costs and gives: production (a dedicated-core database, the load balancer with Cloud Armor and your domain; about 77 USD a month idle) or pilot (the smallest database, API Gateway at a *.gateway.dev address; about 10 USD a month idle). README.md compares them."
   type        = string
   default     = "production"
   validation {
