@@ -23,7 +23,7 @@ DEMO_TENANT = "Demo"
 
 sys.path.insert(0, str(ROOT))
 
-from shared import auth, db, errors, migrations  # noqa: E402
+from shared import auth, db, errors, migrations, tenancy  # noqa: E402
 from shared.config import SettingError, settings  # noqa: E402
 
 
@@ -170,6 +170,32 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_people_add(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    person = tenancy.add_person(args.tenant, args.email, args.name, args.role)
+    emit(args, person, f"{person['id']} {person['name']} <{person['email']}> {person['role']}")
+    return 0
+
+
+def cmd_people_list(args: argparse.Namespace) -> int:
+    from shared import tenancy
+
+    people = tenancy.list_people(args.tenant)
+    emit(args, {"people": people}, "\n".join(
+        f"{p['id']} {p['role']:<5} {p['name']} <{p['email']}> tenant {p['tenant_id']}" for p in people) or "no people")
+    return 0
+
+
+def cmd_signin_link(args: argparse.Namespace) -> int:
+    from shared import signin
+
+    url = signin.operator_link(args.email)
+    emit(args, {"url": url, "minutes": signin.LINK_MINUTES},
+         f"{url}\n(works once, for {signin.LINK_MINUTES} minutes)")
+    return 0
+
+
 def cmd_tenants_list(args: argparse.Namespace) -> int:
     from shared import tenancy
 
@@ -295,14 +321,29 @@ def parser() -> argparse.ArgumentParser:
     signing.add_parser("rotate", parents=[common], help="sign new links with a new key").set_defaults(
         func=cmd_signing_keys_rotate)
 
-    people = sub.add_parser("submitters", help="a submitter's data, on their request").add_subparsers(
+    submitters = sub.add_parser("submitters", help="a submitter's data, on their request").add_subparsers(
         dest="action", required=True)
-    export = people.add_parser("export", parents=[common], help="everything held under an address, as JSON")
+    export = submitters.add_parser("export", parents=[common], help="everything held under an address, as JSON")
     export.add_argument("--email", required=True)
     export.set_defaults(func=cmd_submitters_export)
-    erase = people.add_parser("erase", parents=[common], help="anonymise the address's items and forget it")
+    erase = submitters.add_parser("erase", parents=[common], help="anonymise the address's items and forget it")
     erase.add_argument("--email", required=True)
     erase.set_defaults(func=cmd_submitters_erase)
+
+    people = sub.add_parser("people", help="the team: who signs in to the console").add_subparsers(
+        dest="action", required=True)
+    pa = people.add_parser("add", parents=[common], help="a team member (admin of a tenant, or staff)")
+    pa.add_argument("--tenant", required=True, type=uuid.UUID)
+    pa.add_argument("--email", required=True)
+    pa.add_argument("--name", required=True)
+    pa.add_argument("--role", required=True, choices=tenancy.PERSON_ROLES)
+    pa.set_defaults(func=cmd_people_add)
+    pl = people.add_parser("list", parents=[common], help="every team member")
+    pl.add_argument("--tenant", type=uuid.UUID)
+    pl.set_defaults(func=cmd_people_list)
+    link = sub.add_parser("signin-link", parents=[common], help="a one-time console sign-in link for a team member")
+    link.add_argument("--email", required=True)
+    link.set_defaults(func=cmd_signin_link)
 
     events = sub.add_parser("events", help="the outbox's dead letters").add_subparsers(dest="action", required=True)
     dead = events.add_parser("dead", parents=[common], help="events given up on, newest first")

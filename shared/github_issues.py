@@ -45,7 +45,7 @@ def marker(tenant_id: uuid.UUID, item_id: uuid.UUID) -> str:
 
 def make_issue(tx: Tx, event: Claimed) -> str:
     """The outbox handler: "sent" once the item has its issue, "skipped" when it needs none."""
-    item = tx.record(queries.GITHUB_ITEM, tenant=event.tenant_id, id=event.feedback_id)
+    item = tx.record(queries.GITHUB_ITEM, tenant=event.tenant_id, id=event.item_id)
     if item is None:
         return "skipped"
     if item["linked"]:
@@ -57,10 +57,10 @@ def make_issue(tx: Tx, event: Claimed) -> str:
     repository = item["repository"] or settings().github_repository
     if not repository:
         logs.log("WARNING", "no GitHub repository configured", tenant_id=event.tenant_id,
-                 feedback_id=event.feedback_id)
+                 feedback_id=event.item_id)
         return "skipped"
 
-    issue_marker = marker(event.tenant_id, event.feedback_id)
+    issue_marker = marker(event.tenant_id, event.item_id)
 
     def find_or_create(gh: Any) -> tuple[Any, bool]:
         repo = gh.get_repo(repository, lazy=True)
@@ -69,23 +69,23 @@ def make_issue(tx: Tx, event: Claimed) -> str:
             return found, False  # made by an attempt that died before recording it
         _check_hourly_cap(tx, event.tenant_id)
         _pace_writes()
-        return repo.create_issue(title=_title(item["summary"]), body=_body(item, event.feedback_id, issue_marker),
+        return repo.create_issue(title=_title(item["summary"]), body=_body(item, event.item_id, issue_marker),
                                  labels=[LABEL, f"type:{item['type']}", f"priority:{item['priority']}"]), True
 
     try:
         issue, created = _call(find_or_create)
     except PermanentFailure as exc:
-        tx.rows(queries.RECORD_GITHUB_ERROR, tenant=event.tenant_id, id=event.feedback_id, error=str(exc))
+        tx.rows(queries.RECORD_GITHUB_ERROR, tenant=event.tenant_id, id=event.item_id, error=str(exc))
         raise
     _record(tx, event, issue, created)
     logs.log("INFO", "github issue " + ("created" if created else "found"), tenant_id=event.tenant_id,
-             feedback_id=event.feedback_id, issue=issue.number, repository=repository)
+             feedback_id=event.item_id, issue=issue.number, repository=repository)
     return "sent"
 
 
 def _record(tx: Tx, event: Claimed, issue: Any, created: bool) -> None:
-    tx.rows(queries.RECORD_GITHUB_ISSUE, tenant=event.tenant_id, id=event.feedback_id, url=issue.html_url)
-    audit_system(tx, "github_sync", event.tenant_id, event.feedback_id, "github_issue", None,
+    tx.rows(queries.RECORD_GITHUB_ISSUE, tenant=event.tenant_id, id=event.item_id, url=issue.html_url)
+    audit_system(tx, "github_sync", event.tenant_id, event.item_id, "github_issue", None,
                  {"number": issue.number, "url": issue.html_url, "created": created})
 
 

@@ -1,4 +1,5 @@
-"""Mail to submitters: what happened to their feedback, with a signed opt-out link.
+"""Mail to submitters: what happened to their feedback, with a signed opt-out link;
+and to team members, the console's sign-in links.
 
 Sent over SMTP as configured (STARTTLS, login with a password from Secret
 Manager); without SMTP_HOST the mail is written to the log instead. Each mail's
@@ -30,6 +31,7 @@ from shared.outbox import Claimed, PermanentFailure
 SMTP_TIMEOUT_SECONDS = 20
 OPT_OUT_PATH = "/feedback/mail/opt-out/"
 
+SIGNIN = "signin"  # a mail's notice: a team member's sign-in link
 SUBJECTS = {
     "response": "Update on your feedback: {summary}",
     "completed": "Done: {summary}",
@@ -48,9 +50,12 @@ LEADS = {
 def send_notice(tx: Tx, event: Claimed) -> str:
     """The outbox handler for mail rows."""
     to = event.payload["to"].lower()
-    if tx.scalar(queries.OPTED_OUT, tenant=event.tenant_id, email=to):
+    if event.payload["notice"] == SIGNIN:
+        message = compose_signin(event.payload, event.id)
+    elif tx.scalar(queries.OPTED_OUT, tenant=event.tenant_id, email=to):
         return "skipped"
-    message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to))
+    else:
+        message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to))
     if settings().smtp_host:
         _send(message)
     elif settings().mail_log_bodies:  # the local demo, where the log is the mailbox
@@ -69,16 +74,34 @@ def redacted(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def compose(payload: dict[str, Any], event_id: int, opt_out: str) -> email.message.EmailMessage:
+def _message(payload: dict[str, Any], event_id: int, subject: str) -> email.message.EmailMessage:
+    """A mail's headers: from the deployment, to the payload's address, named by its outbox row."""
     cfg = settings()
-    notice = payload["notice"]
     message = email.message.EmailMessage()
     message["From"] = cfg.mail_from
     message["To"] = email.utils.formataddr((_one_line(payload.get("name") or ""), payload["to"]))
-    message["Subject"] = SUBJECTS[notice].format(summary=_one_line(payload["summary"]))
+    message["Subject"] = subject
     domain = email.utils.parseaddr(cfg.mail_from)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = f"<feedback-event-{event_id}@{domain}>"
     message["Date"] = email.utils.formatdate(localtime=False)
+    return message
+
+
+def compose_signin(payload: dict[str, Any], event_id: int) -> email.message.EmailMessage:
+    """A team member's sign-in link: no opt-out (they asked for it), nothing else in it."""
+    message = _message(payload, event_id, "Your sign-in link to Pilot Feedback")
+    message.set_content("\n".join([
+        f"Hello {payload['name']},", "",
+        f"Open this link within {payload['minutes']} minutes to sign in to the Pilot Feedback console:", "",
+        payload["link"], "",
+        "It works once. If you did not ask for it, ignore this mail: nobody can use it without this mailbox.",
+    ]) + "\n")
+    return message
+
+
+def compose(payload: dict[str, Any], event_id: int, opt_out: str) -> email.message.EmailMessage:
+    notice = payload["notice"]
+    message = _message(payload, event_id, SUBJECTS[notice].format(summary=_one_line(payload["summary"])))
     # RFC 8058 one-click opt-out for mail clients that offer it.
     message["List-Unsubscribe"] = f"<{opt_out}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

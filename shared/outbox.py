@@ -34,9 +34,16 @@ class Claimed:
 
     id: int
     tenant_id: uuid.UUID
-    feedback_id: uuid.UUID
+    feedback_id: uuid.UUID | None  # none for a mail about no item (a sign-in link)
     created_at: datetime.datetime
     payload: dict[str, Any]
+
+    @property
+    def item_id(self) -> uuid.UUID:
+        """The item the event is about, for the kinds that always have one."""
+        if self.feedback_id is None:
+            raise PermanentFailure(f"event {self.id} names no item")
+        return self.feedback_id
 
 
 class PermanentFailure(Exception):

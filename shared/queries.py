@@ -561,6 +561,13 @@ UPDATE signing_keys SET retired_at = clock_timestamp()
  WHERE (name = :prefix OR name LIKE :prefix || '-%') AND retired_at IS NULL RETURNING name"""
 INSERT_SIGNING_KEY = "INSERT INTO signing_keys (name, key) VALUES (:name, :key)"
 FIND_TENANT = "SELECT id FROM tenants WHERE name = :name ORDER BY created_at LIMIT 1"
+INSERT_PERSON = """
+INSERT INTO people (tenant_id, email, name, role) VALUES (:tenant, :email, :name, :role)
+RETURNING id, email, name, role, tenant_id"""
+LIST_PEOPLE = """
+SELECT id, email, name, role, tenant_id, created_at FROM people
+ WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
+ ORDER BY tenant_id, name"""
 
 
 # --- the deployment's health (checks.py)
@@ -590,3 +597,38 @@ SELECT current_user,
        (SELECT count(*) FROM pg_class c WHERE pg_has_role(current_user, c.relowner, 'MEMBER')
                                           AND c.relnamespace = current_schema()::regnamespace)
   FROM pg_roles r WHERE r.rolname = current_user"""
+
+
+# --- the console's sign-in (signin.py): each lookup sets the tenant it found
+
+PERSON_BY_EMAIL = """
+SELECT person_id, tenant_id, set_config('app.tenant_id', tenant_id::text, true)
+  FROM auth_person_by_email(:email)"""
+
+INSERT_SIGNIN_LINK = """
+INSERT INTO signin_links (token_hash, tenant_id, person_id, expires_at)
+VALUES (:hash, :tenant, :person, now() + make_interval(mins => :minutes))"""
+
+ENQUEUE_SIGNIN_MAIL = """
+INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
+SELECT p.tenant_id, NULL, 'mail',
+       jsonb_build_object('notice', 'signin', 'to', p.email, 'name', p.name, 'link', CAST(:link AS text),
+                          'minutes', CAST(:minutes AS int))
+  FROM people p WHERE p.tenant_id = :tenant AND p.id = :person
+RETURNING id, kind"""
+
+USE_SIGNIN_LINK = """
+SELECT person_id, tenant_id, set_config('app.tenant_id', tenant_id::text, true)
+  FROM auth_signin_link(:hash)"""
+
+INSERT_SESSION = """
+INSERT INTO console_sessions (id_hash, tenant_id, person_id, expires_at)
+VALUES (:hash, :tenant, :person, now() + make_interval(hours => :hours))"""
+
+AUTH_SESSION = """
+SELECT s.person_id, s.tenant_id, s.role, s.email, s.name,
+       set_config('app.tenant_id', s.tenant_id::text, true),
+       set_config('app.staff', CASE WHEN s.role = 'staff' THEN 'on' ELSE '' END, true)
+  FROM auth_session(:hash) s"""
+
+END_SESSION = "UPDATE console_sessions SET ended_at = now() WHERE id_hash = :hash AND ended_at IS NULL"

@@ -1,4 +1,4 @@
-"""Operator actions on tenants and API keys, run over the owner's connection.
+"""Operator actions on tenants, API keys and the team's people, run over the owner's connection.
 
 Writes still pass row-level security: each sets the tenant it writes for.
 Secrets are returned once, to be shown once; only their hashes are stored.
@@ -139,3 +139,39 @@ def rotate_signing_key(purpose: str) -> dict[str, Any]:
 def find_tenant(name: str) -> uuid.UUID | None:
     with db.transaction(owner=True) as tx:
         return tx.scalar(queries.FIND_TENANT, name=name)
+
+
+PERSON_ROLES = ("admin", "staff")  # an admin of the person's tenant, or staff across tenants
+
+
+def add_person(tenant_id: uuid.UUID, email: str, name: str, role: str) -> dict[str, Any]:
+    """A team member who signs in to the console by a link mailed to `email`."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from shared.models import Email
+
+    if role not in PERSON_ROLES:
+        raise errors.ValidationFailed(f"A person's role is one of {', '.join(PERSON_ROLES)}.")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise errors.ValidationFailed("A person's name is 1 to 200 characters.")
+    try:
+        address = TypeAdapter(Email).validate_python(email.strip()).lower()
+    except ValidationError as exc:
+        raise errors.ValidationFailed(f"email: {exc.errors()[0]['msg']}") from None
+    try:
+        with db.transaction(owner=True) as tx:
+            tx.set_tenant(tenant_id)
+            row = tx.record(queries.INSERT_PERSON, tenant=tenant_id, email=address, name=name, role=role)
+    except errors.NotFound:  # the tenant foreign key
+        raise errors.NotFound(f"No tenant {tenant_id}.") from None
+    except errors.Conflict:
+        raise errors.Conflict(f"{address} is already a team member.") from None
+    assert row is not None  # INSERT ... RETURNING
+    return _plain(row)
+
+
+def list_people(tenant_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    with db.transaction(owner=True) as tx:
+        tx.set_tenant(None, staff=True)
+        return [_plain(row) for row in tx.records(queries.LIST_PEOPLE, tenant=str(tenant_id) if tenant_id else None)]

@@ -23,6 +23,29 @@ CREATE FUNCTION public.auth_intake_key(p_key_hash bytea) RETURNS uuid
     SET search_path TO 'pg_catalog', 'public'
     AS $$ SELECT t.id FROM tenants t WHERE t.intake_key_hash = p_key_hash $$;
 
+CREATE FUNCTION public.auth_person_by_email(p_email text) RETURNS TABLE(person_id uuid, tenant_id uuid)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$ SELECT p.id, p.tenant_id FROM people p WHERE p.email = lower(p_email) $$;
+
+CREATE FUNCTION public.auth_session(p_id_hash bytea) RETURNS TABLE(person_id uuid, tenant_id uuid, role character varying, email character varying, name character varying)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+    SELECT p.id, p.tenant_id, p.role, p.email, p.name
+      FROM console_sessions s JOIN people p ON p.id = s.person_id
+     WHERE s.id_hash = p_id_hash AND s.ended_at IS NULL AND s.expires_at > now()
+$$;
+
+CREATE FUNCTION public.auth_signin_link(p_token_hash bytea) RETURNS TABLE(person_id uuid, tenant_id uuid)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+    UPDATE signin_links l SET used_at = clock_timestamp()
+     WHERE l.token_hash = p_token_hash AND l.used_at IS NULL AND l.expires_at > clock_timestamp()
+    RETURNING l.person_id, l.tenant_id
+$$;
+
 CREATE FUNCTION public.auth_tenant_exists(p_tenant_id uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
@@ -118,6 +141,17 @@ CREATE TABLE public.api_keys (
 );
 
 ALTER TABLE ONLY public.api_keys FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.console_sessions (
+    id_hash bytea NOT NULL,
+    tenant_id uuid NOT NULL,
+    person_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    ended_at timestamp with time zone
+);
+
+ALTER TABLE ONLY public.console_sessions FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.feedback (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -241,7 +275,7 @@ ALTER TABLE ONLY public.mail_opt_outs FORCE ROW LEVEL SECURITY;
 CREATE TABLE public.outbox (
     id bigint NOT NULL,
     tenant_id uuid NOT NULL,
-    feedback_id uuid NOT NULL,
+    feedback_id uuid,
     kind character varying(40) NOT NULL,
     payload jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
@@ -267,6 +301,20 @@ ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.people (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    email character varying(254) NOT NULL,
+    name character varying(200) NOT NULL,
+    role character varying(10) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT people_email_check CHECK ((((email)::text = lower((email)::text)) AND (POSITION(('@'::text) IN (email)) > 1))),
+    CONSTRAINT people_name_check CHECK ((length(btrim((name)::text)) > 0)),
+    CONSTRAINT people_role_check CHECK (((role)::text = ANY ((ARRAY['admin'::character varying, 'staff'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.people FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE public.rate_counters (
     tenant_id uuid NOT NULL,
     bucket character varying(300) NOT NULL,
@@ -282,6 +330,17 @@ CREATE TABLE public.schema_migrations (
     checksum character varying(64) NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
+
+CREATE TABLE public.signin_links (
+    token_hash bytea NOT NULL,
+    tenant_id uuid NOT NULL,
+    person_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone
+);
+
+ALTER TABLE ONLY public.signin_links FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.signing_keys (
     name character varying(40) NOT NULL,
@@ -319,6 +378,9 @@ ALTER TABLE ONLY public.api_keys
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.console_sessions
+    ADD CONSTRAINT console_sessions_pkey PRIMARY KEY (id_hash);
+
 ALTER TABLE ONLY public.feedback_audit
     ADD CONSTRAINT feedback_audit_pkey PRIMARY KEY (tenant_id, feedback_id, id);
 
@@ -343,11 +405,17 @@ ALTER TABLE ONLY public.mail_opt_outs
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.people
+    ADD CONSTRAINT people_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.rate_counters
     ADD CONSTRAINT rate_counters_pkey PRIMARY KEY (tenant_id, bucket, window_start);
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.signin_links
+    ADD CONSTRAINT signin_links_pkey PRIMARY KEY (token_hash);
 
 ALTER TABLE ONLY public.signing_keys
     ADD CONSTRAINT signing_keys_pkey PRIMARY KEY (name);
@@ -403,12 +471,24 @@ CREATE INDEX outbox_due_idx ON public.outbox USING btree (sweep_after) WHERE (do
 
 CREATE INDEX outbox_item_idx ON public.outbox USING btree (tenant_id, feedback_id);
 
+CREATE UNIQUE INDEX people_email_idx ON public.people USING btree (email);
+
+CREATE INDEX people_tenant_idx ON public.people USING btree (tenant_id, name);
+
 CREATE INDEX rate_counters_age_idx ON public.rate_counters USING btree (window_start);
+
+CREATE INDEX signin_links_person_idx ON public.signin_links USING btree (tenant_id, person_id, created_at);
 
 CREATE TRIGGER votes_count AFTER INSERT OR DELETE ON public.votes FOR EACH ROW EXECUTE FUNCTION public.votes_maintain_count();
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.console_sessions
+    ADD CONSTRAINT console_sessions_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.people(id);
+
+ALTER TABLE ONLY public.console_sessions
+    ADD CONSTRAINT console_sessions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.feedback_audit
     ADD CONSTRAINT feedback_audit_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id);
@@ -431,13 +511,24 @@ ALTER TABLE ONLY public.mail_opt_outs
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id);
 
+ALTER TABLE ONLY public.people
+    ADD CONSTRAINT people_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
 ALTER TABLE ONLY public.rate_counters
     ADD CONSTRAINT rate_counters_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.signin_links
+    ADD CONSTRAINT signin_links_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.people(id);
+
+ALTER TABLE ONLY public.signin_links
+    ADD CONSTRAINT signin_links_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.votes
     ADD CONSTRAINT votes_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id) ON DELETE CASCADE;
 
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.console_sessions ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.feedback ENABLE ROW LEVEL SECURITY;
 
@@ -453,11 +544,25 @@ ALTER TABLE public.outbox ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY owner_lookup ON public.api_keys FOR SELECT TO postgres USING (true);
 
+CREATE POLICY owner_lookup ON public.console_sessions FOR SELECT TO postgres USING (true);
+
+CREATE POLICY owner_lookup ON public.people FOR SELECT TO postgres USING (true);
+
+CREATE POLICY owner_lookup ON public.signin_links FOR SELECT TO postgres USING (true);
+
 CREATE POLICY owner_lookup ON public.tenants FOR SELECT TO postgres USING (true);
+
+CREATE POLICY owner_use ON public.signin_links FOR UPDATE TO postgres USING (true);
+
+ALTER TABLE public.people ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.rate_counters ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.signin_links ENABLE ROW LEVEL SECURITY;
+
 CREATE POLICY tenant_isolation ON public.api_keys USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.console_sessions USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.feedback USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
@@ -471,7 +576,11 @@ CREATE POLICY tenant_isolation ON public.mail_opt_outs USING (((tenant_id = ( SE
 
 CREATE POLICY tenant_isolation ON public.outbox USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
+CREATE POLICY tenant_isolation ON public.people USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
 CREATE POLICY tenant_isolation ON public.rate_counters USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.signin_links USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.tenants USING (((id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK ((id = ( SELECT public.app_tenant_id() AS app_tenant_id)));
 
@@ -489,6 +598,15 @@ GRANT ALL ON FUNCTION public.auth_api_key(p_key_hash bytea) TO pilot_feedback_ap
 REVOKE ALL ON FUNCTION public.auth_intake_key(p_key_hash bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_intake_key(p_key_hash bytea) TO pilot_feedback_app;
 
+REVOKE ALL ON FUNCTION public.auth_person_by_email(p_email text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_person_by_email(p_email text) TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.auth_session(p_id_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_session(p_id_hash bytea) TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.auth_signin_link(p_token_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_signin_link(p_token_hash bytea) TO pilot_feedback_app;
+
 REVOKE ALL ON FUNCTION public.auth_tenant_exists(p_tenant_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_tenant_exists(p_tenant_id uuid) TO pilot_feedback_app;
 
@@ -496,6 +614,10 @@ REVOKE ALL ON FUNCTION public.guard_tenant_table(t regclass) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.console_sessions TO pilot_feedback_app;
+
+GRANT UPDATE(ended_at) ON TABLE public.console_sessions TO pilot_feedback_app;
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.feedback TO pilot_feedback_app;
 
@@ -523,7 +645,11 @@ GRANT UPDATE(done_at) ON TABLE public.outbox TO pilot_feedback_app;
 
 GRANT UPDATE(outcome) ON TABLE public.outbox TO pilot_feedback_app;
 
+GRANT SELECT ON TABLE public.people TO pilot_feedback_app;
+
 GRANT SELECT,INSERT,UPDATE ON TABLE public.rate_counters TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.signin_links TO pilot_feedback_app;
 
 GRANT SELECT ON TABLE public.signing_keys TO pilot_feedback_app;
 

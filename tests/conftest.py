@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from helpers import ROOT, SERVER_URL_VARS, Tenant, close_connections, drop_database, fresh_database
+from helpers import ROOT, SERVER_URL_VARS, SMTP_PASSWORD, Tenant, close_connections, drop_database, fresh_database
 
 from shared import db, embedded, migrations
 from shared.config import settings
@@ -96,6 +96,23 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     server = LiveServer(database_url, tmp_path_factory.mktemp("live") / "server.log")
     yield server
     assert server.stop() == 0
+
+
+@pytest.fixture
+def mailbox(tmp_path: Any, env: Any, secret_store: Any) -> Any:
+    """A live SMTP server; the service configured for it, its password in Secret Manager."""
+    from standins.smtp import Mailbox
+
+    from shared import secrets
+
+    box = Mailbox(tmp_path, SMTP_PASSWORD).start()
+    name = secret_store.add_version("p", f"smtp-{uuid.uuid4().hex[:6]}", SMTP_PASSWORD)
+    env(**box.env(), SMTP_PASSWORD_SECRET=name, SECRET_MANAGER_ENDPOINT=secret_store.url,
+        PUBLIC_BASE_URL="https://feedback.example.com")
+    secrets.reset()
+    yield box
+    box.stop()
+    secrets.reset()
 
 
 @pytest.fixture(scope="session")

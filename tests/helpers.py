@@ -25,6 +25,7 @@ from shared.db import parse_database_url  # noqa: E402
 
 SERVER_URL_VARS = ("TEST_DATABASE_URL", "DATABASE_URL")
 BASE = "/api/v1/feedback/"
+SMTP_PASSWORD = "s3cret-smtp-pass"  # the SMTP stand-in's, kept in Secret Manager's
 
 
 def fresh_database(server_url: str) -> str:

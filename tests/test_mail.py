@@ -12,14 +12,13 @@ import uuid
 
 import pytest
 import requests
-from helpers import BASE, make_due, manage, outbox_rows, sql, submit
+from helpers import BASE, SMTP_PASSWORD, make_due, manage, outbox_rows, sql, submit
 from events import deliverer, push
 from live import LiveServer
 from standins.smtp import Mailbox
 
-from shared import mail, outbox, secrets, tenancy
+from shared import mail, outbox, tenancy
 
-PASSWORD = "s3cret-smtp-pass"
 
 
 @pytest.fixture(scope="module")
@@ -31,19 +30,6 @@ def notify_app(function_app):
 def notify(notify_app):
     """Deliver an outbox event to the notify function as Pub/Sub would; the status."""
     return deliverer(notify_app, "mail")
-
-
-@pytest.fixture
-def mailbox(tmp_path, env, secret_store):
-    """A live SMTP server; the service configured for it, its password in Secret Manager."""
-    box = Mailbox(tmp_path, PASSWORD).start()
-    name = secret_store.add_version("p", f"smtp-{uuid.uuid4().hex[:6]}", PASSWORD)
-    env(**box.env(), SMTP_PASSWORD_SECRET=name, SECRET_MANAGER_ENDPOINT=secret_store.url,
-        PUBLIC_BASE_URL="https://feedback.example.com")
-    secrets.reset()
-    yield box
-    box.stop()
-    secrets.reset()
 
 
 def _events(database_url, item_id: str) -> list[dict]:
@@ -302,7 +288,7 @@ def test_the_smtp_password_is_read_from_secret_manager_and_cached(client, admin,
     assert len(mailbox.wait_for(3)) == 3 and secret_store.reads[name] == 2
     # Neither value reached a log line or the outbox.
     logged = capfd.readouterr().err
-    assert PASSWORD not in logged and "rotated-pass" not in logged
+    assert SMTP_PASSWORD not in logged and "rotated-pass" not in logged
     assert "rotated-pass" not in str(_events(database_url, item["id"]))
 
 
@@ -347,8 +333,8 @@ def test_an_event_too_old_to_send_is_given_up(client, admin, tenant, database_ur
 def test_the_local_server_delivers_each_mail_once_and_retries_by_its_sweep(database_url, tmp_path, secret_store):
     """`manage.py serve`: the admin's answer over HTTP reaches a real SMTP server
     through the relay and the notify function; a mail that failed is sent by the sweep."""
-    box = Mailbox(tmp_path, PASSWORD).start()
-    name = secret_store.add_version("p", f"live-{uuid.uuid4().hex[:6]}", PASSWORD)
+    box = Mailbox(tmp_path, SMTP_PASSWORD).start()
+    name = secret_store.add_version("p", f"live-{uuid.uuid4().hex[:6]}", SMTP_PASSWORD)
     server = LiveServer(database_url, tmp_path / "server.log", **box.env(), SMTP_PASSWORD_SECRET=name,
                         SECRET_MANAGER_ENDPOINT=secret_store.url, LOCAL_SWEEP_SECONDS="1")
     try:
