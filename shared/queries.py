@@ -632,3 +632,14 @@ SELECT s.person_id, s.tenant_id, s.role, s.email, s.name,
   FROM auth_session(:hash) s"""
 
 END_SESSION = "UPDATE console_sessions SET ended_at = now() WHERE id_hash = :hash AND ended_at IS NULL"
+
+
+# --- the console (console.py)
+
+# Who may be assigned an item of the tenant: its admins, and staff.
+TEAM = """
+SELECT id, name, email, role FROM people
+ WHERE tenant_id = :tenant OR role = 'staff'
+ ORDER BY name"""
+
+TEAM_MEMBER = "SELECT id, name, email FROM people WHERE id = :id"

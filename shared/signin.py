@@ -86,4 +86,5 @@ def session_principal(tx: Tx, session_id: str) -> auth.Principal | None:
 
 
 def end_session(tx: Tx, session_id: str) -> None:
+    """End a session (in a transaction acting as its person: row-level security)."""
     tx.rows(queries.END_SESSION, hash=auth.key_hash(session_id))

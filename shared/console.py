@@ -1,0 +1,423 @@
+"""The team's triage console: server-rendered pages over the operations the API runs
+(feedback, triage), under the same rules: workflow, SLA, audit, tenancy.
+
+Every page is HTML from a template (Jinja2, autoescaped); every action is a plain form
+post that redirects back with a one-line message. A person signs in by a one-time link
+(shared/signin.py); the session's id is an HttpOnly cookie, and each form carries a
+CSRF token derived from it. Static files are served with their content's hash in
+their names and cached for a year. The Content-Security-Policy admits no inline
+script or style and no framing.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import hmac
+import json
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import flask
+import pydantic
+from werkzeug import exceptions as wz
+from werkzeug.routing import Map, Rule
+
+from shared import db, errors, feedback, logs, queries, signin, triage, workflow
+from shared.auth import Principal
+from shared.models import FeedbackUpdate, ListQuery, NoteBody, RespondBody, StatusBody
+
+BASE = "/console"
+GUIDE_PATHS = ("/admin/feedback/", "/admin/feedback")  # the guide's address leads here
+COOKIE = "pf_console"
+FLASH_COOKIE = "pf_flash"
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "console_templates"
+STATIC = HERE / "console_static"
+PAGE_SIZE = 50
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class SignInNeeded(Exception):
+    """No live session: the page asks for a sign-in first."""
+
+
+@dataclass(frozen=True)
+class Page:
+    method: str
+    path: str  # below BASE, with werkzeug converters
+    view: Callable[..., flask.Response]
+    summary: str
+    signed_in: bool = True  # needs a live session (and, for POST, its CSRF token)
+
+
+# --- templates and static files
+
+
+@functools.cache
+def _templates() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(static=static_url, base=BASE, label=_label)
+    env.filters.update(age=_age, when=_when)
+    return env
+
+
+@functools.cache
+def _static_files() -> dict[str, tuple[Path, str]]:
+    """Each static file by its hashed name (name.HASH.ext): the file and its media type."""
+    found = {}
+    for path in STATIC.iterdir():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        media = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}[path.suffix]
+        found[f"{path.stem}.{digest}{path.suffix}"] = (path, media)
+    return found
+
+
+def static_url(name: str) -> str:
+    hashed = next(h for h, (path, _) in _static_files().items() if path.name == name)
+    return f"{BASE}/static/{hashed}"
+
+
+def _label(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+def _age(timestamp: str) -> str:
+    """'3 h', '2 d': how long ago, as a list row shows it."""
+    import datetime
+
+    then = datetime.datetime.fromisoformat(timestamp)
+    seconds = (datetime.datetime.now(datetime.UTC) - then).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return "now"
+
+
+def _when(timestamp: str | None) -> str:
+    return (timestamp or "")[:16].replace("T", " ")
+
+
+def render(template: str, status: int = 200, **context: Any) -> flask.Response:
+    html = _templates().get_template(template).render(**context)
+    return flask.Response(html, status=status, mimetype="text/html")
+
+
+# --- sessions, CSRF and messages
+
+
+def _session_id(request: flask.Request) -> str | None:
+    return request.cookies.get(COOKIE)
+
+
+def csrf_token(session_id: str) -> str:
+    return hmac.new(session_id.encode(), b"console-csrf", hashlib.sha256).hexdigest()
+
+
+def _secure(request: flask.Request) -> bool:
+    """Cookies are Secure except on a local address (the local server speaks plain HTTP)."""
+    return request.host.split(":")[0] not in ("localhost", "127.0.0.1")
+
+
+@contextlib.contextmanager
+def as_person(request: flask.Request) -> Iterator[tuple[db.Tx, Principal]]:
+    """A transaction acting as the signed-in person."""
+    session_id = _session_id(request)
+    if not session_id:
+        raise SignInNeeded()
+    with db.transaction() as tx:
+        person = signin.session_principal(tx, session_id)
+        if person is None:
+            raise SignInNeeded()
+        yield tx, person
+
+
+def _redirect(request: flask.Request, location: str, message: str | None = None) -> flask.Response:
+    response = flask.Response(status=303, headers={"Location": location})
+    if message:
+        response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), max_age=60, path=BASE + "/",
+                            httponly=True, samesite="Lax", secure=_secure(request))
+    return response
+
+
+def _flash(request: flask.Request) -> str | None:
+    message = request.cookies.get(FLASH_COOKIE)
+    return urllib.parse.unquote(message) if message else None
+
+
+def _page(request: flask.Request, template: str, person: Principal | None = None, status: int = 200,
+          **context: Any) -> flask.Response:
+    session_id = _session_id(request)
+    response = render(template, status=status, person=person, flash=_flash(request),
+                      csrf=csrf_token(session_id) if session_id and person else "", **context)
+    if request.cookies.get(FLASH_COOKIE):
+        response.delete_cookie(FLASH_COOKIE, path=BASE + "/")
+    return response
+
+
+def _problem_text(exc: Exception) -> str:
+    """What went wrong, as a person reads it."""
+    if isinstance(exc, pydantic.ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors())
+    if isinstance(exc, errors.ApiError):
+        extra = [f"{e['field']}: {e['message']}" for e in exc.errors or []]
+        return " ".join([exc.detail, *extra])
+    return str(exc)
+
+
+# --- signing in
+
+
+def signin_form(request: flask.Request) -> flask.Response:
+    return _page(request, "signin.html")
+
+
+def signin_request(request: flask.Request) -> flask.Response:
+    email = request.form.get("email", "").strip()
+    if "@" not in email:
+        return _page(request, "signin.html", status=422, error="Enter the address you were added with.",
+                     email=email)
+    try:
+        signin.request_link(email)
+    except errors.RateLimited as exc:
+        return _page(request, "signin.html", status=429, error=exc.detail, email=email)
+    return _page(request, "signin_sent.html", email=email, minutes=signin.LINK_MINUTES)
+
+
+def signin_confirm(request: flask.Request, token: str) -> flask.Response:
+    """A link's GET only shows a button: mail scanners open links, and must not use them."""
+    return _page(request, "signin_confirm.html", token=token)
+
+
+def signin_use(request: flask.Request, token: str) -> flask.Response:
+    try:
+        session_id = signin.start_session(token)
+    except errors.Unauthorized as exc:
+        return _page(request, "signin.html", status=400, error=exc.detail)
+    response = _redirect(request, BASE + "/", "Signed in.")
+    response.set_cookie(COOKIE, session_id, max_age=signin.SESSION_HOURS * 3600, path=BASE + "/",
+                        httponly=True, samesite="Lax", secure=_secure(request))
+    return response
+
+
+def signout(request: flask.Request) -> flask.Response:
+    with as_person(request) as (tx, _):
+        signin.end_session(tx, _session_id(request) or "")
+    response = _redirect(request, BASE + "/signin")
+    response.delete_cookie(COOKIE, path=BASE + "/")
+    return response
+
+
+# --- the inbox
+
+FILTERS = ("status", "type", "priority", "source", "tag", "q", "sort", "tenant_id")
+VIEWS = {  # the left bar: name -> its filters
+    "Inbox": {"sort": "sla"},
+    "Newest": {"sort": "newest"},
+    "Most votes": {"sort": "votes"},
+}
+
+
+def inbox(request: flask.Request) -> flask.Response:
+    chosen = {k: v for k, v in request.args.items() if k in FILTERS and v}
+    chosen.setdefault("sort", "sla")
+    error = None
+    with as_person(request) as (tx, person):
+        try:
+            query = ListQuery.model_validate(
+                {**chosen, "limit": PAGE_SIZE, "cursor": request.args.get("after") or None})
+        except pydantic.ValidationError as exc:
+            error, query = _problem_text(exc), ListQuery.model_validate({"sort": "sla", "limit": PAGE_SIZE})
+        page, next_cursor = feedback.list_items(tx, person, query)
+    with _acting(person) as tx:
+        counts = json.loads(feedback.stats(tx, person, query.tenant_id))["by_status"]
+    return _page(request, "inbox.html", person=person, items=json.loads(page), chosen=chosen, error=error,
+                 next_url=_url(chosen, after=next_cursor) if next_cursor else None, counts=counts,
+                 views=VIEWS, statuses=workflow.FORWARD + ("declined", "duplicate"))
+
+
+def _url(filters: dict[str, str], **more: str) -> str:
+    return BASE + "/?" + urllib.parse.urlencode({**filters, **more})
+
+
+@contextlib.contextmanager
+def _acting(person: Principal) -> Iterator[db.Tx]:
+    """Another transaction for a person already signed in during this request."""
+    with db.transaction() as tx:
+        tx.set_tenant(person.tenant_id, staff=person.is_staff)
+        yield tx
+
+
+# --- one item
+
+
+def item(request: flask.Request, id: uuid.UUID) -> flask.Response:  # noqa: A002 - the route's name
+    with as_person(request) as (tx, person):
+        shown = json.loads(feedback.get(tx, person, id))
+    with _acting(person) as tx:
+        history = json.loads(triage.history(tx, person, id))["items"]
+    with _acting(person) as tx:
+        notes = json.loads(triage.notes(tx, person, id))["items"]
+    with _acting(person) as tx:
+        team = tx.records(queries.TEAM, tenant=shown["tenant_id"])
+    return _page(request, "item.html", person=person, item=shown, history=history, notes=notes, team=team,
+                 next_states=workflow.next_states(shown["status"]),
+                 context=sorted((shown.get("context") or {}).items()))
+
+
+def act(request: flask.Request, id: uuid.UUID, action: str) -> flask.Response:  # noqa: A002
+    """One change to the item from its page's forms; back to the page with what happened."""
+    form = request.form
+    back = f"{BASE}/items/{id}/"
+    try:
+        with as_person(request) as (tx, person):
+            message = ACTIONS[action](tx, person, id, form)
+    except (errors.ApiError, pydantic.ValidationError) as exc:
+        if isinstance(exc, errors.ApiError) and exc.status in (401, 404):
+            raise
+        return _redirect(request, back, _problem_text(exc))
+    return _redirect(request, back, message)
+
+
+def _mail_note(change: triage.Change) -> str:
+    return "The submitter will be mailed." if change.mail == "queued" else f"No mail ({change.mail})."
+
+
+def _acknowledge(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
+    return "Acknowledged. " + _mail_note(triage.change_status(tx, p, id, "acknowledged"))
+
+
+def _status(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
+    body = StatusBody.model_validate({"status": form.get("status"), "reason": form.get("reason") or None,
+                                             "duplicate_of": form.get("duplicate_of") or None})
+    change = triage.change_status(tx, p, id, body.status, reason=body.reason, duplicate_of=body.duplicate_of)
+    return f"Now {_label(body.status)}. " + _mail_note(change)
+
+
+def _respond(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
+    body = RespondBody.model_validate({"response": form.get("response", ""),
+                                              "status": form.get("status") or None})
+    return "Response saved. " + _mail_note(triage.respond(tx, p, id, body.response, body.status))
+
+
+def _assign(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
+    chosen = form.get("assignee", "")
+    if not chosen:
+        triage.assign(tx, p, id, None, None)
+        return "Unassigned."
+    person_id = p.user_id if chosen == "me" else uuid.UUID(chosen)
+    row = tx.record(queries.TEAM_MEMBER, id=person_id)
+    if row is None:
+        raise errors.ValidationFailed("Pick a member of the team.")
+    triage.assign(tx, p, id, person_id, row["email"])
+    return f"Assigned to {row['name']}."
+
+
+def _note(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
+    triage.add_note(tx, p, id, NoteBody.model_validate({"body": form.get("body", "")}).body)
+    return "Note added."
+
+
+def _edit(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
+    fields = {"priority": form.get("priority"), "feedback_type": form.get("feedback_type")}
+    if "tags" in form:
+        fields["tags"] = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
+    feedback.update(tx, p, id, FeedbackUpdate.model_validate({k: v for k, v in fields.items() if v}))
+    return "Saved."
+
+
+def _github_issue(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
+    triage.request_github_issue(tx, p, id)
+    return "The GitHub issue is being made."
+
+
+ACTIONS: dict[str, Callable[[db.Tx, Principal, uuid.UUID, Any], str]] = {
+    "acknowledge": _acknowledge, "status": _status, "respond": _respond, "assign": _assign, "note": _note,
+    "edit": _edit, "github-issue": _github_issue,
+}
+
+
+def static(request: flask.Request, name: str) -> flask.Response:
+    found = _static_files().get(name)
+    if found is None:
+        raise wz.NotFound()
+    path, media = found
+    response = flask.Response(path.read_bytes(), mimetype=media)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+PAGES = [
+    Page("GET", "/", inbox, "The inbox: the triage queue, filtered through the URL"),
+    Page("GET", "/signin", signin_form, "Ask for a sign-in link", signed_in=False),
+    Page("POST", "/signin", signin_request, "Mail a sign-in link", signed_in=False),
+    Page("GET", "/signin/<token>", signin_confirm, "A sign-in link's page", signed_in=False),
+    Page("POST", "/signin/<token>", signin_use, "Use a sign-in link", signed_in=False),
+    Page("POST", "/signout", signout, "Sign out"),
+    Page("GET", "/items/<uuid:id>/", item, "One item"),
+    Page("POST", "/items/<uuid:id>/<any(" + ",".join(f'"{a}"' for a in ACTIONS) + "):action>", act,
+         "Change the item"),
+    Page("GET", "/static/<name>", static, "Static files, named by their content", signed_in=False),
+]
+
+
+class Console:
+    """The console's pages as one function group (entry point `console`)."""
+
+    name = "console"
+
+    def __init__(self, pages: list[Page]) -> None:
+        self.pages = pages
+        self._urls = Map([Rule(BASE + p.path, endpoint=i, methods=[p.method]) for i, p in enumerate(pages)],
+                         strict_slashes=False).bind("")
+
+    def handles(self, path: str) -> bool:
+        return path.startswith(BASE + "/") or path == BASE or path in GUIDE_PATHS
+
+    def __call__(self, request: flask.Request) -> flask.Response:
+        try:
+            response = self._dispatch(request)
+        except SignInNeeded:
+            response = _redirect(request, f"{BASE}/signin?next={urllib.parse.quote(request.full_path)}")
+        except (wz.NotFound, errors.NotFound):
+            response = _page(request, "error.html", status=404, message="Nothing here, or not yours to see.")
+        except wz.MethodNotAllowed:
+            response = _page(request, "error.html", status=405, message="That address takes no such request.")
+        except errors.Forbidden as exc:
+            response = _page(request, "error.html", status=403, message=exc.detail)
+        except errors.ServiceUnavailable:
+            response = _page(request, "error.html", status=503, message="The database is not answering; try again.")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        logs.log("INFO", "page", method=request.method, path=request.path, status=response.status_code)
+        return response
+
+    def _dispatch(self, request: flask.Request) -> flask.Response:
+        if request.path in GUIDE_PATHS or request.path == BASE:
+            return flask.Response(status=301, headers={"Location": BASE + "/"})
+        index, args = self._urls.match(request.path, method=request.method)
+        page = self.pages[index]
+        if page.signed_in and request.method == "POST":
+            session_id = _session_id(request)
+            if not session_id:
+                raise SignInNeeded()
+            if not hmac.compare_digest(request.form.get("csrf", ""), csrf_token(session_id)):
+                raise errors.Forbidden("This form is stale or not ours: reload the page and send it again.")
+        return page.view(request, **args)
+
+
+CONSOLE = Console(PAGES)
