@@ -234,6 +234,19 @@ def ensure_demo_tenant() -> uuid.UUID:
     return tenant_id
 
 
+DEMO_ADMIN = ("demo-admin@example.com", "Demo Admin")
+
+
+def demo_signin_link(tenant_id: uuid.UUID) -> str:
+    """A fresh sign-in link for the demo's admin person, added on the first run."""
+    from shared import signin
+
+    email, name = DEMO_ADMIN
+    if not any(p["email"] == email for p in tenancy.list_people(tenant_id)):
+        tenancy.add_person(tenant_id, email, name, "admin")
+    return signin.operator_link(email)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from shared import devserver, logs
 
@@ -251,6 +264,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("EVENTS_PUSH_URL", f"http://127.0.0.1:{port}{devserver.EVENTS_PREFIX.rstrip('/')}")
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{port}")
     settings.cache_clear()
+    if args.demo:
+        print(f"Triage console: {demo_signin_link(demo)}  (the demo admin's sign-in link: once, 15 minutes)")
     print(f"Serving on http://{args.host}:{port}/api/v1/feedback/ (Ctrl-C stops)", flush=True)
     devserver.serve(args.host, port)
     return 0

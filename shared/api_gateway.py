@@ -24,7 +24,7 @@ def document(groups: list[tuple[str, Any]]) -> dict[str, Any]:
     owner: dict[str, str] = {}
     for group, api in groups:
         for route in api.routes:
-            path = openapi.public_path(route.path)
+            path = openapi.public_path(route.path, getattr(api, "path_prefix", None))
             if owner.setdefault(path, group) != group:
                 raise ValueError(f"{path} is served by both {owner[path]} and {group}")
             entry = paths.setdefault(path, {})

@@ -32,7 +32,7 @@ from shared.auth import Principal
 from shared.models import FeedbackUpdate, ListQuery, NoteBody, RespondBody, StatusBody
 
 BASE = "/console"
-GUIDE_PATHS = ("/admin/feedback/", "/admin/feedback")  # the guide's address leads here
+GUIDE_ADDRESS = "/admin/feedback"  # the guide's address of the admin interface leads here
 COOKIE = "pf_console"
 FLASH_COOKIE = "pf_flash"
 HERE = Path(__file__).resolve().parent
@@ -56,7 +56,7 @@ class SignInNeeded(Exception):
 @dataclass(frozen=True)
 class Page:
     method: str
-    path: str  # below BASE, with werkzeug converters
+    path: str  # with werkzeug converters
     view: Callable[..., flask.Response]
     summary: str
     signed_in: bool = True  # needs a live session (and, for POST, its CSRF token)
@@ -361,17 +361,22 @@ def static(request: flask.Request, name: str) -> flask.Response:
     return response
 
 
+def guide_address(request: flask.Request) -> flask.Response:
+    return flask.Response(status=301, headers={"Location": BASE + "/"})
+
+
 PAGES = [
-    Page("GET", "/", inbox, "The inbox: the triage queue, filtered through the URL"),
-    Page("GET", "/signin", signin_form, "Ask for a sign-in link", signed_in=False),
-    Page("POST", "/signin", signin_request, "Mail a sign-in link", signed_in=False),
-    Page("GET", "/signin/<token>", signin_confirm, "A sign-in link's page", signed_in=False),
-    Page("POST", "/signin/<token>", signin_use, "Use a sign-in link", signed_in=False),
-    Page("POST", "/signout", signout, "Sign out"),
-    Page("GET", "/items/<uuid:id>/", item, "One item"),
-    Page("POST", "/items/<uuid:id>/<any(" + ",".join(f'"{a}"' for a in ACTIONS) + "):action>", act,
+    Page("GET", BASE + "/", inbox, "The inbox: the triage queue, filtered through the URL"),
+    Page("GET", BASE + "/signin", signin_form, "Ask for a sign-in link", signed_in=False),
+    Page("POST", BASE + "/signin", signin_request, "Mail a sign-in link", signed_in=False),
+    Page("GET", BASE + "/signin/<token>", signin_confirm, "A sign-in link's page", signed_in=False),
+    Page("POST", BASE + "/signin/<token>", signin_use, "Use a sign-in link", signed_in=False),
+    Page("POST", BASE + "/signout", signout, "Sign out"),
+    Page("GET", BASE + "/items/<uuid:id>/", item, "One item"),
+    Page("POST", BASE + "/items/<uuid:id>/<any(" + ",".join(f'"{a}"' for a in ACTIONS) + "):action>", act,
          "Change the item"),
-    Page("GET", "/static/<name>", static, "Static files, named by their content", signed_in=False),
+    Page("GET", BASE + "/static/<name>", static, "Static files, named by their content", signed_in=False),
+    Page("GET", "/admin/feedback/", guide_address, "The guide's address of the admin interface", signed_in=False),
 ]
 
 
@@ -379,14 +384,15 @@ class Console:
     """The console's pages as one function group (entry point `console`)."""
 
     name = "console"
+    path_prefix = ""  # its pages' paths are whole (the API's groups' sit under API_BASE_PATH)
 
     def __init__(self, pages: list[Page]) -> None:
-        self.pages = pages
-        self._urls = Map([Rule(BASE + p.path, endpoint=i, methods=[p.method]) for i, p in enumerate(pages)],
+        self.routes = pages
+        self._urls = Map([Rule(p.path, endpoint=i, methods=[p.method]) for i, p in enumerate(pages)],
                          strict_slashes=False).bind("")
 
     def handles(self, path: str) -> bool:
-        return path.startswith(BASE + "/") or path == BASE or path in GUIDE_PATHS
+        return path.startswith(BASE + "/") or path == BASE or path.rstrip("/") == GUIDE_ADDRESS
 
     def __call__(self, request: flask.Request) -> flask.Response:
         try:
@@ -407,10 +413,10 @@ class Console:
         return response
 
     def _dispatch(self, request: flask.Request) -> flask.Response:
-        if request.path in GUIDE_PATHS or request.path == BASE:
+        if request.path == BASE:
             return flask.Response(status=301, headers={"Location": BASE + "/"})
         index, args = self._urls.match(request.path, method=request.method)
-        page = self.pages[index]
+        page = self.routes[index]
         if page.signed_in and request.method == "POST":
             session_id = _session_id(request)
             if not session_id:

@@ -16,7 +16,7 @@ from typing import Any
 from shared.relay import SUBSCRIBERS
 
 ROOT = Path(__file__).resolve().parent.parent
-HTTP_GROUPS = ("feedback", "admin", "github_webhook")
+HTTP_GROUPS = ("feedback", "admin", "github_webhook", "console")
 EVENT_GROUPS = tuple(SUBSCRIBERS.values())
 EVENTS_PREFIX = "/_events/"
 

@@ -12,7 +12,7 @@ from shared.config import settings
 from shared import responses
 
 REF = "#/components/schemas/{model}"
-_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 _PARAM_SCHEMAS = {"uuid": {"type": "string", "format": "uuid"}}
 _STATUS_TEXT = {
     400: "Malformed request", 401: "Missing or invalid credentials", 403: "Not allowed for this caller",
@@ -35,9 +35,9 @@ SECURITY_SCHEMES = {
 }
 
 
-def public_path(route_path: str) -> str:
-    """A route's path as OpenAPI writes it, under the base path: /api/v1/feedback/{id}/."""
-    return settings().api_base_path + _CONVERTER.sub(r"{\2}", route_path)
+def public_path(route_path: str, prefix: str | None = None) -> str:
+    """A route's path as OpenAPI writes it, under the base path (or `prefix`): /api/v1/feedback/{id}/."""
+    return (settings().api_base_path if prefix is None else prefix) + _CONVERTER.sub(r"{\2}", route_path)
 
 
 def path_parameters(route_path: str) -> list[tuple[str, str]]:

@@ -30,6 +30,13 @@ locals {
       timeout     = 60
       description = "GitHub's issues webhook"
     }
+    console = {
+      trigger     = "http"
+      kind        = "" # takes no events
+      ingress     = local.public_ingress
+      timeout     = 60
+      description = "The team's triage console: pages under /console/"
+    }
     sweep = {
       trigger     = "scheduler"
       kind        = "" # takes no events
@@ -133,6 +140,7 @@ locals {
       MAIL_FROM = var.smtp.mail_from
     }
     github_sync = merge(local.github_env, local.github_sync_env)
+    console     = local.github_env
   }
 
 }
@@ -160,9 +168,12 @@ resource "google_storage_bucket" "source" {
 # What the functions run, listed (a tree filtered by exclusion takes whatever else lies
 # in the checkout: virtualenvs, caches, build output).
 locals {
-  source_root     = abspath("${path.module}/..")
-  source_patterns = ["requirements.txt", "functions/*/main.py", "shared/*.py"]
-  source_files    = sort(distinct(flatten([for p in local.source_patterns : fileset(local.source_root, p)])))
+  source_root = abspath("${path.module}/..")
+  source_patterns = [
+    "requirements.txt", "functions/*/main.py", "shared/*.py",
+    "shared/console_templates/*.html", "shared/console_static/*", # the console's pages
+  ]
+  source_files = sort(distinct(flatten([for p in local.source_patterns : fileset(local.source_root, p)])))
 }
 
 data "archive_file" "source" {

@@ -8,15 +8,17 @@
 # pilot's front door.
 
 locals {
-  # The admin function's paths, read from the routes `manage.py gateway-spec` wrote from
-  # the code (api_gateway.json.tftpl, read here as plain JSON): each with its {id} as one
-  # path segment, with and without its trailing slash, as the code takes both.
+  # The admin and console functions' paths, read from the routes `manage.py gateway-spec`
+  # wrote from the code (api_gateway.json.tftpl, read here as plain JSON): each parameter
+  # as one path segment, each path with and without its trailing slash, as the code takes both.
   gateway_routes = jsondecode(file("${path.module}/api_gateway.json.tftpl")).paths
-  admin_routes = [
-    for path, operations in local.gateway_routes : replace(path, "{id}", "*")
-    if anytrue([for method, op in operations : try(op["x-google-backend"].address, "") == "$${admin}"])
-  ]
-  admin_paths = distinct(flatten([for path in local.admin_routes : [path, trimsuffix(path, "/")]]))
+  routed_paths = { for group in ["admin", "console"] : group => distinct(flatten([
+    for path, operations in local.gateway_routes : [
+      replace(path, "/\\{[a-z_]+\\}/", "*"), trimsuffix(replace(path, "/\\{[a-z_]+\\}/", "*"), "/")
+    ] if anytrue([for method, op in operations : try(op["x-google-backend"].address, "") == "$${${group}}"])
+  ])) }
+  admin_paths   = local.routed_paths["admin"]
+  console_paths = local.routed_paths["console"]
 }
 
 resource "google_compute_global_address" "api" {
@@ -94,6 +96,17 @@ resource "google_compute_url_map" "api" {
       content {
         priority = 10 + route_rules.key
         service  = google_compute_backend_service.function["admin"].id
+        match_rules {
+          path_template_match = route_rules.value
+        }
+      }
+    }
+
+    dynamic "route_rules" {
+      for_each = { for i, path in local.console_paths : i => path }
+      content {
+        priority = 100 + route_rules.key
+        service  = google_compute_backend_service.function["console"].id
         match_rules {
           path_template_match = route_rules.value
         }

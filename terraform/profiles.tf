@@ -26,6 +26,7 @@ locals {
         notify         = 2
         github_sync    = 1 # one creation a second holds across the deployment only with one instance
         sweep          = 1
+        console        = 2
       }
       concurrency = {
         feedback       = 8
@@ -34,6 +35,7 @@ locals {
         notify         = 1
         github_sync    = 1
         sweep          = 1
+        console        = 4
       }
     }
     pilot = {
@@ -47,6 +49,7 @@ locals {
         notify         = 1
         github_sync    = 1
         sweep          = 1
+        console        = 1
       }
       concurrency = {
         feedback       = 4
@@ -55,6 +58,7 @@ locals {
         notify         = 1
         github_sync    = 1
         sweep          = 1
+        console        = 1
       }
     }
   }

@@ -21,6 +21,7 @@ REQUESTS = {
     "admin": ("GET", "/api/v1/feedback/admin/openapi.json", 200),
     "github_webhook": ("POST", "/api/v1/github/webhook/", 401),  # unsigned
     "sweep": ("POST", "/", 200),
+    "console": ("GET", "/console/signin", 200),
 }
 
 

@@ -141,7 +141,7 @@ def test_the_security_scan_passes_and_every_suppression_says_why():
 
 def test_every_function_in_the_code_is_deployed_with_its_entry_point_and_source():
     code = _code_functions()
-    assert set(code) == {"feedback", "admin", "notify", "github_sync", "github_webhook", "sweep"}
+    assert set(code) == {"feedback", "admin", "notify", "github_sync", "github_webhook", "sweep", "console"}
     assert all(entry == group for group, entry in code.items())  # the entry point is the group's name
     assert set(terraform()["locals"]["functions"]) == set(code)
     build = _function_resource()["build_config"][0]
@@ -282,23 +282,26 @@ def _route_paths(group: str) -> list[str]:
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary on this machine")
-def test_the_load_balancer_sends_every_triage_route_to_admin_and_only_those(tmp_path):
-    """The load balancer's admin paths, as Terraform itself evaluates them (the locals alone,
-    no provider needed), are the admin function's routes, each with and without its slash."""
+def test_the_load_balancer_sends_the_triage_routes_to_admin_and_the_console_to_console(tmp_path):
+    """The load balancer's admin and console paths, as Terraform itself evaluates them (the
+    locals alone, no provider needed), are those functions' routes, each with and without
+    its slash, every parameter one path segment."""
     text = (TF / "gateway.tf").read_text()
-    block = re.search(r"locals \{\n  # The admin function.*?\n\}\n", text, re.S).group(0)
+    block = re.search(r"locals \{\n  # The admin and console.*?\n\}\n", text, re.S).group(0)
     (tmp_path / "main.tf").write_text(block)
     shutil.copy(TF / "api_gateway.json.tftpl", tmp_path)
-    done = subprocess.run(["terraform", "console"], input="jsonencode(local.admin_paths)\n", cwd=tmp_path,
+    done = subprocess.run(["terraform", "console"], input="jsonencode(local.routed_paths)\n", cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    evaluated = set(json.loads(json.loads(done.stdout.strip().splitlines()[-1])))
-    expected = set()
-    for path in _route_paths("admin"):
-        public = "/api/v1" + path.replace("<uuid:id>", "*")
-        expected |= {public, public.rstrip("/")}
-    assert evaluated == expected
-    assert not [p for p in _route_paths("feedback") if "/api/v1" + p.replace("<uuid:id>", "*") in evaluated]
+    evaluated = {group: set(paths) for group, paths in json.loads(json.loads(done.stdout.strip().splitlines()[-1])).items()}
+    for group, prefix in (("admin", "/api/v1"), ("console", "")):
+        expected = set()
+        for path in _route_paths(group):
+            public = prefix + re.sub(r"<[^>]+>", "*", path)
+            expected |= {public, public.rstrip("/")}
+        assert evaluated[group] == expected, group
+    feedback_paths = {"/api/v1" + re.sub(r"<[^>]+>", "*", p) for p in _route_paths("feedback")}
+    assert not feedback_paths & (evaluated["admin"] | evaluated["console"])
 
 
 def test_cloudbuild_runs_the_readmes_test_command_with_pinned_images_and_no_secret_in_arguments():
@@ -337,7 +340,10 @@ def test_the_source_bundle_holds_what_the_functions_run_and_nothing_else(tmp_pat
     assert "requirements.txt" in files
     assert {f"functions/{g}/main.py" for g in _code_functions()} <= set(files)
     assert {f"shared/{p.name}" for p in (ROOT / "shared").glob("*.py")} <= set(files)
-    assert not [f for f in files if not re.fullmatch(r"requirements\.txt|functions/\w+/main\.py|shared/\w+\.py", f)]
+    assert not [f for f in files if not re.fullmatch(
+        r"requirements\.txt|functions/\w+/main\.py|shared/\w+\.py|shared/console_templates/\w+\.html"
+        r"|shared/console_static/\w+\.(css|js)", f)]
+    assert {f"shared/console_templates/{p.name}" for p in (ROOT / "shared" / "console_templates").iterdir()} <= set(files)
     assert bundle.stat().st_size < 512 * 1024, bundle.stat().st_size
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(bundle).extractall(unpacked)
@@ -438,9 +444,9 @@ def test_the_api_gateway_configuration_is_generated_from_the_code_and_current():
 def test_the_api_gateway_sends_every_route_to_its_function_and_is_valid_openapi_2(tmp_path):
     routes = _gateway_routes()
     expected = {}
-    for group in ("feedback", "admin", "github_webhook"):
+    for group in ("feedback", "admin", "github_webhook", "console"):
         for method, path in _in_function_process(group, "[(r.method, r.path) for r in module.API.routes]"):
-            public = "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+            public = ("" if group == "console" else "/api/v1") + re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", path)
             expected[(method, public)] = group
             expected[("OPTIONS", public)] = group  # CORS preflights reach the code that answers them
     assert routes == expected

@@ -69,6 +69,12 @@ def test_embedded_run_shows_demo_keys_once_stops_cleanly_and_keeps_data(tmp_path
     anonymous = requests.post(base, json={"feedback_type": "ux", "summary": "anon", "submitter_email": "a@example.com"},
                               timeout=5)
     assert anonymous.status_code == 201
+    # One click from the inbox: the demo admin's sign-in link, on the same port.
+    link = re.search(r"Triage console: (http://\S+/console/signin/\S+)", text).group(1)
+    browser = requests.Session()
+    assert browser.get(link, timeout=5).status_code == 200
+    inbox = browser.post(link, timeout=5)  # and follows the redirect to the inbox
+    assert inbox.status_code == 200 and inbox.url.endswith("/console/") and "kept across runs" in inbox.text
     assert _stop(process) == 0
     assert not _postgres_running(data_dir)
 
@@ -76,6 +82,7 @@ def test_embedded_run_shows_demo_keys_once_stops_cleanly_and_keeps_data(tmp_path
     try:
         text = "".join(lines)
         assert "pfk_" not in text and "keys were shown" in text
+        assert "Triage console: http" in text  # a fresh link on every run
         item = requests.get(base + created.json()["id"] + "/", headers={"Authorization": f"Bearer {member}"}, timeout=5)
         assert item.status_code == 200 and item.json()["summary"] == "kept across runs"
     finally:
