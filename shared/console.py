@@ -294,7 +294,9 @@ def act(request: flask.Request, id: uuid.UUID, action: str) -> flask.Response:  
 
 
 def _mail_note(change: triage.Change) -> str:
-    return "The submitter will be mailed." if change.mail == "queued" else f"No mail ({change.mail})."
+    if change.mail == "queued":
+        return "The submitter will be mailed."
+    return "No mail: " + change.mail.removeprefix("none: ").rstrip(".") + "."
 
 
 def _acknowledge(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
@@ -315,7 +317,7 @@ def _respond(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa:
 
 
 def _assign(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
-    chosen = form.get("assignee", "")
+    chosen = "me" if form.get("to_me") else form.get("assignee", "")  # the "Assign to me" button, or the list
     if not chosen:
         triage.assign(tx, p, id, None, None)
         return "Unassigned."

@@ -109,7 +109,7 @@ def test_an_item_is_triaged_by_form_posts_and_the_history_names_the_person(signe
         return console.get(url).text
 
     assert "Acknowledged." in post("acknowledge")
-    assert "Assigned to Ada Lovelace." in post("assign", assignee="me")
+    assert "Assigned to Ada Lovelace." in post("assign", to_me="1")
     assert "Note added." in post("note", body="Seen on Safari only")
     assert "Declining needs a reason for the submitter." in post("status", status="declined")
     shown = post("respond", response="Fixed in 2.3", status="completed")

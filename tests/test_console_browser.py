@@ -1,0 +1,185 @@
+"""The console in a real browser: Playwright driving Debian's Chromium against
+`manage.py serve` (mails to a real SMTP server), with axe-core run inside the pages."""
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from helpers import SMTP_PASSWORD, wait_until
+from live import LiveServer
+from standins.smtp import Mailbox
+
+from shared import tenancy
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parent / "node/node_modules/axe-core/axe.min.js"
+
+if not shutil.which(CHROMIUM):
+    pytest.skip(f"no Chromium at {CHROMIUM}: the console's browser tests need Debian's chromium package "
+                "(apt-get install chromium; .ci/run installs it)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def served(database_url, secret_store, tmp_path_factory):
+    """The local server with every group, mailing through a live SMTP server."""
+    directory = tmp_path_factory.mktemp("console")
+    box = Mailbox(directory, SMTP_PASSWORD).start()
+    name = secret_store.add_version("p", f"console-{uuid.uuid4().hex[:6]}", SMTP_PASSWORD)
+    server = LiveServer(database_url, directory / "server.log", **box.env(), SMTP_PASSWORD_SECRET=name,
+                        SECRET_MANAGER_ENDPOINT=secret_store.url)
+    yield server, box
+    assert server.stop() == 0
+    box.stop()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()
+
+
+def _person(server, name: str = "Ada Lovelace") -> dict:
+    return tenancy.add_person(uuid.UUID(server.tenant_id), f"{name.split()[0].lower()}-{uuid.uuid4().hex[:6]}@example.com",
+                              name, "admin")
+
+
+def _submit(server, **fields) -> dict:
+    body = {"feedback_type": "bug", "summary": "Export crashes on save", "description": "Every time.", **fields}
+    made = requests.post(f"{server.base}/api/v1/feedback/", json=body,
+                         headers={"Authorization": f"Bearer {server.tokens['admin']}"}, timeout=10)
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def _sign_in_by_mail(page: Page, server, box, person: dict) -> None:
+    page.goto(f"{server.base}/console/")
+    expect(page).to_have_url(re.compile(r"/console/signin\?next="))
+    page.get_by_label("Email").fill(person["email"])
+    page.get_by_role("button", name="Mail me a link").click()
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
+    mail = wait_until(lambda: [m for m in box.messages if person["email"] in m["To"]], what="the sign-in mail")[0]
+    link = re.search(r"http://\S+/console/signin/\S+", mail.get_content()).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+
+
+def _axe(page: Page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    page.add_script_tag(content=AXE.read_text())
+    found = page.evaluate("async () => (await axe.run()).violations")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
+            if v["impact"] in ("serious", "critical")]
+
+
+def test_signing_in_by_mail_and_triaging_an_item_end_to_end(page, served):
+    server, box = served
+    person = _person(server)
+    _sign_in_by_mail(page, server, box, person)
+    item = _submit(server, summary=f"Login loops {uuid.uuid4().hex[:4]}", submitter_email="sub@example.com",
+                   priority="high")
+
+    page.goto(f"{server.base}/console/?sort=newest")
+    page.keyboard.press("j")  # the newest item, first
+    expect(page.locator("tr.current")).to_contain_text(item["summary"])
+    page.keyboard.press("o")
+    expect(page.get_by_role("heading", name=item["summary"])).to_be_visible()
+
+    page.keyboard.press("a")
+    expect(page.get_by_role("status")).to_have_text("Acknowledged. No mail: this change is not mailed.")
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.get_by_role("status")).to_have_text("Assigned to Ada Lovelace.")
+    page.get_by_label("Note for the team").fill("Seen on Safari only")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator(".note")).to_contain_text("Seen on Safari only")
+    page.keyboard.press("r")
+    expect(page.get_by_label("Response the submitter reads")).to_be_focused()
+    page.keyboard.type("Fixed in 2.3")
+    page.get_by_role("button", name="Respond").click()
+    expect(page.get_by_role("status")).to_contain_text("Response saved. The submitter will be mailed.")
+    page.get_by_label("Move to").select_option("completed")
+    page.get_by_role("button", name="Change status").click()
+    expect(page.get_by_role("status")).to_contain_text("Now completed.")
+
+    mails = wait_until(lambda: (found := [m for m in box.messages if m["To"].endswith("<sub@example.com>")
+                                          or m["To"] == "sub@example.com"]) and len(found) >= 2 and found,
+                       what="the submitter's mails")
+    assert any("Fixed in 2.3" in m.get_content() for m in mails)
+    timeline = page.locator(".timeline").inner_text()
+    assert timeline.count("Ada Lovelace") >= 4 and "key:" not in timeline
+
+
+def test_filters_live_in_the_url_and_the_back_button_restores_them(page, served):
+    server, box = served
+    _sign_in_by_mail(page, server, box, _person(server, "Grace Hopper"))
+    idea = _submit(server, feedback_type="feature", summary=f"Dark mode {uuid.uuid4().hex[:4]}")
+    bug = _submit(server, summary=f"Crash {uuid.uuid4().hex[:4]}")
+    page.get_by_label("Type").select_option("feature")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"type=feature"))
+    expect(page.locator("table.items")).to_contain_text(idea["summary"])
+    expect(page.locator("table.items")).not_to_contain_text(bug["summary"])
+    shared_view = page.url
+    page.get_by_role("link", name=re.compile(r"^new \d+$")).click()
+    expect(page).to_have_url(re.compile(r"status=new"))
+    page.go_back()
+    expect(page).to_have_url(shared_view)
+    expect(page.get_by_label("Type")).to_have_value("feature")
+    page.keyboard.press("/")
+    expect(page.get_by_label("Search")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.locator("body").click()
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keys")).to_be_visible()
+
+
+def test_hostile_input_never_runs(page, served):
+    server, box = served
+    _sign_in_by_mail(page, server, box, _person(server, "Mallory Watch"))
+    payload = '<script>alert("summary")</script><img src=x onerror=alert("img")>'
+    item = _submit(server, summary="Hostile " + payload, description=payload, tags=["<b>tag</b>"],
+                   context={"<svg onload=alert('key')>": payload})
+    page.goto(f"{server.base}/console/?sort=newest")
+    expect(page.locator("table.items")).to_contain_text('<script>alert("summary")</script>')
+    page.goto(f"{server.base}/console/items/{item['id']}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("<img src=x onerror")
+    expect(page.locator("table.kv")).to_contain_text("<svg onload=alert('key')>")
+    assert page.dialogs == []
+
+
+def test_every_page_passes_axe(chromium, served):
+    server, box = served
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)  # axe is injected
+    page = context.new_page()
+    try:
+        page.goto(f"{server.base}/console/signin")
+        assert _axe(page) == []
+        _sign_in_by_mail(page, server, box, _person(server, "Axel Check"))
+        item = _submit(server, context={"browser": "Chrome 120", "os": "macOS"})
+        assert _axe(page) == []
+        page.goto(f"{server.base}/console/items/{item['id']}/")
+        assert _axe(page) == []
+    finally:
+        context.close()
