@@ -273,7 +273,7 @@ def item(request: flask.Request, id: uuid.UUID) -> flask.Response:  # noqa: A002
     with _acting(person) as tx:
         notes = json.loads(triage.notes(tx, person, id))["items"]
     with _acting(person) as tx:
-        team = tx.records(queries.TEAM, tenant=shown["tenant_id"])
+        team = triage.team(tx, person, uuid.UUID(shown["tenant_id"]) if person.is_staff else None)
     return _page(request, "item.html", person=person, item=shown, history=history, notes=notes, team=team,
                  next_states=workflow.next_states(shown["status"]),
                  context=sorted((shown.get("context") or {}).items()))

@@ -183,6 +183,17 @@ def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
             params["q"] = tsq
     if q.mine:
         filters.append("mine")
+    if q.assignee == "me":
+        filters.append("assignee_me")
+    elif q.assignee == "none":
+        filters.append("unassigned")
+    elif q.assignee is not None:
+        filters.append("assignee")
+        params["assignee"] = q.assignee
+    for name in ("sla_status", "created_after", "created_before"):
+        if getattr(q, name) is not None:
+            filters.append(name)
+            params[name] = getattr(q, name)
     if q.cursor is not None:
         params["cursor"] = q.cursor
     sql = queries.list_feedback(s.filter, filters, q.sort, after=q.cursor is not None)

@@ -1,6 +1,7 @@
 """Request models: what the API validates bodies and query strings with."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import uuid
@@ -30,6 +31,17 @@ Status = Literal[
 ]
 Source = Literal["web_app", "cli", "ide_plugin", "email", "api", "other"]
 SortOrder = Literal["newest", "oldest", "votes", "priority", "sla"]
+SlaStatus = Literal["on_track", "due_soon", "breached", "met"]
+
+
+def _iso_day(value: Any) -> Any:
+    """A day only as YYYY-MM-DD (pydantic alone would also read a number as a timestamp)."""
+    if not (isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-"):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[datetime.date, BeforeValidator(_iso_day)]
 
 MAX_CONTEXT_BYTES = 16 * 1024
 MAX_TAGS = 20
@@ -237,6 +249,11 @@ class ListQuery(_Model):
     tag: Tag | None = None
     q: _text(200, _NO_NUL) | None = None
     mine: bool = False
+    assignee: uuid.UUID | Literal["me", "none"] | None = Field(
+        None, description="A team member's id, `me` (the caller), or `none` (unassigned).")
+    sla_status: SlaStatus | None = None
+    created_after: Day | None = Field(None, description="Created on this day (UTC) or later.")
+    created_before: Day | None = Field(None, description="Created before this day (UTC).")
     sort: SortOrder = "newest"
     limit: int = Field(20, ge=1, le=100)
     cursor: uuid.UUID | None = Field(None, description="The `next` of the previous page.")

@@ -172,6 +172,12 @@ LIST_FILTERS = {
     "tag": "f.tags @> CAST(:tag AS jsonb)",
     "q": "f.search @@ to_tsquery('english', :q)",
     "mine": "f.submitted_by = CAST(:viewer AS uuid)",
+    "assignee": "f.assignee_id = CAST(:assignee AS uuid)",
+    "assignee_me": "f.assignee_id = CAST(:viewer AS uuid)",
+    "unassigned": "f.assignee_id IS NULL",
+    "sla_status": "sla_status(f.sla_due_at, f.acknowledged_at, f.created_at) = :sla_status",
+    "created_after": "f.created_at >= CAST(:created_after AS date)",
+    "created_before": "f.created_at < CAST(:created_before AS date)",
 }
 
 
@@ -636,10 +642,11 @@ END_SESSION = "UPDATE console_sessions SET ended_at = now() WHERE id_hash = :has
 
 # --- the console (console.py)
 
-# Who may be assigned an item of the tenant: its admins, and staff.
-TEAM = """
-SELECT id, name, email, role FROM people
- WHERE tenant_id = :tenant OR role = 'staff'
- ORDER BY name"""
+# Who may be assigned the tenant's items (or, for staff over every tenant, anyone's):
+# the tenant's admins, and staff.
+TEAM = scoped("""
+SELECT f.id, f.name, f.email, f.role FROM people f
+ WHERE <scope> OR f.role = 'staff'
+ ORDER BY f.name""")
 
 TEAM_MEMBER = "SELECT id, name, email FROM people WHERE id = :id"

@@ -126,3 +126,14 @@ class Note(BaseModel):
 
 class Notes(BaseModel):
     items: list[Note]
+
+
+class TeamMember(BaseModel):
+    id: uuid.UUID
+    name: str
+    email: str
+    role: Literal["admin", "staff"]
+
+
+class Team(BaseModel):
+    items: list[TeamMember]

@@ -178,3 +178,9 @@ def stats(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> str:
     s = scope(p, tenant_id)
     sql = queries.TRIAGE_STATS_ALL_TENANTS if s.all_tenants else queries.TRIAGE_STATS
     return tx.scalar_and_commit(sql, **s.params)
+
+
+def team(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """The people who may be assigned the tenant's items: its admins, and staff."""
+    s = scope(p, tenant_id)
+    return tx.records(s.sql(queries.TEAM), **s.params)

@@ -268,3 +268,43 @@ def test_stats_grow_the_triage_view(admin, client, tenant, other_tenant, databas
     assert everyone["by_tenant"][str(tenant.id)]["sla_by_priority"] == stats["sla_by_priority"]
     assert everyone["by_tenant"][str(other_tenant.id)]["total"] == 1
     assert everyone["total"] == sum(t["total"] for t in everyone["by_tenant"].values())
+
+
+def test_the_list_filters_by_assignee_sla_state_and_creation_day(client, admin, tenant, database_url):
+    import datetime
+
+    from shared import tenancy
+
+    holder = tenancy.create_key(tenant.id, "admin", uuid.uuid4())
+    mine = {"Authorization": f"Bearer {holder['token']}"}
+    assigned, breached, other = (submit(client, tenant, summary=s) for s in ("assigned", "breached", "other"))
+    assert admin.post(BASE + assigned["id"] + "/assign/", json={"assignee_id": holder["user_id"]},
+                      headers=tenant.auth("admin")).status_code == 200
+    sql(database_url, "UPDATE feedback SET sla_due_at = now() - interval '1 hour' WHERE id = :id",
+        id=uuid.UUID(breached["id"]))
+
+    def listed(query: str, headers=None) -> set[str]:
+        page = client.get(BASE + "?limit=100&" + query, headers=headers or tenant.auth("admin"))
+        assert page.status_code == 200, page.get_json()
+        return {i["summary"] for i in page.get_json()["items"]}
+
+    assert listed(f"assignee={holder['user_id']}") == {"assigned"}
+    assert listed("assignee=me", mine) == {"assigned"}
+    assert {"breached", "other"} <= listed("assignee=none") and "assigned" not in listed("assignee=none")
+    assert listed("sla_status=breached") == {"breached"}
+    today = datetime.datetime.now(datetime.UTC).date()
+    assert {"assigned", "breached", "other"} <= listed(f"created_after={today}")
+    assert listed(f"created_before={today}") == set()
+    refused = client.get(BASE + "?assignee=someone", headers=tenant.auth("admin"))
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"].startswith("assignee")
+
+
+def test_the_team_lists_who_may_be_assigned(admin, tenant, other_tenant):
+    from shared import tenancy
+
+    ada = tenancy.add_person(tenant.id, f"ada-{uuid.uuid4().hex[:6]}@example.com", "Ada", "admin")
+    tenancy.add_person(other_tenant.id, f"eve-{uuid.uuid4().hex[:6]}@example.com", "Eve", "admin")
+    shown = admin.get(BASE + "team/", headers=tenant.auth("admin"))
+    assert shown.status_code == 200
+    assert [p["email"] for p in shown.get_json()["items"]] == [ada["email"]]  # not another tenant's
+    assert admin.get(BASE + "team/", headers=tenant.auth("member")).status_code == 403

@@ -81,6 +81,10 @@ def stats(call: Call) -> Reply:
     return Reply(200, triage.stats(call.tx, call.principal, call.query.tenant_id))
 
 
+def team(call: Call) -> Reply:
+    return Reply(200, {"items": triage.team(call.tx, call.principal, call.query.tenant_id)})
+
+
 def history(call: Call) -> Reply:
     return Reply(200, triage.history(call.tx, call.principal, call.args["id"]))
 
@@ -120,6 +124,8 @@ API = Api(
               response="History", problems=(401, 403, 404)),
         Route("GET", "/feedback/triage/stats/", stats, TRIAGE, "Stats with SLA and assignee figures",
               query=StatsQuery, response="TriageStats", problems=(401, 403, 422)),
+        Route("GET", "/feedback/team/", team, TRIAGE, "The people who may be assigned (staff: name a tenant)",
+              query=StatsQuery, response="Team", problems=(401, 403, 422)),
         Route("GET", "/feedback/admin/openapi.json", spec, PUBLIC, "This document"),
     ],
 )
