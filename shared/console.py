@@ -71,7 +71,8 @@ def _templates() -> Any:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(static=static_url, base=BASE, label=_label)
+    env.globals.update(static=static_url, base=BASE, label=_label,
+                       views=[(name, _url(filters)) for name, filters in VIEWS])
     env.filters.update(age=_age, when=_when)
     return env
 
@@ -224,30 +225,111 @@ def signout(request: flask.Request) -> flask.Response:
 
 # --- the inbox
 
-FILTERS = ("status", "type", "priority", "source", "tag", "q", "sort", "tenant_id")
-VIEWS = {  # the left bar: name -> its filters
-    "Inbox": {"sort": "sla"},
-    "Newest": {"sort": "newest"},
-    "Most votes": {"sort": "votes"},
-}
+FILTERS = ("status", "type", "priority", "source", "tag", "q", "sort", "tenant_id", "assignee", "sla_status",
+           "created_after", "created_before")
+VIEWS = [  # the left bar: name and filters
+    ("Inbox", {"sort": "sla"}),
+    ("Mine", {"assignee": "me", "sort": "sla"}),
+    ("Unassigned", {"assignee": "none", "sort": "sla"}),
+    ("Breached", {"sla_status": "breached", "sort": "sla"}),
+    ("Newest", {"sort": "newest"}),
+    ("Most votes", {"sort": "votes"}),
+]
+STATUSES = workflow.FORWARD + ("declined", "duplicate")
+
+
+def _filters(request: flask.Request) -> tuple[dict[str, str], ListQuery, str | None]:
+    """The filters in the URL, as the list takes them, and what was wrong with them."""
+    chosen = {k: v for k, v in request.args.items() if k in FILTERS and v}
+    chosen.setdefault("sort", "sla")
+    try:
+        return chosen, ListQuery.model_validate(
+            {**chosen, "limit": PAGE_SIZE, "cursor": request.args.get("after") or None}), None
+    except pydantic.ValidationError as exc:
+        return chosen, ListQuery.model_validate({"sort": "sla", "limit": PAGE_SIZE}), _problem_text(exc)
 
 
 def inbox(request: flask.Request) -> flask.Response:
-    chosen = {k: v for k, v in request.args.items() if k in FILTERS and v}
-    chosen.setdefault("sort", "sla")
-    error = None
+    chosen, query, error = _filters(request)
     with as_person(request) as (tx, person):
-        try:
-            query = ListQuery.model_validate(
-                {**chosen, "limit": PAGE_SIZE, "cursor": request.args.get("after") or None})
-        except pydantic.ValidationError as exc:
-            error, query = _problem_text(exc), ListQuery.model_validate({"sort": "sla", "limit": PAGE_SIZE})
         page, next_cursor = feedback.list_items(tx, person, query)
     with _acting(person) as tx:
         counts = json.loads(feedback.stats(tx, person, query.tenant_id))["by_status"]
+    with _acting(person) as tx:
+        team = triage.team(tx, person, query.tenant_id)
     return _page(request, "inbox.html", person=person, items=json.loads(page), chosen=chosen, error=error,
                  next_url=_url(chosen, after=next_cursor) if next_cursor else None, counts=counts,
-                 views=VIEWS, statuses=workflow.FORWARD + ("declined", "duplicate"))
+                 statuses=STATUSES, team=team, export_url=BASE + "/export.csv?" + urllib.parse.urlencode(chosen),
+                 back=_url(chosen))
+
+
+def export(request: flask.Request) -> flask.Response:
+    """Every item the filters match, as CSV, streamed a page at a time."""
+    chosen, query, error = _filters(request)
+    if error:
+        return _page(request, "error.html", status=422, message=error)
+    with as_person(request) as (tx, person):
+        first, cursor = feedback.list_items(tx, person, query)
+
+    def rows() -> Iterator[str]:
+        yield _csv_line(EXPORT_COLUMNS)
+        page, after = first, cursor
+        while True:
+            for it in json.loads(page):
+                yield _csv_line([_cell(it, column) for column in EXPORT_COLUMNS])
+            if after is None:
+                return
+            with _acting(person) as tx:
+                page, after = feedback.list_items(tx, person, query.model_copy(update={"cursor": after}))
+
+    return flask.Response(rows(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="feedback.csv"'})
+
+
+EXPORT_COLUMNS = ["id", "created_at", "feedback_type", "priority", "status", "sla_status", "summary", "description",
+                  "submitter_email", "assignee_email", "vote_count", "tags", "github_issue_url"]
+
+
+def _cell(item: dict[str, Any], column: str) -> str:
+    value = item.get(column)
+    text = ", ".join(value) if isinstance(value, list) else "" if value is None else str(value)
+    # A spreadsheet would run a cell that starts like a formula: it is shown as text instead.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_line(cells: list[str]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(cells)
+    return buffer.getvalue()
+
+
+def bulk(request: flask.Request) -> flask.Response:
+    """One change to each selected item, each in a transaction of its own and audited alone;
+    back to the list with what was done and what was refused, and why."""
+    form = request.form
+    back = form.get("back", "")
+    back = back if back.startswith(BASE + "/?") or back == BASE + "/" else BASE + "/"
+    ids = form.getlist("ids")
+    action = form.get("action", "")
+    if not ids:
+        return _redirect(request, back, "Select items first.")
+    if action not in BULK_ACTIONS:
+        return _redirect(request, back, "Choose what to do with the selected items.")
+    done, refused = 0, []
+    for raw in ids:
+        try:
+            with as_person(request) as (tx, person):
+                BULK_ACTIONS[action](tx, person, uuid.UUID(raw), form)
+            done += 1
+        except (errors.ApiError, pydantic.ValidationError, ValueError) as exc:
+            refused.append(f"{raw[:8]}: {_problem_text(exc)}")
+    message = f"{done} of {len(ids)} done."
+    if refused:
+        message += " Refused: " + "; ".join(refused)
+    return _redirect(request, back, message)
 
 
 def _url(filters: dict[str, str], **more: str) -> str:
@@ -351,6 +433,10 @@ ACTIONS: dict[str, Callable[[db.Tx, Principal, uuid.UUID, Any], str]] = {
     "acknowledge": _acknowledge, "status": _status, "respond": _respond, "assign": _assign, "note": _note,
     "edit": _edit, "github-issue": _github_issue,
 }
+# What the list's bulk bar does to each selected item (its fields: assignee, priority, status).
+BULK_ACTIONS: dict[str, Callable[[db.Tx, Principal, uuid.UUID, Any], str]] = {
+    "acknowledge": _acknowledge, "assign": _assign, "status": _status, "edit": _edit,
+}
 
 
 def static(request: flask.Request, name: str) -> flask.Response:
@@ -374,6 +460,8 @@ PAGES = [
     Page("GET", BASE + "/signin/<token>", signin_confirm, "A sign-in link's page", signed_in=False),
     Page("POST", BASE + "/signin/<token>", signin_use, "Use a sign-in link", signed_in=False),
     Page("POST", BASE + "/signout", signout, "Sign out"),
+    Page("GET", BASE + "/export.csv", export, "The filtered list as CSV, every matching item"),
+    Page("POST", BASE + "/bulk", bulk, "One change to each selected item"),
     Page("GET", BASE + "/items/<uuid:id>/", item, "One item"),
     Page("POST", BASE + "/items/<uuid:id>/<any(" + ",".join(f'"{a}"' for a in ACTIONS) + "):action>", act,
          "Change the item"),

@@ -181,3 +181,44 @@ def test_a_sign_in_request_answers_alike_for_anyone(console, tenant):
     assert known.status_code == unknown.status_code == 200
     assert "Check your mail" in known.text and "Check your mail" in unknown.text
     assert console.post(f"{CONSOLE}signin", data={"email": "nope"}).status_code == 422
+
+
+def test_bulk_changes_check_and_audit_each_item_and_say_which_were_refused(signed_in, client, tenant, database_url):
+    console, person = signed_in
+    fresh = [submit(client, tenant, summary=f"bulk {n}") for n in range(2)]
+    done = submit(client, tenant, summary="bulk done")
+    csrf = _csrf(console.get(CONSOLE).text)
+    ack = console.post(f"{CONSOLE}items/{done['id']}/acknowledge", data={"csrf": csrf})
+    assert ack.status_code == 303
+    ids = [i["id"] for i in fresh] + [done["id"]]
+    result = console.post(f"{CONSOLE}bulk", data={"csrf": csrf, "action": "acknowledge", "ids": ids,
+                                                  "back": CONSOLE + "?sort=newest"})
+    assert result.status_code == 303 and result.headers["Location"] == CONSOLE + "?sort=newest"
+    shown = console.get(result.headers["Location"]).text
+    assert "2 of 3 done. Refused: " + done["id"][:8] + ": An item that is acknowledged cannot become" in shown
+    for item in fresh:
+        [[actor]] = sql(database_url, "SELECT actor FROM feedback_audit WHERE feedback_id = :id AND action = 'status'",
+                        id=uuid.UUID(item["id"]))
+        assert actor == "Ada Lovelace"
+    assigned = console.post(f"{CONSOLE}bulk", data={"csrf": csrf, "action": "assign", "ids": ids,
+                                                    "assignee": person["id"]})
+    assert "3 of 3 done." in console.get(assigned.headers["Location"]).text
+    mine = console.get(CONSOLE + "?assignee=me&sort=newest").text
+    assert all(i["summary"] in mine for i in fresh)
+
+
+def test_the_csv_holds_every_matching_item_and_no_formula(signed_in, client, tenant):
+    console, _ = signed_in
+    tag = f"csv{uuid.uuid4().hex[:6]}"
+    made = [submit(client, tenant, summary=f"row {n}", tags=[tag]) for n in range(55)]  # more than a page
+    submit(client, tenant, summary="=HYPERLINK(\"http://evil.example\")", tags=[tag], description="+1 -2 @x")
+    export = console.get(f"{CONSOLE}export.csv?tag={tag}&sort=newest")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    assert len(rows) == len(made) + 1
+    hostile = next(r for r in rows if "HYPERLINK" in r["summary"])
+    assert hostile["summary"].startswith("'=") and hostile["description"].startswith("'+")
+    assert {r["tags"] for r in rows} == {tag}

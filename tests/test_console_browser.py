@@ -149,8 +149,7 @@ def test_filters_live_in_the_url_and_the_back_button_restores_them(page, served)
     expect(page.get_by_label("Type")).to_have_value("feature")
     page.keyboard.press("/")
     expect(page.get_by_label("Search")).to_be_focused()
-    page.keyboard.press("Escape")
-    page.locator("body").click()
+    page.get_by_label("Search").blur()
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keys")).to_be_visible()
 
@@ -183,3 +182,24 @@ def test_every_page_passes_axe(chromium, served):
         assert _axe(page) == []
     finally:
         context.close()
+
+
+def test_a_bulk_acknowledge_and_the_csv_of_the_view(page, served):
+    server, box = served
+    _sign_in_by_mail(page, server, box, _person(server, "Bea Bulk"))
+    tag = f"bulk{uuid.uuid4().hex[:6]}"
+    made = [_submit(server, summary=f"Bulk item {n} {tag}", tags=[tag]) for n in range(2)]
+    page.goto(f"{server.base}/console/?tag={tag}&sort=newest")
+    for item in made:
+        page.get_by_label(f"Select {item['summary']}").check()
+    page.get_by_label("Do").select_option("acknowledge")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("status")).to_have_text("2 of 2 done.")
+    expect(page).to_have_url(re.compile(f"tag={tag}"))
+    expect(page.locator("table.items")).not_to_contain_text("new")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    text = Path(download.value.path()).read_text()
+    lines = text.splitlines()
+    assert lines[0].startswith("id,created_at,feedback_type") and len(lines) == 3  # the header and both items
+    assert all(",acknowledged," in line for line in lines[1:])

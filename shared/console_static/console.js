@@ -5,7 +5,8 @@
   var current = -1;
 
   function typing(target) {
-    return /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable;
+    if (target.tagName === "INPUT") { return !/^(checkbox|radio|button|submit)$/.test(target.type); }
+    return /^(TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable;
   }
 
   function select(index) {
