@@ -3,7 +3,7 @@
     .venv/bin/python docs/screenshots.py
 
 Starts `manage.py serve --demo` on a scratch database, fills it with a few items,
-signs in with the link the demo prints, and saves docs/console-*.png at 1280x800.
+signs in with the link the demo prints, and saves docs/console-*.png (inbox, item, dashboard) at 1280 wide.
 """
 from __future__ import annotations
 
@@ -61,8 +61,9 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     made = [requests.post(f"{base}/api/v1/feedback/", json=item, headers={"Authorization": f"Bearer {admin}"},
                           timeout=10).json() for item in ITEMS]
-    requests.post(f"{base}/api/v1/feedback/{made[1]['id']}/acknowledge/", headers={"Authorization": f"Bearer {admin}"},
-                  timeout=10)
+    for item in made[1:4]:
+        requests.post(f"{base}/api/v1/feedback/{item['id']}/acknowledge/",
+                      headers={"Authorization": f"Bearer {admin}"}, timeout=10)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
@@ -77,6 +78,8 @@ def main() -> None:
             page.get_by_label("Note for the team").fill("Reproduced with a 12 MB project; the proxy times out.")
             page.get_by_role("button", name="Add note").click()
             page.screenshot(path=str(ROOT / "docs/console-item.png"), full_page=True)
+            page.goto(f"{base}/console/dashboard")
+            page.screenshot(path=str(ROOT / "docs/console-dashboard.png"), full_page=True)
             browser.close()
     finally:
         server.send_signal(signal.SIGINT)

@@ -439,6 +439,55 @@ BULK_ACTIONS: dict[str, Callable[[db.Tx, Principal, uuid.UUID, Any], str]] = {
 }
 
 
+# --- the dashboard: each chart an SVG drawn here, with its numbers in a table beneath
+
+TYPES = ("bug", "feature", "performance", "docs", "ux", "other")
+PRIORITIES = ("urgent", "high", "medium", "low")
+
+
+def _bars(values: dict[str, int], order: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Horizontal bars: each key's value and its length in a 100-wide chart."""
+    keys = [k for k in order if k in values] if order else sorted(values)
+    top = max([values[k] for k in keys] + [1])
+    return [{"label": k, "value": values[k], "length": round(values[k] / top * 100, 1)} for k in keys]
+
+
+def _weeks(weekly: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stacked columns of new items per type a week, and the response-time line, in a
+    120 x 40 chart (12 columns of 10)."""
+    counts = [json.loads(w["by_type"]) for w in weekly]
+    top = max([sum(c.values()) for c in counts] + [1])
+    columns = []
+    for i, (week, by_type) in enumerate(zip(weekly, counts)):
+        y, parts = 40.0, []
+        for kind in TYPES:
+            height = round(by_type.get(kind, 0) / top * 36, 2)
+            if height:
+                y -= height
+                parts.append({"type": kind, "y": round(y, 2), "height": height, "value": by_type[kind]})
+        columns.append({"x": i * 10 + 1, "week": str(week["week"]), "parts": parts, "total": sum(by_type.values()),
+                        "by_type": by_type, "hours": week["response_hours"]})
+    answered = [c for c in columns if c["hours"] is not None]
+    most = max([float(c["hours"]) for c in answered] + [1.0])
+    line = " ".join(f"{c['x'] + 4},{round(38 - float(c['hours']) / most * 34, 2)}" for c in answered)
+    return {"columns": columns, "line": line, "top": top, "most_hours": most}
+
+
+def dashboard(request: flask.Request) -> flask.Response:
+    with as_person(request) as (tx, person):
+        stats = json.loads(triage.stats(tx, person, None))
+    with _acting(person) as tx:
+        weekly = triage.weekly(tx, person, None)
+    with _acting(person) as tx:
+        names = {str(m["id"]): m["name"] for m in triage.team(tx, person, None)}
+    assignees = {names.get(k, "someone else" if k != "unassigned" else k): v
+                 for k, v in stats["open_by_assignee"].items()}
+    return _page(request, "dashboard.html", person=person, stats=stats, types=_bars(stats["by_type"], TYPES),
+                 statuses=_bars(stats["by_status"], STATUSES), priorities=_bars(stats["by_priority"], PRIORITIES),
+                 assignees=_bars(assignees), sla=[(p, stats["sla_by_priority"].get(p, {"met": 0, "breached": 0}))
+                                                 for p in PRIORITIES], weeks=_weeks(weekly), type_names=TYPES)
+
+
 def static(request: flask.Request, name: str) -> flask.Response:
     found = _static_files().get(name)
     if found is None:
@@ -460,6 +509,7 @@ PAGES = [
     Page("GET", BASE + "/signin/<token>", signin_confirm, "A sign-in link's page", signed_in=False),
     Page("POST", BASE + "/signin/<token>", signin_use, "Use a sign-in link", signed_in=False),
     Page("POST", BASE + "/signout", signout, "Sign out"),
+    Page("GET", BASE + "/dashboard", dashboard, "Counts, SLA, workload and the last 12 weeks, as charts and tables"),
     Page("GET", BASE + "/export.csv", export, "The filtered list as CSV, every matching item"),
     Page("POST", BASE + "/bulk", bulk, "One change to each selected item"),
     Page("GET", BASE + "/items/<uuid:id>/", item, "One item"),

@@ -650,3 +650,21 @@ SELECT f.id, f.name, f.email, f.role FROM people f
  ORDER BY f.name""")
 
 TEAM_MEMBER = "SELECT id, name, email FROM people WHERE id = :id"
+
+# The last 12 weeks (Monday to Sunday, UTC), oldest first: items made per type, and the
+# mean hours to acknowledgement of the items made that week.
+WEEKLY = scoped("""
+WITH weeks AS (
+    SELECT generate_series(date_trunc('week', now()) - interval '11 weeks', date_trunc('week', now()),
+                           interval '1 week') AS week
+)
+SELECT w.week::date AS week,
+       coalesce((SELECT jsonb_object_agg(t.type, t.n) FROM (
+           SELECT f.type, count(*) AS n FROM feedback f
+            WHERE <scope> AND f.created_at >= w.week AND f.created_at < w.week + interval '1 week'
+            GROUP BY 1) t), '{}')::text AS by_type,
+       (SELECT round(CAST(avg(extract(epoch FROM f.acknowledged_at - f.created_at)) / 3600 AS numeric), 1)
+          FROM feedback f
+         WHERE <scope> AND f.created_at >= w.week AND f.created_at < w.week + interval '1 week'
+           AND f.acknowledged_at IS NOT NULL) AS response_hours
+  FROM weeks w ORDER BY w.week""")

@@ -184,3 +184,9 @@ def team(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> list[dict[str, An
     """The people who may be assigned the tenant's items: its admins, and staff."""
     s = scope(p, tenant_id)
     return tx.records(s.sql(queries.TEAM), **s.params)
+
+
+def weekly(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """The last 12 weeks, oldest first: new items per type, and mean hours to acknowledgement."""
+    s = scope(p, tenant_id)
+    return tx.records(s.sql(queries.WEEKLY), **s.params)

@@ -222,3 +222,19 @@ def test_the_csv_holds_every_matching_item_and_no_formula(signed_in, client, ten
     hostile = next(r for r in rows if "HYPERLINK" in r["summary"])
     assert hostile["summary"].startswith("'=") and hostile["description"].startswith("'+")
     assert {r["tags"] for r in rows} == {tag}
+
+
+def test_the_dashboard_draws_each_figure_and_shows_its_numbers(console, client, other_tenant):
+    person = _team_member(other_tenant, name="Dana Dash")
+    _sign_in(console, person)
+    for kind in ("bug", "bug", "feature"):
+        submit(client, other_tenant, feedback_type=kind)
+    page = console.get(f"{CONSOLE}dashboard")
+    assert page.status_code == 200
+    text = page.text
+    by_type = dict(re.findall(r'<tr><th scope="row">(\w+)</th><td class="num">(\d+)</td></tr>', text.split('id="by-status"')[0]))
+    api = client.get("/api/v1/feedback/stats/", headers=other_tenant.auth()).get_json()
+    assert by_type == {k: str(v) for k, v in api["by_type"].items()}
+    assert text.count('<rect class="bar k-') >= 3 and "<polyline" not in text  # nothing acknowledged yet
+    this_week = re.findall(r'<tr><th scope="row">\d{4}-\d\d-\d\d</th>(.*?)</tr>', text)
+    assert len(this_week) == 12 and re.findall(r'class="num">(\d+)<', this_week[-1])[:2] == ["2", "1"]

@@ -180,6 +180,8 @@ def test_every_page_passes_axe(chromium, served):
         assert _axe(page) == []
         page.goto(f"{server.base}/console/items/{item['id']}/")
         assert _axe(page) == []
+        page.goto(f"{server.base}/console/dashboard")
+        assert _axe(page) == []
     finally:
         context.close()
 
