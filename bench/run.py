@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared import db, embedded, migrations, queries, tenancy  # noqa: E402
+from shared import db, embedded, migrations, queries, signin, tenancy  # noqa: E402
 
 ITEMS = 1_000_000
 TENANTS = 100
@@ -118,11 +118,13 @@ def wrk(url: str, script: Path | None = None) -> dict[str, float]:
             "p50": percentile("50"), "p99": percentile("99")}
 
 
-def lua(tmp: Path, name: str, method: str, token: str, body: str = "") -> Path:
+def lua(tmp: Path, name: str, method: str, token: str, body: str = "", cookie: str = "") -> Path:
     path = tmp / f"{name}.lua"
     lines = [f'wrk.method = "{method}"', 'wrk.headers["Content-Type"] = "application/json"']
     if token:
         lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+    if cookie:
+        lines.append(f'wrk.headers["Cookie"] = "{cookie}"')
     if body:
         lines.append(f"wrk.body = [[{body}]]")
     path.write_text("\n".join(lines) + "\n")
@@ -186,6 +188,9 @@ def main() -> None:
     tenants = [tenancy.create_tenant(f"bench-{n}")["id"] for n in range(TENANTS)]
     big, post_tenant, list_tenant = tenants[0], tenants[1], tenants[2]
     tokens = {t: tenancy.create_key(t, "member")["token"] for t in (big, post_tenant, list_tenant)}
+    # A team member of the listed tenant, signed in to the console.
+    tenancy.add_person(list_tenant, "bench@example.com", "Bench Admin", "admin")
+    console_cookie = "pf_console=" + signin.start_session(signin.operator_link("bench@example.com").rsplit("/", 1)[1])
     seeder = db.pool(owner=True).acquire()
     seeder.run(SEED, {"big": BIG_TENANT_ITEMS, "tenants": TENANTS, "items": ITEMS, "ids": tenants})
     seeder.simple("VACUUM ANALYZE")
@@ -218,6 +223,7 @@ def main() -> None:
         "trivial": ROOT / "bench/functions/trivial/main.py",
         "raw_insert": ROOT / "bench/functions/raw_insert/main.py",
         "feedback": ROOT / "functions/feedback/main.py",
+        "console": ROOT / "functions/console/main.py",
     }
     body = '{"feedback_type": "bug", "summary": "Benchmark item", "description": "Posted by wrk", "priority": "high"}'
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -235,6 +241,10 @@ def main() -> None:
                                               lua(tmp, "list", "GET", tokens[list_tenant])),
                 "GET /feedback/stats/ (100k)": (servers["feedback"], api + "stats/",
                                                 lua(tmp, "stats", "GET", tokens[big])),
+                "GET /feedback/ (50 items)": (servers["feedback"], api + "?limit=50&sort=sla",
+                                              lua(tmp, "list50", "GET", tokens[list_tenant])),
+                "console inbox (50 items)": (servers["console"], "/console/?sort=sla",
+                                             lua(tmp, "inbox", "GET", "", cookie=console_cookie)),
             },
             rounds,
         )
@@ -243,6 +253,7 @@ def main() -> None:
             fn.stop()
     trivial, raw_insert = r["trivial function"], r["bare INSERT function"]
     post, page = r["POST /feedback/"], r["GET /feedback/ (20 items)"]
+    inbox, page50 = r["console inbox (50 items)"], r["GET /feedback/ (50 items)"]
 
     cold = cold_starts(
         {
@@ -251,7 +262,7 @@ def main() -> None:
         },
         env,
     )
-    imports = {name: import_time(src) for name, src in sources.items() if name != "raw_insert"}
+    imports = {name: import_time(src) for name, src in sources.items() if name not in ("raw_insert", "console")}
 
     ratios = [
         ("POST / trivial rate", post["rps"] / trivial["rps"], ">= 0.5"),
@@ -260,6 +271,7 @@ def main() -> None:
         ("POST p99 / trivial p99", post["p99"] / trivial["p99"], "<= 2.5"),
         ("list p99 / trivial p99", page["p99"] / trivial["p99"], "<= 2.5"),
         ("cold start feedback / trivial", cold["feedback"] / cold["trivial"], "<= 1.6"),
+        ("console inbox / JSON list (50) rate", inbox["rps"] / page50["rps"], ">= 0.5"),
     ]
     print("\nratios (target):")
     for name, value, target in ratios:

@@ -99,7 +99,8 @@ UNKNOWN_INTAKE = "The tenant key is unknown."
 UNKNOWN_TENANT = "The token names a tenant that does not exist."
 
 
-def _remember(cache: dict, key: bytes, value: Any) -> None:
+def remember(cache: dict, key: bytes, value: Any) -> None:
+    """Keep what a credential stands for (a bounded cache; its validity is proven per request)."""
     if len(cache) >= MAX_KNOWN:
         cache.clear()
     cache[key] = value
@@ -121,7 +122,7 @@ def authenticate(tx: Tx, creds: Credentials) -> Principal:
             raise errors.Unauthorized(REVOKED)
         key_id, tenant_id, role, user_id, label = row[:5]
         principal = Principal(role, tenant_id, user_id or key_id, f"key:{key_id}", label=label)
-        _remember(_known_keys, creds.api_key_hash, principal)
+        remember(_known_keys, creds.api_key_hash, principal)
         return principal
     if creds.kind == "jwt":
         return _jwt_principal(tx, creds.claims or {})
@@ -134,7 +135,7 @@ def authenticate(tx: Tx, creds: Credentials) -> Principal:
             if row is None:
                 raise errors.Unauthorized(UNKNOWN_INTAKE)
             tenant_id = row[0]
-            _remember(_known_intake, creds.intake_key_hash, tenant_id)
+            remember(_known_intake, creds.intake_key_hash, tenant_id)
         return Principal("anonymous", tenant_id, None, "anonymous")
     default = settings().default_tenant_id
     if default is None:

@@ -27,7 +27,7 @@ import pydantic
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
-from shared import db, errors, feedback, logs, queries, signin, triage, workflow
+from shared import db, errors, feedback, items, logs, queries, signin, triage, workflow
 from shared.auth import Principal
 from shared.models import FeedbackUpdate, ListQuery, NoteBody, RespondBody, StatusBody
 
@@ -69,7 +69,7 @@ class Page:
 def _templates() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(static=static_url, base=BASE, label=_label,
                        views=[(name, _url(filters)) for name, filters in VIEWS])
@@ -251,16 +251,19 @@ def _filters(request: flask.Request) -> tuple[dict[str, str], ListQuery, str | N
 
 def inbox(request: flask.Request) -> flask.Response:
     chosen, query, error = _filters(request)
-    with as_person(request) as (tx, person):
-        page, next_cursor = feedback.list_items(tx, person, query)
-    with _acting(person) as tx:
-        counts = json.loads(feedback.stats(tx, person, query.tenant_id))["by_status"]
-    with _acting(person) as tx:
+    with as_person(request) as (tx, person):  # the frame's counts and team, then the page (it commits)
+        counts = json.loads(_status_counts(tx, person, query.tenant_id))
         team = triage.team(tx, person, query.tenant_id)
+        page, next_cursor = feedback.list_items(tx, person, query)
     return _page(request, "inbox.html", person=person, items=json.loads(page), chosen=chosen, error=error,
                  next_url=_url(chosen, after=next_cursor) if next_cursor else None, counts=counts,
                  statuses=STATUSES, team=team, export_url=BASE + "/export.csv?" + urllib.parse.urlencode(chosen),
                  back=_url(chosen))
+
+
+def _status_counts(tx: db.Tx, person: Principal, tenant_id: uuid.UUID | None) -> str:
+    s = items.scope(person, tenant_id)
+    return tx.scalar(s.sql(queries.STATUS_COUNTS), **s.params)
 
 
 def export(request: flask.Request) -> flask.Response:
@@ -537,7 +540,7 @@ class Console:
     def __call__(self, request: flask.Request) -> flask.Response:
         try:
             response = self._dispatch(request)
-        except SignInNeeded:
+        except (SignInNeeded, errors.Unauthorized):  # no session, or one that has ended
             response = _redirect(request, f"{BASE}/signin?next={urllib.parse.quote(request.full_path)}")
         except (wz.NotFound, errors.NotFound):
             response = _page(request, "error.html", status=404, message="Nothing here, or not yours to see.")

@@ -642,6 +642,11 @@ END_SESSION = "UPDATE console_sessions SET ended_at = now() WHERE id_hash = :has
 
 # --- the console (console.py)
 
+# The inbox's counts per status (an index-only scan).
+STATUS_COUNTS = scoped("""
+SELECT coalesce(json_object_agg(status, n), '{}')::text
+  FROM (SELECT f.status, count(*) AS n FROM feedback f WHERE <scope> GROUP BY 1) s""")
+
 # Who may be assigned the tenant's items (or, for staff over every tenant, anyone's):
 # the tenant's admins, and staff.
 TEAM = scoped("""

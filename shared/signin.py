@@ -76,13 +76,27 @@ def start_session(token: str) -> str:
     return session_id
 
 
+# Whom a session belongs to never changes; whether it is still live is proven on every
+# request by the lookup, sent with the request's first statement (as for API keys).
+_known_sessions: dict[bytes, auth.Principal] = {}
+ENDED = "The session has ended: sign in again."
+
+
 def session_principal(tx: Tx, session_id: str) -> auth.Principal | None:
-    """The person a live session belongs to, the transaction set to act as them."""
-    row = tx.record(queries.AUTH_SESSION, hash=auth.key_hash(session_id))
+    """The person a live session belongs to, the transaction set to act as them (a session
+    seen before is checked with the next statement, which fails with Unauthorized if it ended)."""
+    hashed = auth.key_hash(session_id)
+    known = _known_sessions.get(hashed)
+    if known is not None:
+        tx.defer_check(queries.AUTH_SESSION, errors.Unauthorized(ENDED), hash=hashed)
+        return known
+    row = tx.record(queries.AUTH_SESSION, hash=hashed)
     if row is None:
         return None
-    return auth.Principal(row["role"], row["tenant_id"], row["person_id"], f"person:{row['person_id']}",
-                          email=row["email"], label=row["name"])
+    person = auth.Principal(row["role"], row["tenant_id"], row["person_id"], f"person:{row['person_id']}",
+                            email=row["email"], label=row["name"])
+    auth.remember(_known_sessions, hashed, person)
+    return person
 
 
 def end_session(tx: Tx, session_id: str) -> None:

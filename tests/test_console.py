@@ -238,3 +238,15 @@ def test_the_dashboard_draws_each_figure_and_shows_its_numbers(console, client, 
     assert text.count('<rect class="bar k-') >= 3 and "<polyline" not in text  # nothing acknowledged yet
     this_week = re.findall(r'<tr><th scope="row">\d{4}-\d\d-\d\d</th>(.*?)</tr>', text)
     assert len(this_week) == 12 and re.findall(r'class="num">(\d+)<', this_week[-1])[:2] == ["2", "1"]
+
+
+def test_every_page_with_its_css_and_script_stays_under_100_kb(signed_in, client, tenant):
+    console, _ = signed_in
+    long_text = "word " * 400
+    items = [submit(client, tenant, summary=f"Sized {n} " + "x" * 200, description=long_text,
+                    context={f"key{k}": "v" * 100 for k in range(20)}) for n in range(50)]
+    inbox = console.get(CONSOLE + "?sort=newest")
+    assert inbox.text.count('class="row"') == 50
+    css, js = (console.get(p).get_data() for p in re.findall(r'(?:href|src)="(/console/static/[^"]+)"', inbox.text))
+    for page in (inbox, console.get(f"{CONSOLE}items/{items[0]['id']}/"), console.get(f"{CONSOLE}dashboard")):
+        assert len(page.get_data()) + len(css) + len(js) < 100 * 1024, page.request.path

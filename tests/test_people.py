@@ -47,8 +47,10 @@ def test_a_link_opens_one_session_once_and_sign_out_ends_it(database_url, tenant
         assert principal is not None
         assert (principal.role, principal.tenant_id, principal.actor) == ("admin", tenant.id, "Ada Lovelace")
         signin.end_session(tx, session)
-    with db.transaction() as tx:
-        assert signin.session_principal(tx, session) is None
+    with pytest.raises(errors.Unauthorized, match="ended"):  # remembered, and refused with its next statement
+        with db.transaction() as tx:
+            signin.session_principal(tx, session)
+            tx.scalar("SELECT 1")
     # Only hashes are kept.
     assert not sql(database_url, "SELECT 1 FROM console_sessions WHERE id_hash = convert_to(:s, 'UTF8')", s=session)
 
