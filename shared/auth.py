@@ -179,7 +179,7 @@ def _verify_jwt(token: str) -> dict[str, Any]:
         if cfg.jwt_algorithm.startswith("HS"):
             key: Any = _hs_key()
         else:
-            key = _jwks_client(cfg.jwt_jwks_url).get_signing_key_from_jwt(token).key
+            key = jwks_client(cfg.jwt_jwks_url).get_signing_key_from_jwt(token).key
         return jwt.decode(
             token,
             key,
@@ -205,7 +205,8 @@ def _hs_key() -> str:
 
 
 @functools.cache
-def _jwks_client(url: str) -> Any:
+def jwks_client(url: str) -> Any:
+    """A key set's client, its keys kept for an hour (the identity provider's, or IAP's)."""
     import jwt
 
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)

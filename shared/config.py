@@ -162,6 +162,10 @@ class Settings:
     jwt_jwks_url: str
     jwt_tenant_claim: str
     jwt_role_claim: str
+    # Identity-Aware Proxy in front of the console: the audience its assertions must carry
+    # (none: no IAP), and where Google publishes the keys that sign them.
+    iap_audience: str
+    iap_jwks_url: str
     # The project the deployment runs in: log lines name their trace in it.
     google_cloud_project: str
     # Base path the public URL serves the API under.
@@ -275,6 +279,8 @@ def read(environ: Mapping[str, str]) -> Settings:
         jwt_jwks_url=r.url("JWT_JWKS_URL"),
         jwt_tenant_claim=r.text("JWT_TENANT_CLAIM", "tenant_id"),
         jwt_role_claim=r.text("JWT_ROLE_CLAIM", "role"),
+        iap_audience=r.text("IAP_AUDIENCE"),
+        iap_jwks_url=r.url("IAP_JWKS_URL", "https://www.gstatic.com/iap/verify/public_key-jwk"),
         google_cloud_project=r.text("GOOGLE_CLOUD_PROJECT"),
         api_base_path=r.matching("API_BASE_PATH", BASE_PATH, "a path such as /api/v1", "/api/v1").rstrip("/"),
         sla_timezone=r.timezone("SLA_TIMEZONE", "UTC"),

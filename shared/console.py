@@ -27,7 +27,7 @@ import pydantic
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
-from shared import db, errors, feedback, items, logs, queries, signin, triage, workflow
+from shared import db, errors, feedback, iap, items, logs, queries, signin, triage, workflow
 from shared.auth import Principal
 from shared.models import FeedbackUpdate, ListQuery, NoteBody, RespondBody, StatusBody
 
@@ -51,6 +51,14 @@ SECURITY_HEADERS = {
 
 class SignInNeeded(Exception):
     """No live session: the page asks for a sign-in first."""
+
+
+class IapSessionNeeded(Exception):
+    """Behind Identity-Aware Proxy, no session yet for the person it vouches for."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(email)
+        self.email = email
 
 
 @dataclass(frozen=True)
@@ -137,11 +145,14 @@ def _secure(request: flask.Request) -> bool:
 @contextlib.contextmanager
 def as_person(request: flask.Request) -> Iterator[tuple[db.Tx, Principal]]:
     """A transaction acting as the signed-in person."""
+    vouched = iap.verified_email(request.headers) if iap.enabled() else None
     session_id = _session_id(request)
     if not session_id:
-        raise SignInNeeded()
+        raise IapSessionNeeded(vouched) if vouched else SignInNeeded()
     with db.transaction() as tx:
         person = signin.session_principal(tx, session_id)
+        if vouched and (person is None or person.email != vouched):
+            raise IapSessionNeeded(vouched)
         if person is None:
             raise SignInNeeded()
         yield tx, person
@@ -542,6 +553,8 @@ class Console:
             response = self._dispatch(request)
         except (SignInNeeded, errors.Unauthorized):  # no session, or one that has ended
             response = _redirect(request, f"{BASE}/signin?next={urllib.parse.quote(request.full_path)}")
+        except IapSessionNeeded as needed:
+            response = self._iap_session(request, needed.email)
         except (wz.NotFound, errors.NotFound):
             response = _page(request, "error.html", status=404, message="Nothing here, or not yours to see.")
         except wz.MethodNotAllowed:
@@ -553,6 +566,20 @@ class Console:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         logs.log("INFO", "page", method=request.method, path=request.path, status=response.status_code)
+        return response
+
+    def _iap_session(self, request: flask.Request, email: str) -> flask.Response:
+        """Behind IAP, the person it vouches for gets a session at once (a form posted
+        without one is sent again after a reload, for its CSRF token)."""
+        try:
+            session_id = signin.session_for(email)
+        except errors.Forbidden as exc:
+            return _page(request, "error.html", status=403, message=exc.detail)
+        if request.method != "GET":
+            return _page(request, "error.html", status=403, message="Reload the page and send the form again.")
+        response = _redirect(request, request.full_path)
+        response.set_cookie(COOKIE, session_id, max_age=signin.SESSION_HOURS * 3600, path=BASE + "/",
+                            httponly=True, samesite="Lax", secure=_secure(request))
         return response
 
     def _dispatch(self, request: flask.Request) -> flask.Response:

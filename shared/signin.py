@@ -70,9 +70,22 @@ def start_session(token: str) -> str:
         used = tx.record(queries.USE_SIGNIN_LINK, hash=auth.key_hash(token))
         if used is None:
             raise errors.Unauthorized("This sign-in link is used or expired: ask for a new one.")
-        session_id = secrets.token_urlsafe(32)
-        tx.rows(queries.INSERT_SESSION, hash=auth.key_hash(session_id), tenant=used["tenant_id"],
-                person=used["person_id"], hours=SESSION_HOURS)
+        return _open_session(tx, used["person_id"], used["tenant_id"])
+
+
+def session_for(email: str) -> str:
+    """A new session for the person with this address (whom Identity-Aware Proxy vouched for)."""
+    with db.transaction() as tx:
+        person = _person(tx, email)
+        if person is None:
+            raise errors.Forbidden(f"{email} is not a member of the team: an operator adds people with `people add`.")
+        return _open_session(tx, person["person_id"], person["tenant_id"])
+
+
+def _open_session(tx: Tx, person_id: uuid.UUID, tenant_id: uuid.UUID) -> str:
+    session_id = secrets.token_urlsafe(32)
+    tx.rows(queries.INSERT_SESSION, hash=auth.key_hash(session_id), tenant=tenant_id, person=person_id,
+            hours=SESSION_HOURS)
     return session_id
 
 

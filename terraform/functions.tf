@@ -124,6 +124,11 @@ locals {
     GITHUB_REPOSITORY = var.github.repository
   }
 
+  # The console verifies Identity-Aware Proxy's assertions when it sits behind it.
+  console_env = {
+    IAP_AUDIENCE = var.console_iap.enabled ? var.console_iap.audience : ""
+  }
+
   github_sync_env = {
     GITHUB_HOURLY_CAP = tostring(var.github.hourly_cap)
   }
@@ -140,7 +145,7 @@ locals {
       MAIL_FROM = var.smtp.mail_from
     }
     github_sync = merge(local.github_env, local.github_sync_env)
-    console     = local.github_env
+    console     = merge(local.github_env, local.console_env)
   }
 
 }

@@ -67,6 +67,20 @@ resource "google_compute_backend_service" "function" {
     enable      = true
     sample_rate = 1.0
   }
+  dynamic "iap" {
+    for_each = each.key == "console" && var.console_iap.enabled ? [1] : []
+    content {
+      enabled = true # Google's own OAuth client
+    }
+  }
+}
+
+# Who may pass Identity-Aware Proxy to the console.
+resource "google_iap_web_backend_service_iam_member" "console" {
+  for_each            = toset(local.load_balancer && var.console_iap.enabled ? var.console_iap.members : [])
+  web_backend_service = google_compute_backend_service.function["console"].name
+  role                = "roles/iap.httpsResourceAccessor"
+  member              = each.value
 }
 
 resource "google_compute_url_map" "api" {

@@ -135,3 +135,8 @@ resource "google_project_iam_member" "deployer" {
   role     = each.value
   member   = "serviceAccount:${google_service_account.deployer.email}"
 }
+
+# The project's number names its resources in some audiences (IAP's).
+data "google_project" "this" {
+  project_id = var.project_id
+}

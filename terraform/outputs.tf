@@ -47,3 +47,8 @@ output "database_server_ca" {
   description = "The instance's server CA (DB_SERVER_CA) for direct TLS connections."
   value       = google_sql_database_instance.main.server_ca_cert[0].cert
 }
+
+output "console_iap_audience" {
+  description = "The audience of IAP's assertions for the console (behind the load balancer): set it as console_iap.audience and apply again."
+  value       = local.load_balancer ? "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.function["console"].generated_id}" : null
+}

@@ -9,6 +9,7 @@ locals {
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "iam.googleapis.com",
+    "iap.googleapis.com", # the console's optional Identity-Aware Proxy
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",

@@ -180,6 +180,20 @@ variable "anonymous_rate_limit_per_minute" {
   default     = 30
 }
 
+variable "console_iap" {
+  description = "Identity-Aware Proxy in front of the console (load balancer only): who may reach it (user:, group: or domain: members), and the audience its assertions carry, which the output console_iap_audience shows after the first apply (the functions then verify it). Sign-in links keep working for team members either way."
+  type = object({
+    enabled  = optional(bool, false)
+    members  = optional(list(string), [])
+    audience = optional(string, "")
+  })
+  default = {}
+  validation {
+    condition     = var.console_iap.audience == "" || can(regex("^/projects/[0-9]+/global/backendServices/[0-9]+$", var.console_iap.audience))
+    error_message = "console_iap.audience is /projects/NUMBER/global/backendServices/ID (the output console_iap_audience)."
+  }
+}
+
 variable "sweep_schedule" {
   description = "Cloud Scheduler cron of the outbox sweep."
   type        = string

@@ -53,6 +53,7 @@ DEFAULTED = {
     "LOCAL_SWEEP_SECONDS": "the local server's sweeper",
     "IDEMPOTENCY_RETENTION_HOURS": "the code's default (3 days)",
     "RETENTION_DAYS": "the code's default (30 days)",
+    "IAP_JWKS_URL": "Google's published IAP keys (a stand-in's in tests)",
 }
 
 
@@ -176,7 +177,7 @@ def test_every_setting_the_code_reads_is_set_or_deliberately_defaulted():
     local = terraform()["locals"]
     set_ = set(local["common_env"]) | set(local["api_env"]) | per_function
     set_ |= set(local["db_env_connector"]) | set(local["db_env_private_ip"])  # one or the other
-    set_ |= set(local["github_env"]) | set(local["github_sync_env"])  # merged into function_env
+    set_ |= set(local["github_env"]) | set(local["github_sync_env"]) | set(local["console_env"])  # merged in
     set_ |= set(local["hs256_secret_env"])  # secret_env's, when the identity provider signs with HS256
     for env in list(local["function_env"].values()) + list(local["secret_env"].values()):
         if isinstance(env, dict):  # the others are merges of the locals counted above
@@ -370,6 +371,7 @@ SERVICE_OF_TYPE = {
     "google_service_networking_": "servicenetworking.googleapis.com",
     "google_vpc_access_": "vpcaccess.googleapis.com",
     "google_project_service_identity": "serviceusage.googleapis.com",
+    "google_iap_": "iap.googleapis.com",
     "google_api_gateway_": "apigateway.googleapis.com",
 }
 _REFERENCE = re.compile(r"\b(google_[a-z0-9_]+)\.([a-z0-9_]+)\b")
