@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import flask
 import pydantic
@@ -47,6 +47,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 class SignInNeeded(Exception):
@@ -370,8 +373,14 @@ def item(request: flask.Request, id: uuid.UUID) -> flask.Response:  # noqa: A002
         notes = json.loads(triage.notes(tx, person, id))["items"]
     with _acting(person) as tx:
         team = triage.team(tx, person, uuid.UUID(shown["tenant_id"]) if person.is_staff else None)
+    next_states = workflow.next_states(shown["status"])
+    originals: list[dict[str, Any]] = []
+    find = request.args.get("find", "").strip()[:200]
+    if "duplicate" in next_states:  # the originals it may duplicate: those searched for, else the similar
+        with _acting(person) as tx:
+            originals = feedback.similar(tx, person, id, find or shown["summary"])
     return _page(request, "item.html", person=person, item=shown, history=history, notes=notes, team=team,
-                 next_states=workflow.next_states(shown["status"]),
+                 next_states=next_states, originals=originals, find=find,
                  context=sorted((shown.get("context") or {}).items()))
 
 
@@ -389,6 +398,12 @@ def act(request: flask.Request, id: uuid.UUID, action: str) -> flask.Response:  
     return _redirect(request, back, message)
 
 
+def _form(model: type[M], fields: dict[str, Any]) -> M:
+    """A form's fields validated as the API validates the same JSON body (strict models
+    take ids and dates as JSON writes them)."""
+    return model.model_validate_json(json.dumps(fields))
+
+
 def _mail_note(change: triage.Change) -> str:
     if change.mail == "queued":
         return "The submitter will be mailed."
@@ -400,15 +415,14 @@ def _acknowledge(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # n
 
 
 def _status(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
-    body = StatusBody.model_validate({"status": form.get("status"), "reason": form.get("reason") or None,
-                                             "duplicate_of": form.get("duplicate_of") or None})
+    body = _form(StatusBody, {"status": form.get("status"), "reason": form.get("reason") or None,
+                              "duplicate_of": form.get("duplicate_of") or None})
     change = triage.change_status(tx, p, id, body.status, reason=body.reason, duplicate_of=body.duplicate_of)
     return f"Now {_label(body.status)}. " + _mail_note(change)
 
 
 def _respond(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
-    body = RespondBody.model_validate({"response": form.get("response", ""),
-                                              "status": form.get("status") or None})
+    body = _form(RespondBody, {"response": form.get("response", ""), "status": form.get("status") or None})
     return "Response saved. " + _mail_note(triage.respond(tx, p, id, body.response, body.status))
 
 
@@ -426,7 +440,7 @@ def _assign(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: 
 
 
 def _note(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A002
-    triage.add_note(tx, p, id, NoteBody.model_validate({"body": form.get("body", "")}).body)
+    triage.add_note(tx, p, id, _form(NoteBody, {"body": form.get("body", "")}).body)
     return "Note added."
 
 
@@ -434,7 +448,7 @@ def _edit(tx: db.Tx, p: Principal, id: uuid.UUID, form: Any) -> str:  # noqa: A0
     fields = {"priority": form.get("priority"), "feedback_type": form.get("feedback_type")}
     if "tags" in form:
         fields["tags"] = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
-    feedback.update(tx, p, id, FeedbackUpdate.model_validate({k: v for k, v in fields.items() if v}))
+    feedback.update(tx, p, id, _form(FeedbackUpdate, {k: v for k, v in fields.items() if v}))
     return "Saved."
 
 

@@ -157,10 +157,21 @@ def get(tx: Tx, p: Principal, item_id: uuid.UUID) -> str:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _tsquery(text: str) -> str | None:
-    """Every word must match, each as a prefix: 'dark mo' -> 'dark':* & 'mo':*."""
+def _tsquery(text: str, joiner: str = " & ") -> str | None:
+    """Every word must match, each as a prefix: 'dark mo' -> 'dark':* & 'mo':* (or, with
+    joiner ' | ', any word)."""
     words = _WORD.findall(text)
-    return " & ".join(f"'{w}':*" for w in words) or None
+    return joiner.join(f"'{w}':*" for w in words) or None
+
+
+def similar(tx: Tx, p: Principal, item_id: uuid.UUID, text: str) -> list[dict[str, Any]]:
+    """Other items of the tenant that share words with `text`, the closest first: the
+    originals a duplicate is likely to have."""
+    words = _tsquery(text, " | ")
+    if words is None:
+        return []
+    s = scope(p)
+    return tx.records(s.sql(queries.SIMILAR), id=item_id, words=words, **s.params)
 
 
 def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:

@@ -642,6 +642,13 @@ END_SESSION = "UPDATE console_sessions SET ended_at = now() WHERE id_hash = :has
 
 # --- the console (console.py)
 
+# Items that share words with a text (an item's summary), the closest first.
+SIMILAR = scoped("""
+SELECT f.id, f.summary, f.status, ts_rank(f.search, q) AS rank
+  FROM feedback f, to_tsquery('english', :words) q
+ WHERE <scope> AND f.id <> :id AND f.search @@ q
+ ORDER BY rank DESC, f.created_at DESC LIMIT 5""")
+
 # The inbox's counts per status (an index-only scan).
 STATUS_COUNTS = scoped("""
 SELECT coalesce(json_object_agg(status, n), '{}')::text

@@ -250,3 +250,21 @@ def test_every_page_with_its_css_and_script_stays_under_100_kb(signed_in, client
     css, js = (console.get(p).get_data() for p in re.findall(r'(?:href|src)="(/console/static/[^"]+)"', inbox.text))
     for page in (inbox, console.get(f"{CONSOLE}items/{items[0]['id']}/"), console.get(f"{CONSOLE}dashboard")):
         assert len(page.get_data()) + len(css) + len(js) < 100 * 1024, page.request.path
+
+
+def test_a_duplicate_is_marked_from_the_similar_items_or_a_search(signed_in, client, tenant):
+    console, _ = signed_in
+    word = f"zebra{uuid.uuid4().hex[:6]}"
+    original = submit(client, tenant, summary=f"Export {word} crashes on large files")
+    unrelated = submit(client, tenant, summary=f"Dark mode {uuid.uuid4().hex[:6]}")
+    copy = submit(client, tenant, summary=f"Crash when exporting {word}")
+    url = f"{CONSOLE}items/{copy['id']}/"
+    page = console.get(url).text
+    assert original["summary"] in page and unrelated["summary"] not in page  # suggested by the words they share
+    found = console.get(url + "?find=" + unrelated["summary"].split()[-1]).text
+    assert unrelated["summary"] in found
+    marked = console.post(url + "status", data={"csrf": _csrf(page), "status": "duplicate",
+                                                "duplicate_of": original["id"]})
+    assert "Now duplicate." in console.get(marked.headers["Location"]).text
+    shown = client.get(f"/api/v1/feedback/{copy['id']}/", headers=tenant.auth("admin")).get_json()
+    assert shown["status"] == "duplicate" and shown["duplicate_of"] == original["id"]
