@@ -268,10 +268,11 @@ def inbox(request: flask.Request) -> flask.Response:
     with as_person(request) as (tx, person):  # the frame's counts and team, then the page (it commits)
         counts = json.loads(_status_counts(tx, person, query.tenant_id))
         team = triage.team(tx, person, query.tenant_id)
+        tenants = tx.records(queries.TENANT_NAMES) if person.is_staff else []
         page, next_cursor = feedback.list_items(tx, person, query)
     return _page(request, "inbox.html", person=person, items=json.loads(page), chosen=chosen, error=error,
                  next_url=_url(chosen, after=next_cursor) if next_cursor else None, counts=counts,
-                 statuses=STATUSES, team=team, export_url=BASE + "/export.csv?" + urllib.parse.urlencode(chosen),
+                 statuses=STATUSES, team=team, tenants=tenants, export_url=BASE + "/export.csv?" + urllib.parse.urlencode(chosen),
                  back=_url(chosen))
 
 

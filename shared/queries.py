@@ -649,6 +649,9 @@ SELECT f.id, f.summary, f.status, ts_rank(f.search, q) AS rank
  WHERE <scope> AND f.id <> :id AND f.search @@ q
  ORDER BY rank DESC, f.created_at DESC LIMIT 5""")
 
+# The tenants a caller sees (staff: all of them), for staff's tenant filter.
+TENANT_NAMES = "SELECT id, name FROM tenants ORDER BY name"
+
 # The inbox's counts per status (an index-only scan).
 STATUS_COUNTS = scoped("""
 SELECT coalesce(json_object_agg(status, n), '{}')::text

@@ -86,6 +86,7 @@ def test_the_inbox_shows_the_tenants_items_filtered_through_the_url(signed_in, c
     theirs = submit(client, other_tenant, summary="Another tenant's secret")
     page = console.get(CONSOLE).text
     assert bug["summary"] in page and idea["summary"] in page and theirs["summary"] not in page
+    assert 'id="tenant-filter"' not in page  # an admin sees one tenant
     filtered = console.get(CONSOLE + "?type=feature&sort=newest").text
     assert idea["summary"] in filtered and bug["summary"] not in filtered
     assert '<option value="feature" selected>' in filtered
@@ -142,10 +143,14 @@ def test_another_tenants_admin_sees_and_changes_nothing(signed_in, client, other
     assert client.get(f"/api/v1/feedback/{theirs['id']}/", headers=other_tenant.auth()).get_json()["status"] == "new"
 
 
-def test_staff_see_every_tenant(console, client, tenant, other_tenant):
+def test_staff_see_every_tenant_and_may_pick_one(console, client, tenant, other_tenant):
     _sign_in(console, _team_member(tenant, role="staff", name="Sam Staff"))
     theirs = submit(client, other_tenant, summary="Seen by staff")
-    assert "Seen by staff" in console.get(CONSOLE + "?sort=newest").text  # among every tenant's items
+    ours = submit(client, tenant, summary="Ours, not theirs")
+    every = console.get(CONSOLE + "?sort=newest").text  # among every tenant's items
+    assert "Seen by staff" in every and 'id="tenant-filter"' in every
+    one = console.get(f"{CONSOLE}?sort=newest&tenant_id={other_tenant.id}").text
+    assert "Seen by staff" in one and ours["summary"] not in one
     assert console.get(f"{CONSOLE}items/{theirs['id']}/").status_code == 200
 
 
