@@ -29,7 +29,7 @@ from werkzeug.routing import Map, Rule
 
 from shared import db, errors, feedback, iap, items, logs, queries, signin, triage, workflow
 from shared.auth import Principal
-from shared.models import FeedbackUpdate, ListQuery, NoteBody, RespondBody, StatusBody
+from shared.models import BulkBody, FeedbackUpdate, ListQuery, NoteBody, RespondBody, StatusBody
 
 BASE = "/console"
 GUIDE_ADDRESS = "/admin/feedback"  # the guide's address of the admin interface leads here
@@ -325,29 +325,30 @@ def _csv_line(cells: list[str]) -> str:
 
 
 def bulk(request: flask.Request) -> flask.Response:
-    """One change to each selected item, each in a transaction of its own and audited alone;
-    back to the list with what was done and what was refused, and why."""
+    """One change to each selected item (triage.bulk: each checked and audited alone); back
+    to the list with how many were done, and which were refused and why."""
     form = request.form
     back = form.get("back", "")
     back = back if back.startswith(BASE + "/?") or back == BASE + "/" else BASE + "/"
-    ids = form.getlist("ids")
-    action = form.get("action", "")
-    if not ids:
-        return _redirect(request, back, "Select items first.")
-    if action not in BULK_ACTIONS:
-        return _redirect(request, back, "Choose what to do with the selected items.")
-    done, refused = 0, []
-    for raw in ids:
-        try:
-            with as_person(request) as (tx, person):
-                BULK_ACTIONS[action](tx, person, uuid.UUID(raw), form)
-            done += 1
-        except (errors.ApiError, pydantic.ValidationError, ValueError) as exc:
-            refused.append(f"{raw[:8]}: {_problem_text(exc)}")
-    message = f"{done} of {len(ids)} done."
-    if refused:
-        message += " Refused: " + "; ".join(refused)
-    return _redirect(request, back, message)
+    try:
+        with as_person(request) as (tx, person):
+            fields: dict[str, Any] = {"ids": form.getlist("ids"), "action": form.get("action", "")}
+            if fields["action"] == "assign" and form.get("assignee"):
+                member = tx.record(queries.TEAM_MEMBER, id=uuid.UUID(form["assignee"]))
+                if member is None:
+                    raise errors.ValidationFailed("Pick a member of the team.")
+                fields.update(assignee_id=str(member["id"]), assignee_email=member["email"])
+            for name in ("priority", "status", "reason"):
+                if fields["action"] in (name, "status") and form.get(name):
+                    fields[name] = form[name]
+            results = triage.bulk(tx, person, _form(BulkBody, fields))
+    except (errors.ApiError, pydantic.ValidationError, ValueError) as exc:
+        if isinstance(exc, errors.ApiError) and exc.status in (401, 404):
+            raise
+        return _redirect(request, back, "Nothing changed: " + _problem_text(exc))
+    refused = [f"{r['id'][:8]}: {r['detail']}" for r in results if not r["ok"]]
+    message = f"{len(results) - len(refused)} of {len(results)} done."
+    return _redirect(request, back, message + (" Refused: " + "; ".join(refused) if refused else ""))
 
 
 def _url(filters: dict[str, str], **more: str) -> str:
@@ -360,6 +361,7 @@ def _acting(person: Principal) -> Iterator[db.Tx]:
     with db.transaction() as tx:
         tx.set_tenant(person.tenant_id, staff=person.is_staff)
         yield tx
+
 
 
 # --- one item
@@ -462,10 +464,7 @@ ACTIONS: dict[str, Callable[[db.Tx, Principal, uuid.UUID, Any], str]] = {
     "acknowledge": _acknowledge, "status": _status, "respond": _respond, "assign": _assign, "note": _note,
     "edit": _edit, "github-issue": _github_issue,
 }
-# What the list's bulk bar does to each selected item (its fields: assignee, priority, status).
-BULK_ACTIONS: dict[str, Callable[[db.Tx, Principal, uuid.UUID, Any], str]] = {
-    "acknowledge": _acknowledge, "assign": _assign, "status": _status, "edit": _edit,
-}
+
 
 
 # --- the dashboard: each chart an SVG drawn here, with its numbers in a table beneath

@@ -374,6 +374,7 @@ class Tx:
         self.begun = False
         self.committed = False  # or, after a failed `rows_and_commit`, rolled back: ended
         self.after_commit: list[Callable[[], None]] = []
+        self._commits_held = False
 
     def rows(self, sql: str, **params: Any) -> list[list[Any]]:
         return self._run(sql, params, commit=False)
@@ -404,8 +405,27 @@ class Tx:
         return [dict(zip(names, row)) for row in rows]
 
     def rows_and_commit(self, sql: str, **params: Any) -> list[list[Any]]:
-        """Run the transaction's final statement and commit in the same write."""
-        return self._run(sql, params, commit=True)
+        """Run the transaction's final statement and commit in the same write (unless commits
+        are held: then the transaction goes on, and commits when its block ends)."""
+        return self._run(sql, params, commit=not self._commits_held)
+
+    def hold_commits(self) -> None:
+        """Let several changes that each end with rows_and_commit share this transaction."""
+        self._commits_held = True
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A change that may fail on its own: on an error it is undone (with what it meant to
+        publish) and the transaction goes on; the error is raised."""
+        callbacks = len(self.after_commit)
+        self.rows("SAVEPOINT change")
+        try:
+            yield
+        except BaseException:
+            self.rows("ROLLBACK TO SAVEPOINT change")
+            del self.after_commit[callbacks:]
+            raise
+        self.rows("RELEASE SAVEPOINT change")
 
     def scalar_and_commit(self, sql: str, **params: Any) -> Any:
         rows = self.rows_and_commit(sql, **params)

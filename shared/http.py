@@ -104,6 +104,7 @@ class Route:
     problems: tuple[int, ...] = ()
     media: str = JSON_TYPE  # of the success body
     headers: tuple[str, ...] = ()  # what the success answer carries besides X-Request-Id (and Link)
+    idempotent: bool = False  # takes an Idempotency-Key header
     # Counts an anonymous caller's attempt in a transaction of its own, before anything
     # can refuse it, so refused attempts count too; raises RateLimited when over.
     meter: Callable[[Call, auth.Credentials], None] | None = None

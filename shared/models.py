@@ -318,3 +318,15 @@ class GitHubLinkBody(_Body):
     """The linked GitHub issue; null unlinks."""
 
     url: GitHubIssueUrl | None
+
+
+class BulkBody(_Body):
+    """One change to each of up to 100 items, each checked and audited on its own."""
+
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+    action: Literal["acknowledge", "assign", "priority", "status"]
+    assignee_id: uuid.UUID | None = Field(None, description="assign: whom (neither field: unassign)")
+    assignee_email: Email | None = None
+    priority: Priority | None = Field(None, description="priority: the new priority")
+    status: Status | None = Field(None, description="status: where to move them")
+    reason: Reason | None = Field(None, description="status declined: why, for the submitters")

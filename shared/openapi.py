@@ -163,7 +163,7 @@ def document(api: Any) -> dict[str, Any]:
             params += _query_parameters(r.query)
         if r.policy == http.ANYONE:
             params.append(TENANT_KEY_PARAMETER)
-        if r.method == "POST" and r.body is not None:
+        if r.idempotent:
             params.append(
                 {"name": "Idempotency-Key", "in": "header", "required": False,
                  "schema": {"type": "string", "minLength": 1, "maxLength": 255}}

@@ -128,6 +128,17 @@ class Notes(BaseModel):
     items: list[Note]
 
 
+class BulkOutcome(BaseModel):
+    id: uuid.UUID
+    ok: bool
+    status: int | None = Field(None, description="Refused: the status the change alone would have had.")
+    detail: str | None = Field(None, description="Refused: why.")
+
+
+class BulkResults(BaseModel):
+    results: list[BulkOutcome]
+
+
 class TeamMember(BaseModel):
     id: uuid.UUID
     name: str

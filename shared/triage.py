@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
-from shared import errors, github_links, outbox, queries
+from shared import db, errors, github_links, outbox, queries
 from shared.auth import Principal
+from shared.models import BulkBody
 from shared.config import settings
 from shared.db import Tx
 from shared.items import audit, lock, scope, tenant_of, viewer
@@ -190,3 +191,37 @@ def weekly(tx: Tx, p: Principal, tenant_id: uuid.UUID | None) -> list[dict[str, 
     """The last 12 weeks, oldest first: new items per type, and mean hours to acknowledgement."""
     s = scope(p, tenant_id)
     return tx.records(s.sql(queries.WEEKLY), **s.params)
+
+
+def bulk(tx: Tx, p: Principal, body: BulkBody) -> list[dict[str, Any]]:
+    """The same change to each item, each in a savepoint of its own: what one refuses is
+    undone alone, and the answer says which were refused and why."""
+    from pg8000.exceptions import DatabaseError
+
+    from shared import feedback, models
+
+    def change(item_id: uuid.UUID) -> None:
+        if body.action == "acknowledge":
+            change_status(tx, p, item_id, "acknowledged")
+        elif body.action == "assign":
+            assign(tx, p, item_id, body.assignee_id, body.assignee_email)
+        elif body.action == "priority":
+            if body.priority is None:
+                raise _missing("priority", "Setting the priority needs the priority.")
+            feedback.update(tx, p, item_id, models.FeedbackUpdate.model_validate({"priority": body.priority}))
+        else:
+            if body.status is None:
+                raise _missing("status", "Moving items needs the status to move them to.")
+            change_status(tx, p, item_id, body.status, reason=body.reason)
+
+    tx.hold_commits()
+    results: list[dict[str, Any]] = []
+    for item_id in dict.fromkeys(body.ids):
+        try:
+            with tx.savepoint():
+                change(item_id)
+            results.append({"id": str(item_id), "ok": True})
+        except (errors.ApiError, DatabaseError) as exc:
+            problem = exc if isinstance(exc, errors.ApiError) else db.translate(exc)
+            results.append({"id": str(item_id), "ok": False, "status": problem.status, "detail": problem.detail})
+    return results

@@ -308,3 +308,37 @@ def test_the_team_lists_who_may_be_assigned(admin, tenant, other_tenant):
     assert shown.status_code == 200
     assert [p["email"] for p in shown.get_json()["items"]] == [ada["email"]]  # not another tenant's
     assert admin.get(BASE + "team/", headers=tenant.auth("member")).status_code == 403
+
+
+def test_a_bulk_change_checks_and_audits_each_item_and_undoes_only_the_refused(client, admin, tenant, database_url):
+    from helpers import outbox_rows
+
+    ok1, closed, ok2 = (submit(client, tenant, role="admin", submitter_email=f"s{n}@example.com") for n in range(3))
+    assert admin.post(BASE + closed["id"] + "/status/", json={"status": "declined", "reason": "no"},
+                      headers=tenant.auth("admin")).status_code == 200
+    ids = [ok1["id"], closed["id"], ok2["id"]]
+    done = admin.post(BASE + "triage/bulk/", json={"ids": ids, "action": "status", "status": "declined",
+                                                   "reason": "Out of scope for the pilot"},
+                      headers=tenant.auth("admin"))
+    assert done.status_code == 200, done.get_json()
+    results = done.get_json()["results"]
+    assert [r["ok"] for r in results] == [True, False, True]
+    assert results[1]["status"] == 409 and "cannot become" in results[1]["detail"]
+    for item, mails in ((ok1, 1), (closed, 1), (ok2, 1)):  # the closed one keeps only its first decline's mail
+        assert len(outbox_rows(database_url, item["id"], "mail")) == mails
+    audited = sql(database_url, "SELECT feedback_id FROM feedback_audit WHERE action = 'status'"
+                                " AND new_value->>'reason' = 'Out of scope for the pilot'")
+    assert {str(r[0]) for r in audited} == {ok1["id"], ok2["id"]}
+    refused = admin.post(BASE + "triage/bulk/", json={"ids": ids, "action": "priority"},
+                         headers=tenant.auth("admin"))
+    assert [r["detail"] for r in refused.get_json()["results"]] == ["Setting the priority needs the priority."] * 3
+    assert admin.post(BASE + "triage/bulk/", json={"ids": ids, "action": "acknowledge"},
+                      headers=tenant.auth("member")).status_code == 403
+
+
+def test_a_bulk_change_reaches_no_other_tenants_item(client, admin, tenant, other_tenant):
+    ours, theirs = submit(client, tenant), submit(client, other_tenant)
+    done = admin.post(BASE + "triage/bulk/", json={"ids": [ours["id"], theirs["id"]], "action": "acknowledge"},
+                      headers=tenant.auth("admin")).get_json()["results"]
+    assert [(r["ok"], r.get("status")) for r in done] == [(True, None), (False, 404)]
+    assert client.get(BASE + theirs["id"] + "/", headers=other_tenant.auth()).get_json()["status"] == "new"

@@ -18,6 +18,7 @@ from shared import triage  # noqa: E402
 from shared.http import MAIL_HEADER, PUBLIC, TRIAGE, Api, Call, Reply, Route, framework_error  # noqa: E402
 from shared.models import (  # noqa: E402
     AssignBody,
+    BulkBody,
     CompleteBody,
     GitHubLinkBody,
     NoteBody,
@@ -81,6 +82,10 @@ def stats(call: Call) -> Reply:
     return Reply(200, triage.stats(call.tx, call.principal, call.query.tenant_id))
 
 
+def bulk(call: Call) -> Reply:
+    return Reply(200, {"results": triage.bulk(call.tx, call.principal, call.body)})
+
+
 def team(call: Call) -> Reply:
     return Reply(200, {"items": triage.team(call.tx, call.principal, call.query.tenant_id)})
 
@@ -124,6 +129,9 @@ API = Api(
               response="History", problems=(401, 403, 404)),
         Route("GET", "/feedback/triage/stats/", stats, TRIAGE, "Stats with SLA and assignee figures",
               query=StatsQuery, response="TriageStats", problems=(401, 403, 422)),
+        Route("POST", "/feedback/triage/bulk/", bulk, TRIAGE,
+              "One change to each of up to 100 items, each checked and audited alone", body=BulkBody,
+              response="BulkResults", problems=(400, 401, 403, 413, 415, 422)),
         Route("GET", "/feedback/team/", team, TRIAGE, "The people who may be assigned (staff: name a tenant)",
               query=StatsQuery, response="Team", problems=(401, 403, 422)),
         Route("GET", "/feedback/admin/openapi.json", spec, PUBLIC, "This document"),

@@ -103,7 +103,7 @@ API = Api(
               query=ListQuery, response="FeedbackPage", problems=(401, 403, 422)),
         Route("POST", "/feedback/", submit, ANYONE, "Submit feedback (anonymous by tenant key)",
               body=FeedbackCreate, response="FeedbackOut", status=201,
-              problems=(400, 401, 409, 413, 415, 422, 429), meter=meter),
+              problems=(400, 401, 409, 413, 415, 422, 429), meter=meter, idempotent=True),
         Route("GET", "/feedback/stats/", stats, USER, "Feedback statistics",
               query=StatsQuery, response="Stats", problems=(401, 403, 422)),
         Route("GET", "/feedback/openapi.json", spec, PUBLIC, "This document"),
