@@ -607,9 +607,12 @@ SELECT current_user,
 
 # --- the console's sign-in (signin.py): each lookup sets the tenant it found
 
-PERSON_BY_EMAIL = """
-SELECT person_id, tenant_id, set_config('app.tenant_id', tenant_id::text, true)
-  FROM auth_person_by_email(:email)"""
+
+def _person_found_by(lookup: str) -> str:
+    return f"SELECT person_id, tenant_id, set_config('app.tenant_id', tenant_id::text, true) FROM {lookup}"
+
+
+PERSON_BY_EMAIL = _person_found_by("auth_person_by_email(:email)")
 
 INSERT_SIGNIN_LINK = """
 INSERT INTO signin_links (token_hash, tenant_id, person_id, expires_at)
@@ -623,9 +626,7 @@ SELECT p.tenant_id, NULL, 'mail',
   FROM people p WHERE p.tenant_id = :tenant AND p.id = :person
 RETURNING id, kind"""
 
-USE_SIGNIN_LINK = """
-SELECT person_id, tenant_id, set_config('app.tenant_id', tenant_id::text, true)
-  FROM auth_signin_link(:hash)"""
+USE_SIGNIN_LINK = _person_found_by("auth_signin_link(:hash)")
 
 INSERT_SESSION = """
 INSERT INTO console_sessions (id_hash, tenant_id, person_id, expires_at)
