@@ -1,5 +1,6 @@
 """What admins and staff do to an item: move it through the workflow, answer the
-submitter, read its history. Every change is audited in its own transaction."""
+submitter, assign it, read its history and the figures; and the same change to many
+items at once. Every change is audited in the transaction that makes it."""
 from __future__ import annotations
 
 import uuid
