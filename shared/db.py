@@ -42,7 +42,8 @@ READ_MARGIN_SECONDS = 5
 
 # SQLSTATE classes and codes that mean the connection itself is gone.
 _CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
-_CONSTRAINT_DETAIL: dict[type[errors.ApiError], str] = {errors.ValidationFailed: "A value is too long or not allowed here."}
+_CONSTRAINT_DETAIL: dict[type[errors.ApiError], str] = {
+    errors.ValidationFailed: "A value is too long or not allowed here."}
 # SQLSTATEs a request can cause, mapped to what the caller is told.
 _CONSTRAINT_ERRORS = {
     "23505": errors.Conflict,  # unique_violation
