@@ -64,8 +64,11 @@ class LiveServer:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        # GitHub itself is never called: a closed local port answers at once (a test that
+        # wants issues passes its stand-in's URL).
         env = {**os.environ, "DATABASE_URL": database_url, "DEFAULT_TENANT_ID": made["id"],
-               "ANON_LIMIT_PER_IP": "100000", "ANON_LIMIT_PER_EMAIL": "100000", **extra_env}
+               "ANON_LIMIT_PER_IP": "100000", "ANON_LIMIT_PER_EMAIL": "100000",
+               "GITHUB_API_URL": "http://127.0.0.1:9", **extra_env}
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(self.port)],
