@@ -84,7 +84,7 @@ def _filters(request: flask.Request) -> tuple[dict[str, str], ListQuery, str | N
 
 def inbox(request: flask.Request) -> flask.Response:
     chosen, query, error = _filters(request)
-    with web.as_person(request) as (tx, person):  # the frame's counts and team, then the page (it commits)
+    with web.as_person(request) as (tx, person):
         counts = json.loads(_status_counts(tx, person, query.tenant_id))
         team = triage.team(tx, person, query.tenant_id)
         tenants = tx.records(queries.TENANT_NAMES) if person.is_staff else []
@@ -174,20 +174,15 @@ def bulk(request: flask.Request) -> flask.Response:
 
 
 def item(request: flask.Request, id: uuid.UUID) -> flask.Response:  # noqa: A002 - the route's name
+    find = request.args.get("find", "").strip()[:200]
     with web.as_person(request) as (tx, person):
         shown = json.loads(feedback.get(tx, person, id))
-    with web.acting(person) as tx:
         history = json.loads(triage.history(tx, person, id))["items"]
-    with web.acting(person) as tx:
         notes = json.loads(triage.notes(tx, person, id))["items"]
-    with web.acting(person) as tx:
         team = triage.team(tx, person, uuid.UUID(shown["tenant_id"]) if person.is_staff else None)
-    next_states = workflow.next_states(shown["status"])
-    originals: list[dict[str, Any]] = []
-    find = request.args.get("find", "").strip()[:200]
-    if "duplicate" in next_states:  # the originals it may duplicate: those searched for, else the similar
-        with web.acting(person) as tx:
-            originals = feedback.similar(tx, person, id, find or shown["summary"])
+        next_states = workflow.next_states(shown["status"])
+        # The originals it may duplicate: those searched for, else the similar.
+        originals = feedback.similar(tx, person, id, find or shown["summary"]) if "duplicate" in next_states else []
     return web.show(request, "item.html", person=person, item=shown, history=history, notes=notes, team=team,
                     next_states=next_states, originals=originals, find=find,
                     context=sorted((shown.get("context") or {}).items()))
@@ -304,9 +299,7 @@ def _weeks(weekly: list[dict[str, Any]]) -> dict[str, Any]:
 def dashboard(request: flask.Request) -> flask.Response:
     with web.as_person(request) as (tx, person):
         stats = json.loads(triage.stats(tx, person, None))
-    with web.acting(person) as tx:
         weekly = triage.weekly(tx, person, None)
-    with web.acting(person) as tx:
         names = {str(m["id"]): m["name"] for m in triage.team(tx, person, None)}
     assignees = {names.get(k, "someone else" if k != "unassigned" else k): v
                  for k, v in stats["open_by_assignee"].items()}

@@ -12,6 +12,7 @@ Content-Security-Policy admits no inline script or style and no framing.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import hashlib
 import hmac
@@ -107,8 +108,6 @@ def label(value: str | None) -> str:
 
 def _age(timestamp: str) -> str:
     """'3 h', '2 d': how long ago, as a list row shows it."""
-    import datetime
-
     then = datetime.datetime.fromisoformat(timestamp)
     seconds = (datetime.datetime.now(datetime.UTC) - then).total_seconds()
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
@@ -144,7 +143,8 @@ def secure_cookies(request: flask.Request) -> bool:
 
 @contextlib.contextmanager
 def as_person(request: flask.Request) -> Iterator[tuple[db.Tx, Principal]]:
-    """A transaction acting as the signed-in person."""
+    """One transaction for the request, acting as the signed-in person: the operations'
+    own commits are held, so a page's reads and a form's change each cost one transaction."""
     vouched = iap.verified_email(request.headers) if iap.enabled() else None
     session_id = session_of(request)
     if not session_id:
@@ -155,6 +155,7 @@ def as_person(request: flask.Request) -> Iterator[tuple[db.Tx, Principal]]:
             raise IapSessionNeeded(vouched)
         if person is None:
             raise SignInNeeded()
+        tx.hold_commits()
         yield tx, person
 
 
@@ -205,7 +206,7 @@ def url(filters: dict[str, str], **more: str) -> str:
 
 @contextlib.contextmanager
 def acting(person: Principal) -> Iterator[db.Tx]:
-    """Another transaction for a person already signed in during this request."""
+    """A later transaction for a person already signed in (a streamed export's next pages)."""
     with db.transaction() as tx:
         tx.set_tenant(person.tenant_id, staff=person.is_staff)
         yield tx
