@@ -75,16 +75,12 @@ def cmd_makemigrations(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_create(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     tenant = tenancy.create_tenant(args.name)
     emit(args, tenant, f"tenant {tenant['id']} ({tenant['name']})\nintake key: {tenant['intake_key']}")
     return 0
 
 
 def cmd_tenants_configure(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     changes: dict[str, Any] = {"anonymous_priority": args.anonymous_priority}
     if args.github_repository is not None:
         changes["github_repository"] = args.github_repository or None
@@ -96,15 +92,13 @@ def cmd_tenants_configure(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_rotate_intake_key(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     tenant = tenancy.rotate_intake_key(args.id)
     emit(args, tenant, f"tenant {tenant['id']}: new intake key (the old one no longer works): {tenant['intake_key']}")
     return 0
 
 
 def cmd_signing_keys_rotate(args: argparse.Namespace) -> int:
-    from shared import mail, tenancy
+    from shared import mail
 
     done = tenancy.rotate_signing_key(mail.FIRST_KEY)
     emit(args, done, f"mail links are now signed with {done['key_id']}; links signed before keep working "
@@ -147,8 +141,6 @@ def cmd_events_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     expires_at = None
     if args.expires_in_days:
         expires_at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=args.expires_in_days)
@@ -160,8 +152,6 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     keys = tenancy.list_keys(args.tenant)
     text = "\n".join(f"{k['id']} {k['role']:<6} {k['label'] or '-'} tenant {k['tenant_id']}"
                      f"{' revoked' if k['revoked_at'] else ''}{' expires ' + str(k['expires_at']) if k['expires_at'] else ''}"
@@ -171,16 +161,12 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_people_add(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     person = tenancy.add_person(args.tenant, args.email, args.name, args.role)
     emit(args, person, f"{person['id']} {person['name']} <{person['email']}> {person['role']}")
     return 0
 
 
 def cmd_people_list(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     people = tenancy.list_people(args.tenant)
     emit(args, {"people": people}, "\n".join(
         f"{p['id']} {p['role']:<5} {p['name']} <{p['email']}> tenant {p['tenant_id']}" for p in people) or "no people")
@@ -197,16 +183,12 @@ def cmd_signin_link(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_list(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     tenants = tenancy.list_tenants()
     emit(args, {"tenants": tenants}, "\n".join(f"{t['id']} {t['name']}" for t in tenants) or "no tenants")
     return 0
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    from shared import tenancy
-
     key = tenancy.revoke_key(args.key)
     emit(args, key, f"revoked key {key['id']} ({key['label'] or 'no label'})")
     return 0
@@ -214,8 +196,6 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 
 def ensure_demo_tenant() -> uuid.UUID:
     """The demo tenant, made with its keys (shown this once) on the first run."""
-    from shared import tenancy
-
     found = tenancy.find_tenant(DEMO_TENANT)
     if found is not None:
         print(f"Demo tenant {found} (its keys were shown when it was made; "
