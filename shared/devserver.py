@@ -107,8 +107,9 @@ def _quiet_idle_clients(record: Any) -> bool:
 
 def serve(host: str, port: int) -> None:
     """Serve with functions-framework's gunicorn settings (1 worker, 4 threads per core),
-    dropping idle clients."""
+    dropping idle clients. Ctrl-C gives requests in flight IDLE_SECONDS to finish, not
+    gunicorn's 30: a worker that lingers past that is stopped, so the server stops promptly."""
     from functions_framework._http.gunicorn import GunicornApplication
 
-    GunicornApplication(build_app(), host, port, False, post_fork=_start_sweeper,
+    GunicornApplication(build_app(), host, port, False, post_fork=_start_sweeper, graceful_timeout=IDLE_SECONDS,
                         worker_class=_idle_timeout_worker()).run()
