@@ -16,7 +16,9 @@ import datetime
 import functools
 import hashlib
 import hmac
+import html
 import json
+import re
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from typing import Any, TypeVar
 
 import flask
 import pydantic
+from markupsafe import Markup
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
@@ -80,9 +83,9 @@ def _templates() -> Any:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(static=static_url, base=BASE, label=label,
+    env.globals.update(static=static_url, base=BASE, label=label, options=options,
                        views=[(name, url(filters)) for name, filters in VIEWS])
-    env.filters.update(age=_age, when=_when)
+    env.filters.update(when=_when)
     return env
 
 
@@ -106,14 +109,33 @@ def label(value: str | None) -> str:
     return (value or "").replace("_", " ")
 
 
-def _age(timestamp: str) -> str:
-    """'3 h', '2 d': how long ago, as a list row shows it."""
-    then = datetime.datetime.fromisoformat(timestamp)
-    seconds = (datetime.datetime.now(datetime.UTC) - then).total_seconds()
+def options(values: list[str], current: str, blank: str) -> Markup:
+    """A filter's <option>s: `blank` for none, then each value, the current one selected
+    (made here: a template macro per option cost more than the inbox's query)."""
+    return Markup("".join(
+        f'<option value="{html.escape(value)}"{" selected" if value == current else ""}>{html.escape(text)}</option>'
+        for value, text in [("", blank), *((v, label(v)) for v in values)]))
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def age(timestamp: str, at: datetime.datetime) -> str:
+    """'3 h', '2 d': how long before `at`, as a list row shows it."""
+    seconds = (at - datetime.datetime.fromisoformat(timestamp)).total_seconds()
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{int(seconds // size)} {unit}"
     return "now"
+
+
+@functools.cache
+def fragment(name: str) -> str:
+    """A template whose {name} fields are filled by `%` with a dict (about twice as fast as
+    str.format), where a template loop costs too much."""
+    text = (TEMPLATES / name).read_text().replace("%", "%%")
+    return re.sub(r"\{(\w+)\}", r"%(\1)s", text)
 
 
 def _when(timestamp: str | None) -> str:

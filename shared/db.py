@@ -401,7 +401,10 @@ class Tx:
         return None if row is None else dict(zip(self._conn.columns(sql), row))
 
     def records(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        rows = self.rows(sql, **params)
+        return self.named(sql, self.rows(sql, **params))
+
+    def named(self, sql: str, rows: list[list[Any]]) -> list[dict[str, Any]]:
+        """A statement's rows by its columns' names."""
         names = self._conn.columns(sql)
         return [dict(zip(names, row)) for row in rows]
 
@@ -445,11 +448,20 @@ class Tx:
         if check is not None and not self.rows(check.sql, **check.params):
             raise check.failure
 
+    def batch(self, *steps: tuple[str, dict[str, Any]], final: bool = False) -> list[list[list[Any]]]:
+        """Independent statements sent in one write, each one's rows; `final`: the
+        transaction's last, committed in the same write (even when commits are held)."""
+        return self._send(list(steps), commit=final)
+
     def _run(self, sql: str, params: dict[str, Any], *, commit: bool) -> list[list[Any]]:
+        return self._send([(sql, params)], commit=commit)[0]
+
+    def _send(self, steps: list[tuple[str, dict[str, Any]]], *, commit: bool) -> list[list[list[Any]]]:
         if self.committed:
             raise RuntimeError("the transaction has already committed")
         check, self._check = self._check, None
-        steps = ([(check.sql, check.params)] if check else []) + [(sql, params)]
+        if check:
+            steps = [(check.sql, check.params), *steps]
         begin, self.begun = not self.begun, True
         try:
             results = self._conn.run_batch(steps, begin=begin, commit=commit)
@@ -462,13 +474,13 @@ class Tx:
             if isinstance(proof, DatabaseError):
                 raise proof
             if not proof:
-                # Whatever the statement did ran without a tenant: row-level
-                # security gave it nothing to read and refused any write.
+                # Whatever the statements did ran without a tenant: row-level
+                # security gave them nothing to read and refused any write.
                 raise check.failure
-        outcome = results[0]
-        if isinstance(outcome, DatabaseError):
-            raise outcome
-        return outcome
+        for outcome in results:
+            if isinstance(outcome, DatabaseError):
+                raise outcome
+        return results
 
 
 @contextlib.contextmanager

@@ -176,6 +176,13 @@ def similar(tx: Tx, p: Principal, item_id: uuid.UUID, text: str) -> list[dict[st
 
 def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
     """One page as JSON text, and the cursor of the next page."""
+    sql, params = list_statement(p, q)
+    return list_page(tx.rows_and_commit(sql, **params))
+
+
+def list_statement(p: Principal, q: ListQuery, item: str = queries.ITEM_JSON) -> tuple[str, dict[str, Any]]:
+    """The statement that reads a page (list_page reads its answer); `item` as in
+    queries.list_feedback."""
     s = scope(p, q.tenant_id)
     params = {**s.params, **viewer(p)}
     filters = []
@@ -207,8 +214,12 @@ def list_items(tx: Tx, p: Principal, q: ListQuery) -> tuple[str, str | None]:
             params[name] = getattr(q, name)
     if q.cursor is not None:
         params["cursor"] = q.cursor
-    sql = queries.list_feedback(s.filter, filters, q.sort, after=q.cursor is not None)
-    items, next_cursor, cursor_known = tx.rows_and_commit(sql, limit=q.limit, **params)[0]
+    params["limit"] = q.limit
+    return queries.list_feedback(s.filter, filters, q.sort, after=q.cursor is not None, item=item), params
+
+
+def list_page(rows: list[list[Any]]) -> tuple[str, str | None]:
+    items, next_cursor, cursor_known = rows[0]
     if not cursor_known:
         raise errors.ValidationFailed(
             "The cursor names no item of this list: send the `next` of the page before, unchanged.",

@@ -69,6 +69,19 @@ ITEM_JSON = """json_build_object(
     'sla_status', sla_status(f.sla_due_at, f.acknowledged_at, f.created_at)
 )::text"""
 
+# What the console's inbox shows of an item in a row (its page is read with ITEM_JSON).
+ROW_JSON = """json_build_object(
+    'id', f.id,
+    'feedback_type', f.type,
+    'summary', f.summary,
+    'priority', f.priority,
+    'status', f.status,
+    'assignee_email', CASE WHEN CAST(:see_emails AS boolean) THEN f.assignee_email END,
+    'vote_count', f.vote_count,
+    'created_at', f.created_at,
+    'sla_status', sla_status(f.sla_due_at, f.acknowledged_at, f.created_at)
+)::text"""
+
 # --- authentication: look up the credential and set the tenant in one statement
 
 AUTH_API_KEY = """
@@ -181,8 +194,9 @@ LIST_FILTERS = {
 }
 
 
-def list_feedback(scope: str, filters: list[str], sort: str, after: bool) -> str:
-    """The list statement for one combination of filters, order and cursor.
+def list_feedback(scope: str, filters: list[str], sort: str, after: bool, item: str = ITEM_JSON) -> str:
+    """The list statement for one combination of filters, order and cursor; `item` is
+    each item's JSON (ITEM_JSON, or ROW_JSON for a row of the console's inbox).
 
     One row back: the page as a JSON array, the id of its last item when another
     page follows, else NULL. PostgreSQL joins the items so the driver decodes one
@@ -198,7 +212,7 @@ def list_feedback(scope: str, filters: list[str], sort: str, after: bool) -> str
     # The extra row only tells whether another page follows: no JSON is built for it.
     return f"""
 WITH page AS (
-    SELECT CASE WHEN row_number() OVER w <= :limit THEN {ITEM_JSON} END AS item,
+    SELECT CASE WHEN row_number() OVER w <= :limit THEN {item} END AS item,
            f.id, row_number() OVER w AS n
       FROM feedback f WHERE {' AND '.join(where)}
     WINDOW w AS (ORDER BY {order}) ORDER BY {order} LIMIT :limit + 1

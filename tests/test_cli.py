@@ -1,0 +1,187 @@
+"""The `pilot-feedback` command (clients/cli), installed in the test environment, run as a
+process against the local server: every command, its --json parsed, exit codes 0/1/2."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from shared import tenancy
+
+CLI = str(Path(sys.executable).parent / "pilot-feedback")
+
+
+@pytest.fixture
+def run(live, tmp_path):
+    """The CLI in a git checkout of its own, configured by environment for `token`
+    (the live server's admin key unless given)."""
+    work = tmp_path / "checkout"
+    work.mkdir()
+    for args in (["init", "-q", "-b", "main"], ["remote", "add", "origin", "https://deploy:s3cret@git.example.com/acme/app.git"],
+                 ["-c", "user.email=t@example.com", "-c", "user.name=T", "commit", "-q", "--allow-empty", "-m", "start"]):
+        subprocess.run(["git", *args], cwd=work, check=True)
+    home = tmp_path / "config"
+
+    def invoke(*args: str, token: str | None = live.tokens["admin"], stdin: str | None = None,
+               url: str | None = f"{live.base}/api/v1", **env: str) -> subprocess.CompletedProcess:
+        variables = {k: v for k, v in os.environ.items() if not k.startswith("PILOT_FEEDBACK_")}
+        variables.update(XDG_CONFIG_HOME=str(home), HOME=str(home), COLUMNS="200", **env)
+        if url:
+            variables["PILOT_FEEDBACK_URL"] = url
+        if token:
+            variables["PILOT_FEEDBACK_TOKEN"] = token
+        return subprocess.run([CLI, *args], cwd=work, env=variables, input=stdin, capture_output=True, text=True,
+                              timeout=60)
+
+    invoke.work = work
+    invoke.home = home
+    return invoke
+
+
+def as_json(done: subprocess.CompletedProcess):
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_submit_sends_flags_stdin_and_where_it_came_from(run):
+    made = as_json(run("submit", "--type", "bug", "--summary", "Crash on export", "--description", "-",
+                       "--priority", "high", "--tag", "export", "--tag", "crash", "--json", stdin="Traceback ...\n"))
+    assert (made["feedback_type"], made["summary"], made["priority"], made["source"]) == (
+        "bug", "Crash on export", "high", "cli")
+    assert made["description"] == "Traceback ...\n" and made["tags"] == ["export", "crash"]
+    context = made["context"]
+    assert context["cli_version"] == "0.1.0" and context["python"] and context["os"]
+    # The remote without the credentials the clone carries; the branch and commit of the directory.
+    assert context["git_remote"] == "https://git.example.com/acme/app.git"
+    assert context["git_branch"] == "main" and len(context["git_commit"]) == 40
+    shown = as_json(run("show", made["id"], "--json"))
+    assert shown["context"] == context
+
+
+def test_dry_run_shows_the_request_and_sends_nothing(run, live):
+    before = as_json(run("list", "--all", "--json"))["items"]
+    request = as_json(run("submit", "--summary", "Only a look", "--dry-run", "--json"))
+    assert request["method"] == "POST" and request["url"] == f"{live.base}/api/v1/feedback/"
+    assert request["body"]["summary"] == "Only a look" and request["body"]["context"]["git_branch"] == "main"
+    assert live.tokens["admin"] not in json.dumps(request)  # the token is cut short
+    assert uuid.UUID(request["headers"]["Idempotency-Key"])
+    assert as_json(run("list", "--all", "--json"))["items"] == before
+
+
+def test_no_summary_opens_the_editor_as_git_commit_does(run, tmp_path):
+    editor = tmp_path / "editor.py"
+    editor.write_text(textwrap.dedent("""\
+        import sys
+        text = open(sys.argv[1]).read()
+        assert "# Type: ux, priority: medium" in text, text
+        open(sys.argv[1], "w").write("\\nButtons overlap on small screens\\n\\nSee the settings page.\\n# left out\\n" + text)
+    """))
+    made = as_json(run("submit", "--type", "ux", "--json", EDITOR=f"{sys.executable} {editor}"))
+    assert (made["summary"], made["description"]) == ("Buttons overlap on small screens", "See the settings page.")
+
+    blank = tmp_path / "blank.py"
+    blank.write_text("import sys\nopen(sys.argv[1], 'w').write('# nothing\\n')\n")
+    done = run("submit", EDITOR=f"{sys.executable} {blank}")
+    assert done.returncode == 1 and "the summary was empty" in done.stderr
+
+
+def test_list_filters_and_follows_every_page(run):
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    ids = [as_json(run("submit", "--summary", f"Item {n}", "--tag", tag, "--json"))["id"] for n in range(5)]
+    page = as_json(run("list", "--tag", tag, "--limit", "2", "--json"))
+    assert len(page["items"]) == 2 and page["next"]
+    every = as_json(run("list", "--tag", tag, "--limit", "2", "--all", "--json"))
+    assert sorted(it["id"] for it in every["items"]) == sorted(ids) and every["next"] is None
+    table = run("list", "--tag", tag, "--sort", "oldest")
+    assert table.returncode == 0
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["ID", "TYPE", "PRIORITY", "STATUS", "SLA", "VOTES", "SUMMARY"]
+    assert [line.split()[0] for line in lines[1:]] == ids
+    assert as_json(run("list", "--tag", tag, "--status", "completed", "--json"))["items"] == []
+
+
+def test_vote_unvote_and_stats(run, live):
+    item = as_json(run("submit", "--summary", "Dark mode", "--type", "feature", "--json"))
+    member = live.tokens["member"]
+    assert as_json(run("vote", item["id"], "--json", token=member)) == {"id": item["id"], "vote_count": 1, "voted": True}
+    assert as_json(run("unvote", item["id"], "--json", token=member))["voted"] is False
+    stats = as_json(run("stats", "--json"))
+    assert stats["total"] >= 1 and stats["by_type"]["feature"] >= 1
+    shown = run("stats")
+    assert shown.returncode == 0 and "by status:" in shown.stdout
+
+
+def test_triage_commands(run, live):
+    person = tenancy.add_person(uuid.UUID(live.tenant_id), f"grace-{uuid.uuid4().hex[:6]}@example.com",
+                                "Grace Hopper", "admin")
+    item = as_json(run("submit", "--summary", "Slow search", "--type", "performance", "--json"))
+    assert as_json(run("ack", item["id"], "--json"))["status"] == "acknowledged"
+    assigned = as_json(run("assign", item["id"], person["email"], "--json"))
+    assert assigned["assignee_email"] == person["email"]
+    assert as_json(run("assign", item["id"], "none", "--json"))["assignee_email"] is None
+    note = as_json(run("note", item["id"], "Reproduced with 10k rows", "--json"))
+    assert note["body"] == "Reproduced with 10k rows"
+    answered = as_json(run("respond", item["id"], "-", "--status", "in_progress", "--json", stdin="On it.\n"))
+    assert (answered["public_response"].strip(), answered["status"]) == ("On it.", "in_progress")
+    declined = as_json(run("status", item["id"], "declined", "--reason", "Works as designed", "--json"))
+    assert declined["status"] == "declined"
+    actions = [entry["action"] for entry in as_json(run("history", item["id"], "--json"))["items"]]
+    assert {"status", "assignment", "note", "response"} <= set(actions)
+    table = run("history", item["id"])
+    assert table.returncode == 0 and table.stdout.splitlines()[0].split() == ["AT", "BY", "ACTION", "CHANGE"]
+
+
+def test_refusals_exit_1_with_the_detail(run, live):
+    revoked = tenancy.create_key(uuid.UUID(live.tenant_id), "admin")["token"]
+    tenancy.revoke_key(revoked)
+    bad = run("list", token=revoked)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("Error: The API key is unknown or revoked.")
+    item = as_json(run("submit", "--summary", "Mine", "--json"))
+    refused = run("ack", item["id"], token=live.tokens["member"])
+    assert refused.returncode == 1 and "Admins and staff only." in refused.stderr
+    missing = run("show", str(uuid.uuid4()))
+    assert missing.returncode == 1 and missing.stderr.startswith("Error: ")
+    invalid = run("status", item["id"], "declined")  # declining needs a reason
+    assert invalid.returncode == 1 and "reason" in invalid.stderr
+    unreachable = run("list", url="http://127.0.0.1:9/api/v1")
+    assert unreachable.returncode == 1 and "Could not reach http://127.0.0.1:9/api/v1" in unreachable.stderr
+
+
+@pytest.mark.parametrize("args", [["submit", "--type", "complaint", "--summary", "x"], ["show", "not-a-uuid"],
+                                  ["list", "--limit", "500"], ["frobnicate"]])
+def test_usage_errors_exit_2(run, args):
+    done = run(*args)
+    assert done.returncode == 2 and "Usage:" in done.stderr
+
+
+def test_unconfigured_is_a_usage_error_naming_the_variable(run):
+    done = run("list", url=None, token=None)
+    assert done.returncode == 2 and "PILOT_FEEDBACK_URL" in done.stderr
+
+
+def test_login_keeps_the_token_for_the_user_alone(run, live):
+    refused = run("login", "--url", f"{live.base}/api/v1", "--token", "pf_wrong", url=None, token=None)
+    assert refused.returncode == 1 and "Nothing was stored" in refused.stderr
+    done = run("login", "--url", f"{live.base}/api/v1/", "--token", live.tokens["member"], url=None, token=None)
+    assert done.returncode == 0, done.stderr
+    stored = run.home / "pilot-feedback" / "config.json"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert json.loads(stored.read_text()) == {"url": f"{live.base}/api/v1", "token": live.tokens["member"]}
+    assert as_json(run("list", "--json", url=None, token=None))["items"] is not None
+    assert run("logout", url=None, token=None).returncode == 0 and not stored.exists()
+
+
+def test_shell_completion(run):
+    script = run("completion", "bash", url=None, token=None)
+    assert script.returncode == 0 and "_PILOT_FEEDBACK_COMPLETE=bash_complete" in script.stdout
+    offered = run(url=None, token=None, _PILOT_FEEDBACK_COMPLETE="bash_complete", COMP_WORDS="pilot-feedback sub",
+                  COMP_CWORD="1")
+    assert "submit" in offered.stdout
