@@ -84,10 +84,24 @@ def cmd_tenants_configure(args: argparse.Namespace) -> int:
     changes: dict[str, Any] = {"anonymous_priority": args.anonymous_priority}
     if args.github_repository is not None:
         changes["github_repository"] = args.github_repository or None
+    if args.allowed_origin is not None or args.no_allowed_origins:
+        changes["allowed_origins"] = args.allowed_origin or []
     tenant = tenancy.configure(args.id, **changes)
-    emit(args, tenant, f"tenant {tenant['id']}: GitHub issues go to "
-         f"{tenant['github_repository'] or 'the deployment default (GITHUB_REPOSITORY)'}; anonymous callers "
-         f"{'may' if tenant['anonymous_priority'] else 'may not'} ask for high or urgent priority")
+    emit(args, tenant, _tenant_text(tenant))
+    return 0
+
+
+def _tenant_text(tenant: dict[str, Any]) -> str:
+    origins = ", ".join(tenant["allowed_origins"]) or "those of CORS_ALLOWED_ORIGINS (none of its own)"
+    return (f"tenant {tenant['id']} ({tenant['name']}): GitHub issues go to "
+            f"{tenant['github_repository'] or 'the deployment default (GITHUB_REPOSITORY)'}; anonymous callers "
+            f"{'may' if tenant['anonymous_priority'] else 'may not'} ask for high or urgent priority; "
+            f"pages that may use its intake key (the web widget): {origins}")
+
+
+def cmd_tenants_show(args: argparse.Namespace) -> int:
+    tenant = tenancy.show_tenant(args.id)
+    emit(args, tenant, _tenant_text(tenant))
     return 0
 
 
@@ -98,11 +112,12 @@ def cmd_tenants_rotate_intake_key(args: argparse.Namespace) -> int:
 
 
 def cmd_signing_keys_rotate(args: argparse.Namespace) -> int:
-    from shared import mail
+    from shared import mail, status_page
 
-    done = tenancy.rotate_signing_key(mail.FIRST_KEY)
-    emit(args, done, f"mail links are now signed with {done['key_id']}; links signed before keep working "
-         f"for {mail.SIGNING_KEY_GRACE_DAYS} days")
+    done = {purpose: tenancy.rotate_signing_key(purpose) for purpose in (mail.FIRST_KEY, status_page.PURPOSE)}
+    emit(args, done, f"mail links are now signed with {done[mail.FIRST_KEY]['key_id']}; opt-out links signed "
+         f"before keep working for {mail.SIGNING_KEY_GRACE_DAYS} days. Status page links are now signed with "
+         f"{done[status_page.PURPOSE]['key_id']}; those made before stop working within SECRET_TTL_SECONDS.")
     return 0
 
 
@@ -302,7 +317,16 @@ def parser() -> argparse.ArgumentParser:
     configure.add_argument("--anonymous-priority", action=argparse.BooleanOptionalAction,
                            help="whether anonymous callers may ask for high and urgent priority (each opens"
                                 " a GitHub issue); off for a new tenant")
+    configure.add_argument("--allowed-origin", action="append", metavar="ORIGIN",
+                           help="an origin whose pages may use the tenant's intake key (the web widget), such as"
+                                " https://app.example.com; repeat for several: the list replaces the one before")
+    configure.add_argument("--no-allowed-origins", action="store_true",
+                           help="clear the list: CORS_ALLOWED_ORIGINS decides alone")
     configure.set_defaults(func=cmd_tenants_configure)
+
+    show = tenants.add_parser("show", parents=[common], help="a tenant's settings")
+    show.add_argument("id", type=uuid.UUID)
+    show.set_defaults(func=cmd_tenants_show)
 
     tenants.add_parser("list", parents=[common]).set_defaults(func=cmd_tenants_list)
 
@@ -311,7 +335,7 @@ def parser() -> argparse.ArgumentParser:
     rotate.add_argument("id", type=uuid.UUID)
     rotate.set_defaults(func=cmd_tenants_rotate_intake_key)
 
-    signing = sub.add_parser("signing-keys", help="the keys mail links are signed with").add_subparsers(
+    signing = sub.add_parser("signing-keys", help="the keys that sign the links in mails and status pages").add_subparsers(
         dest="action", required=True)
     signing.add_parser("rotate", parents=[common], help="sign new links with a new key").set_defaults(
         func=cmd_signing_keys_rotate)

@@ -172,6 +172,23 @@ def import_time(source: Path) -> float:
     return statistics.median(runs)
 
 
+def process_seconds(command: list[str]) -> float:
+    """Seconds from starting the command to its end."""
+    started = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True)
+    return time.perf_counter() - started
+
+
+def cli_start() -> tuple[float, float]:
+    """Median seconds of `python -c pass` and of `pilot-feedback --help`, run in turn."""
+    cli = str(Path(sys.executable).parent / "pilot-feedback")
+    bare, helped = [], []
+    for _ in range(15):
+        bare.append(process_seconds([sys.executable, "-c", "pass"]))
+        helped.append(process_seconds([cli, "--help"]))
+    return statistics.median(bare), statistics.median(helped)
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench needs wrk: apt-get install wrk")
@@ -263,6 +280,7 @@ def main() -> None:
         env,
     )
     imports = {name: import_time(src) for name, src in sources.items() if name not in ("raw_insert", "console")}
+    bare_start, cli_help = cli_start()
 
     ratios = [
         ("POST / trivial rate", post["rps"] / trivial["rps"], ">= 0.5"),
@@ -272,6 +290,7 @@ def main() -> None:
         ("list p99 / trivial p99", page["p99"] / trivial["p99"], "<= 2.5"),
         ("cold start feedback / trivial", cold["feedback"] / cold["trivial"], "<= 1.6"),
         ("console inbox / JSON list (50) rate", inbox["rps"] / page50["rps"], ">= 0.5"),
+        ("pilot-feedback --help / python -c pass", cli_help / bare_start, "<= 3"),
     ]
     print("\nratios (target):")
     for name, value, target in ratios:
@@ -280,6 +299,7 @@ def main() -> None:
     print(f"cold start to first 200: trivial {cold['trivial'] * 1000:.0f} ms, feedback {cold['feedback'] * 1000:.0f} ms")
     print("import time: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in imports.items()))
     print(f"in-process bare INSERT loop (no HTTP): {loop_rate:.0f} rows/s")
+    print(f"process to its end: python -c pass {bare_start * 1000:.0f} ms, pilot-feedback --help {cli_help * 1000:.0f} ms")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -3,7 +3,8 @@
     .venv/bin/python docs/screenshots.py
 
 Starts `manage.py serve --demo` on a scratch database, fills it with a few items,
-signs in with the link the demo prints, and saves docs/console-*.png (inbox, item, dashboard) at 1280 wide.
+signs in with the link the demo prints, and saves docs/console-*.png (inbox, item, dashboard) at 1280 wide;
+then opens the web widget on a host page of another origin and saves docs/widget-dialog.png.
 """
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ def main() -> None:
         printed += line
     time.sleep(1)  # the worker binds after the banner
     admin = re.search(r"admin key:\s+(pfk_\S+)", printed).group(1)
+    intake = re.search(r"intake key:\s+(pfi_\S+)", printed).group(1)
     link = re.search(r"Triage console: (\S+)", printed).group(1)
     base = f"http://127.0.0.1:{port}"
     made = [requests.post(f"{base}/api/v1/feedback/", json=item, headers={"Authorization": f"Bearer {admin}"},
@@ -80,10 +82,53 @@ def main() -> None:
             page.screenshot(path=str(ROOT / "docs/console-item.png"), full_page=True)
             page.goto(f"{base}/console/dashboard")
             page.screenshot(path=str(ROOT / "docs/console-dashboard.png"), full_page=True)
+            _widget(browser, base, intake)
             browser.close()
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+
+HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme Projects</title>
+<style>body {{ margin: 0; font: 16px Georgia, serif; background: #fafaf7; }} header {{ background: #2d3b2d;
+color: #fff; padding: 14px 24px; font-size: 20px; }} main {{ padding: 24px; }} li {{ margin: 8px 0; }}</style>
+</head><body><header>Acme Projects</header><main><h1>Projects</h1><ul><li>Website relaunch</li>
+<li>Billing migration</li><li>Mobile app 2.0</li></ul></main>
+<script src="{base}/api/v1/feedback/widget.js" data-tenant-key="{key}" data-app-version="2.4.0" async></script>
+</body></html>"""
+
+
+def _widget(browser, base: str, intake: str) -> None:
+    """The widget's open dialog on a host page served from another port (another origin)."""
+    import http.server
+    import threading
+
+    body = HOST_PAGE.format(base=base, key=intake).encode()
+
+    class Host(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    host = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Host)
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page(viewport={"width": 1000, "height": 820})
+        page.goto(f"http://127.0.0.1:{host.server_port}/projects")
+        page.get_by_role("button", name="Feedback").click()
+        page.get_by_label("Type").select_option("bug")
+        page.get_by_label("Summary").fill("Export to CSV stops at 10 MB")
+        page.get_by_label("Description").fill("It says 'network error' every time.")
+        page.get_by_label("4", exact=True).check()
+        page.get_by_label("Your email").fill("ana@customer.example")
+        page.screenshot(path=str(ROOT / "docs/widget-dialog.png"))
+    finally:
+        host.shutdown()
 
 
 if __name__ == "__main__":

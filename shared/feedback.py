@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shared import db, errors, outbox, queries, sla
+from shared import db, errors, outbox, queries, sla, status_page
 from shared.auth import Credentials, Principal, authenticate
 from shared.config import settings
 from shared.db import Tx
@@ -78,8 +78,10 @@ def submit(
 
 
 def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, commit: bool) -> str:
-    """The new item's JSON; an item that qualifies asks for its GitHub issue in the same statement."""
+    """The new item's JSON, with the submitter's status page; an item that qualifies asks
+    for its GitHub issue in the same statement."""
     github = body.priority in settings().github_priorities
+    signer = status_page.signer(tx)
     item, event_id = (tx.rows_and_commit if commit else tx.rows)(
         queries.INSERT_FEEDBACK_WITH_EVENT if github else queries.INSERT_FEEDBACK,
         tenant=p.tenant_id,
@@ -99,7 +101,7 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, commit: bool) -> str:
     )[0]
     if event_id is not None:
         outbox.publish_after_commit(tx, [outbox.Event(event_id, "github")])
-    return item
+    return status_page.with_link(signer, p.tenant_id, item)
 
 
 # --- anonymous limits

@@ -11,7 +11,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ import pydantic
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
-from shared import auth, db, errors, logs
+from shared import auth, db, errors, logs, queries
 from shared.config import settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -130,15 +130,17 @@ class Api:
         route: Route | None = None
         call: Call | None = None
         problem_detail: str | None = None
-        origin = _allowed_origin(request)
+        origin, refusal = _cors(request)
         if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
             if origin:
                 return self._preflight(request, origin)
             if request.headers.get("Origin"):
-                return _problem(errors.Forbidden(
+                return _problem(refusal or errors.Forbidden(
                     f"Browsers at {request.headers['Origin']} may not call this API: the deployment's"
                     " CORS_ALLOWED_ORIGINS lists the origins that may."), request)
         try:
+            if refusal is not None:
+                raise refusal
             route, args = self._match(request)
             call = Call(request, args)
             reply = self._dispatch(route, call)
@@ -270,15 +272,40 @@ MAIL_HEADER = "X-Submitter-Mail"
 CORS_EXPOSED_HEADERS = f"Link, Retry-After, X-Request-Id, {MAIL_HEADER}"
 
 
-def _allowed_origin(request: flask.Request) -> str | None:
-    """The request's Origin if CORS_ALLOWED_ORIGINS lets it call: listed, `*`, or its host
-    listed with `:*` (any port, as the local demo allows localhost)."""
+def _cors(request: flask.Request) -> tuple[str | None, errors.ApiError | None]:
+    """The request's Origin if it may call, and why not where that is to be refused.
+
+    Browsers at CORS_ALLOWED_ORIGINS may call. An intake key sits in every page that
+    embeds the widget, so a request naming one (header, or `tenant_key` in the URL as a
+    preflight carries it) may come only from the origins its tenant lists (or, where the
+    tenant lists none, the deployment's); from any other it is refused.
+    """
     origin = request.headers.get("Origin")
-    allowed = settings().cors_allowed_origins
-    if not origin or not allowed:
-        return None
+    if not origin:
+        return None, None
+    intake = request.headers.get("X-Tenant-Key") or request.args.get("tenant_key")
+    tenant_origins = _tenant_origins(intake) if intake else None
+    if origin_allowed(origin, tenant_origins or settings().cors_allowed_origins):
+        return origin, None
+    if tenant_origins is None:  # no intake key, or an unknown one (refused as such later)
+        return None, None
+    return None, errors.Forbidden(
+        f"Pages at {origin} may not send feedback with this tenant key: the tenant's operator lists the origins"
+        f" that may (manage.py tenants configure TENANT --allowed-origin {origin}).")
+
+
+def _tenant_origins(intake_key: str) -> list[str] | None:
+    """The origins the key's tenant lists (read afresh: an operator may change them at any
+    time); None for an unknown key."""
+    with db.transaction() as tx:
+        row = tx.one(queries.INTAKE_ORIGINS, key_hash=auth.key_hash(intake_key))
+    return None if row is None else list(row[1])
+
+
+def origin_allowed(origin: str, allowed: Collection[str]) -> bool:
+    """Listed, `*`, or its host listed with `:*` (any port, as the local demo allows localhost)."""
     any_port = origin.rsplit(":", 1)[0] + ":*" if origin.count(":") == 2 else None
-    return origin if "*" in allowed or origin in allowed or any_port in allowed else None
+    return "*" in allowed or origin in allowed or any_port in allowed
 
 
 def _cors_headers(origin: str) -> dict[str, str]:

@@ -8,22 +8,15 @@ one identity whatever happens to its delivery.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import email.message
 import email.utils
-import hashlib
-import hmac
-import re
 import smtplib
 import ssl
-import threading
-import time
 import urllib.parse
 import uuid
 from typing import Any
 
-from shared import errors, logs, queries, secrets
+from shared import errors, logs, queries, secrets, signing, status_page
 from shared.config import settings
 from shared.db import Tx
 from shared.outbox import Claimed, PermanentFailure
@@ -55,7 +48,8 @@ def send_notice(tx: Tx, event: Claimed) -> str:
     elif tx.scalar(queries.OPTED_OUT, tenant=event.tenant_id, email=to):
         return "skipped"
     else:
-        message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to))
+        status = status_page.link(status_page.signer(tx), event.tenant_id, event.item_id)
+        message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to), status)
     if settings().smtp_host:
         _send(message)
     elif settings().mail_log_bodies:  # the local demo, where the log is the mailbox
@@ -99,7 +93,7 @@ def compose_signin(payload: dict[str, Any], event_id: int) -> email.message.Emai
     return message
 
 
-def compose(payload: dict[str, Any], event_id: int, opt_out: str) -> email.message.EmailMessage:
+def compose(payload: dict[str, Any], event_id: int, opt_out: str, status: str) -> email.message.EmailMessage:
     notice = payload["notice"]
     message = _message(payload, event_id, SUBJECTS[notice].format(summary=_one_line(payload["summary"])))
     # RFC 8058 one-click opt-out for mail clients that offer it.
@@ -111,6 +105,7 @@ def compose(payload: dict[str, Any], event_id: int, opt_out: str) -> email.messa
         lines += ["", "Why:", payload["reason"]]
     if payload.get("response"):
         lines += ["", "Response:", payload["response"]]
+    lines += ["", f"Follow your feedback: {status}"]
     lines += ["", "--", "You get this mail because you sent this feedback.",
               f"To get no more mails about your feedback: {opt_out}"]
     message.set_content("\n".join(lines) + "\n")
@@ -153,47 +148,16 @@ def _login(smtp: smtplib.SMTP, user: str, password: str, secret_name: str) -> No
         raise smtplib.SMTPAuthenticationError(535, b"login refused") from None
 
 
-# --- the signed opt-out link
+# --- the signed opt-out link (shared/signing.py)
 #
-# Links are signed with the newest mail-link key and name it (a key id), so the key can
-# be rotated (`manage.py signing-keys rotate`): links signed with a retired key keep
-# working for SIGNING_KEY_GRACE_DAYS. Links from before key ids name no key: the first.
+# Links signed with a retired key keep working for SIGNING_KEY_GRACE_DAYS.
 
 SIGNING_KEY_GRACE_DAYS = 90
 FIRST_KEY = "mail_link"
-KEY_ID = re.compile(r"mail_link(-[0-9a-f]{1,30})?")
-
-_key_lock = threading.Lock()
-_current: tuple[str, bytes, float] | None = None  # key id, key, when read
-
-
-def _current_key(tx: Tx) -> tuple[str, bytes]:
-    """The key new links are signed with, re-read every SECRET_TTL_SECONDS (a rotation
-    elsewhere reaches this process that late)."""
-    global _current
-    with _key_lock:
-        found = _current
-    if found is None or time.monotonic() - found[2] > settings().secret_ttl_seconds:
-        name, key = tx.single(queries.CURRENT_SIGNING_KEY, prefix=FIRST_KEY)
-        found = (name, bytes(key), time.monotonic())
-        with _key_lock:
-            _current = found
-    return found[0], found[1]
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def opt_out_token(tx: Tx, tenant_id: uuid.UUID, address: str) -> str:
-    key_id, key = _current_key(tx)
-    body = _b64(f"{tenant_id}\n{address.lower()}".encode())
-    signature = hmac.new(key, body.encode(), hashlib.sha256).digest()
-    return f"{body}.{_b64(signature)}.{key_id}"
+    return signing.sign(signing.current_key(tx, FIRST_KEY), f"{tenant_id}\n{address.lower()}".encode())
 
 
 def opt_out_url(tx: Tx, tenant_id: uuid.UUID, address: str) -> str:
@@ -209,22 +173,13 @@ def read_opt_out_token(tx: Tx, token: str) -> tuple[uuid.UUID, str]:
     """The tenant and address a token was signed for; Forbidden if it was not signed here
     with a key still honoured."""
     refused = errors.Forbidden("This opt-out link is not valid.")
-    body, _, rest = token.partition(".")
-    signature, _, key_id = rest.partition(".")
-    key_id = key_id or FIRST_KEY
-    if not KEY_ID.fullmatch(key_id):
-        raise refused
+    payload = signing.verify(tx, token, FIRST_KEY, SIGNING_KEY_GRACE_DAYS * 86400, refused)
     try:
-        given = _unb64(signature)
-        tenant, _, address = _unb64(body).decode().partition("\n")
+        tenant, _, address = payload.decode().partition("\n")
         tenant_id = uuid.UUID(tenant)
-    except (ValueError, binascii.Error):
+    except ValueError:
         raise refused from None
-    key = tx.scalar(queries.HONOURED_SIGNING_KEY, name=key_id, grace_days=SIGNING_KEY_GRACE_DAYS)
-    if key is None:
-        raise refused
-    expected = hmac.new(bytes(key), body.encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(given, expected) or not address:
+    if not address:
         raise refused
     return tenant_id, address
 

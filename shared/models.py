@@ -266,9 +266,9 @@ class StatsQuery(_Model):
     tenant_id: uuid.UUID | None = Field(None, description="Staff only: one tenant's numbers.")
 
 
-class OptOutQuery(_Model):
+class SignedLinkQuery(_Model):
     # Extra parameters are ignored: mail clients and scanners add their own.
-    token: str = Field(min_length=3, max_length=1000, description="The signed token from the mail's link.")
+    token: str = Field(min_length=3, max_length=1000, description="The signed token from the link.")
 
 
 PublicResponse = _text(10_000, _NOT_BLANK, 1)

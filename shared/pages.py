@@ -1,7 +1,9 @@
 """The few pages people open from a mail, as plain HTML without scripts."""
 from __future__ import annotations
 
+import datetime
 import html
+from typing import Any
 
 HTML = "text/html"
 
@@ -29,3 +31,29 @@ def opted_out(address: str) -> str:
         title="Done",
         body=f"<p>No more mails about your feedback will go to <strong>{html.escape(address)}</strong>.</p>",
     )
+
+
+def status(item: dict[str, Any], changes: list[dict[str, Any]]) -> str:
+    """A submitter's status page (shared/status_page.py)."""
+    rows = [("Sent", _day(item["created_at"]))] + [(_words(c["status"]).capitalize(), _day(c["at"])) for c in changes]
+    parts = [f"<p><strong>{html.escape(item['summary'])}</strong> ({html.escape(_words(item['type']))})</p>",
+             f"<p>Status: <strong>{html.escape(_words(item['status']))}</strong></p>"]
+    if item["public_response"]:
+        parts.append(f"<h2 style=\"font-size: 1.1rem\">The team's response</h2><p>{_paragraphs(item['public_response'])}</p>")
+    if item["status"] == "declined" and item["decline_reason"]:
+        parts.append(f"<h2 style=\"font-size: 1.1rem\">Why it is not planned</h2><p>{_paragraphs(item['decline_reason'])}</p>")
+    parts.append("<h2 style=\"font-size: 1.1rem\">What happened</h2><ul>" + "".join(
+        f"<li>{html.escape(what)}: {html.escape(when)}</li>" for what, when in rows) + "</ul>")
+    return _PAGE.format(title="Your feedback", body="\n".join(parts))
+
+
+def _words(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+def _day(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%d %B %Y, %H:%M UTC")
+
+
+def _paragraphs(text: str) -> str:
+    return "<br>".join(html.escape(line) for line in text.splitlines())

@@ -480,7 +480,20 @@ SELECT name, key FROM signing_keys
 # A key links may still be signed with: current, or retired within the grace period.
 HONOURED_SIGNING_KEY = """
 SELECT key FROM signing_keys
- WHERE name = :name AND (retired_at IS NULL OR retired_at > now() - make_interval(days => :grace_days))"""
+ WHERE name = :name AND (retired_at IS NULL OR retired_at > now() - make_interval(secs => :grace_seconds))"""
+
+# The tenant an intake key names and the origins whose pages may use it.
+INTAKE_ORIGINS = "SELECT tenant_id, allowed_origins FROM auth_intake_origins(:key_hash)"
+
+# What a submitter's status page shows: nothing about the team, no address.
+FOLLOWED_ITEM = """
+SELECT summary, type, status, public_response, decline_reason, created_at, updated_at
+  FROM feedback WHERE tenant_id = :tenant AND id = :id"""
+
+STATUS_CHANGES = """
+SELECT created_at AS at, new_value ->> 'status' AS status FROM feedback_audit
+ WHERE tenant_id = :tenant AND feedback_id = :id AND action = 'status'
+ ORDER BY created_at, id"""
 
 OPTED_OUT = "SELECT EXISTS (SELECT 1 FROM mail_opt_outs WHERE tenant_id = :tenant AND email = :email)"
 
@@ -569,12 +582,15 @@ LIST_KEYS = """
 SELECT id, tenant_id, role, label, user_id, created_at, expires_at, revoked_at FROM api_keys
  WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
  ORDER BY tenant_id, created_at"""
-LIST_TENANTS = "SELECT id, name, created_at, github_repository, anonymous_priority FROM tenants ORDER BY created_at"
-CONFIGURE_TENANT = """
+TENANT_FIELDS = "id, name, created_at, github_repository, anonymous_priority, allowed_origins"
+LIST_TENANTS = f"SELECT {TENANT_FIELDS} FROM tenants ORDER BY created_at"
+SHOW_TENANT = f"SELECT {TENANT_FIELDS} FROM tenants WHERE id = :id"
+CONFIGURE_TENANT = f"""
 UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repository AS text)
                                             ELSE github_repository END,
-       anonymous_priority = coalesce(CAST(:anonymous_priority AS boolean), anonymous_priority)
- WHERE id = :id RETURNING id, name, github_repository, anonymous_priority"""
+       anonymous_priority = coalesce(CAST(:anonymous_priority AS boolean), anonymous_priority),
+       allowed_origins = coalesce(CAST(:allowed_origins AS text[]), allowed_origins)
+ WHERE id = :id RETURNING {TENANT_FIELDS}"""
 ROTATE_INTAKE_KEY = "UPDATE tenants SET intake_key_hash = :key_hash WHERE id = :id RETURNING id"
 RETIRE_SIGNING_KEYS = """
 UPDATE signing_keys SET retired_at = clock_timestamp()

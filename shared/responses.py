@@ -48,6 +48,8 @@ class FeedbackOut(BaseModel):
     completed_at: datetime | None
     sla_due_at: datetime = Field(description="When the first response is due.")
     sla_status: Literal["on_track", "due_soon", "breached", "met"]
+    status_url: str | None = Field(
+        None, description="In the answer to a submission only: the submitter's read-only status page (a signed link).")
 
 
 class FeedbackPage(BaseModel):

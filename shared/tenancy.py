@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from shared import auth, db, errors, queries
-from shared.config import REPOSITORY  # as the tenants table checks it
+from shared.config import ORIGIN, REPOSITORY  # as CORS_ALLOWED_ORIGINS and the tenants table check them
 
 UNCHANGED = object()  # a setting `configure` leaves as it is
 
@@ -101,18 +101,39 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
 
 
 def configure(tenant_id: uuid.UUID, *, github_repository: str | None | object = UNCHANGED,
-              anonymous_priority: bool | None = None) -> dict[str, Any]:
+              anonymous_priority: bool | None = None, allowed_origins: list[str] | None = None) -> dict[str, Any]:
     """Change what is given: where the tenant's GitHub issues go (owner/name; None: the
-    deployment's default), and whether anonymous callers may ask for high and urgent priority."""
+    deployment's default), whether anonymous callers may ask for high and urgent priority,
+    and the origins whose pages may use its intake key (the web widget; [] for none of its own)."""
     if isinstance(github_repository, str) and not REPOSITORY.fullmatch(github_repository):
         raise errors.ValidationFailed("A repository is named owner/name.")
+    origins = None if allowed_origins is None else [_origin(o) for o in allowed_origins]
     with db.transaction(owner=True) as tx:
         tx.set_tenant(tenant_id)
         row = tx.record(queries.CONFIGURE_TENANT, id=tenant_id, set_repository=github_repository is not UNCHANGED,
                         repository=None if github_repository is UNCHANGED else github_repository,
-                        anonymous_priority=anonymous_priority)
+                        anonymous_priority=anonymous_priority, allowed_origins=origins)
     if row is None:
         raise errors.NotFound("No such tenant.")
+    return _plain(row)
+
+
+def _origin(text: str) -> str:
+    """An origin as browsers send it: scheme, host and port, lower case, no path."""
+    origin = text.strip().rstrip("/").lower()
+    if not ORIGIN.fullmatch(origin):
+        raise errors.ValidationFailed(
+            f"{text!r} is no origin: give the scheme, host and port only, such as https://app.example.com"
+            " or http://localhost:* (any port).")
+    return origin
+
+
+def show_tenant(tenant_id: uuid.UUID) -> dict[str, Any]:
+    with db.transaction(owner=True) as tx:
+        tx.set_tenant(tenant_id)
+        row = tx.record(queries.SHOW_TENANT, id=tenant_id)
+    if row is None:
+        raise errors.NotFound(f"No tenant {tenant_id}.")
     return _plain(row)
 
 

@@ -23,6 +23,11 @@ CREATE FUNCTION public.auth_intake_key(p_key_hash bytea) RETURNS uuid
     SET search_path TO 'pg_catalog', 'public'
     AS $$ SELECT t.id FROM tenants t WHERE t.intake_key_hash = p_key_hash $$;
 
+CREATE FUNCTION public.auth_intake_origins(p_key_hash bytea) RETURNS TABLE(tenant_id uuid, allowed_origins text[])
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$ SELECT t.id, t.allowed_origins FROM tenants t WHERE t.intake_key_hash = p_key_hash $$;
+
 CREATE FUNCTION public.auth_person_by_email(p_email text) RETURNS TABLE(person_id uuid, tenant_id uuid)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
@@ -357,6 +362,8 @@ CREATE TABLE public.tenants (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     github_repository character varying(200),
     anonymous_priority boolean DEFAULT false NOT NULL,
+    allowed_origins text[] DEFAULT '{}'::text[] NOT NULL,
+    CONSTRAINT tenants_allowed_origins_check CHECK ((cardinality(allowed_origins) <= 50)),
     CONSTRAINT tenants_github_repository_check CHECK (((github_repository)::text ~ '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$'::text)),
     CONSTRAINT tenants_name_check CHECK ((length(btrim((name)::text)) > 0))
 );
@@ -597,6 +604,9 @@ GRANT ALL ON FUNCTION public.auth_api_key(p_key_hash bytea) TO pilot_feedback_ap
 
 REVOKE ALL ON FUNCTION public.auth_intake_key(p_key_hash bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_intake_key(p_key_hash bytea) TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.auth_intake_origins(p_key_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.auth_intake_origins(p_key_hash bytea) TO pilot_feedback_app;
 
 REVOKE ALL ON FUNCTION public.auth_person_by_email(p_email text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_person_by_email(p_email text) TO pilot_feedback_app;

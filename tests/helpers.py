@@ -124,6 +124,9 @@ def item_body(**overrides: Any) -> dict[str, Any]:
 
 
 def submit(client: Any, tenant: Tenant, role: str = "member", **overrides: Any) -> dict[str, Any]:
+    """The new item as every later read shows it (the answer's status page link left out)."""
     response = client.post(BASE, json=item_body(**overrides), headers=tenant.auth(role))
     assert response.status_code == 201, response.get_json()
-    return response.get_json()
+    item = response.get_json()
+    assert BASE + "follow/?token=" in item.pop("status_url")
+    return item

@@ -251,21 +251,22 @@ def test_openapi_lists_every_route(client):
         ("/api/v1/feedback/{id}/", "get"), ("/api/v1/feedback/{id}/", "patch"),
         ("/api/v1/feedback/{id}/vote/", "post"), ("/api/v1/feedback/{id}/vote/", "delete"),
         ("/api/v1/feedback/mail/opt-out/", "get"), ("/api/v1/feedback/mail/opt-out/", "post"),
+        ("/api/v1/feedback/follow/", "get"), ("/api/v1/feedback/widget.js", "get"),
     }
     assert {"FeedbackCreate", "FeedbackUpdate", "FeedbackOut", "Problem"} <= set(doc["components"]["schemas"])
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
 def test_every_route_states_a_policy(client):
-    """Each operation says who may call it; only the document itself is public, and
-    the opt-out link is authorized by the signed token it requires."""
+    """Each operation says who may call it; only the document and the widget's script are
+    public, and the opt-out and status page links are authorized by the signed token they require."""
     doc = client.get(BASE + "openapi.json").get_json()
     for path, item in doc["paths"].items():
         for method, op in item.items():
             assert "security" in op, (method, path)
-            if path.endswith("openapi.json"):
+            if path.endswith(("openapi.json", "widget.js")):
                 assert op["security"] == []
-            elif path.endswith("/mail/opt-out/"):
+            elif path.endswith(("/mail/opt-out/", "/follow/")):
                 assert op["security"] == []
                 assert [(p["name"], p["in"], p["required"]) for p in op["parameters"]] == [("token", "query", True)]
             else:

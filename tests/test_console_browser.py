@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from pathlib import Path
 
+import browser
 import pytest
 import requests
 from helpers import SMTP_PASSWORD, wait_until
@@ -15,24 +15,14 @@ from standins.smtp import Mailbox
 
 from shared import signin, tenancy
 
-CHROMIUM = "/usr/bin/chromium"
-AXE = Path(__file__).resolve().parent / "node/node_modules/axe-core/axe.min.js"
+browser.require_chromium()
 
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"no Chromium at {CHROMIUM}: the console's browser tests need Debian's chromium package "
-                "(apt-get install chromium; .ci/run installs it)", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
+    yield from browser.launch()
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +74,6 @@ def _sign_in_by_mail(page: Page, server, box, person: dict) -> None:
     page.goto(link)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
-
-
-def _axe(page: Page) -> list[dict]:
-    """axe-core's serious and critical violations on the page as it stands."""
-    page.add_script_tag(content=AXE.read_text())
-    found = page.evaluate("async () => (await axe.run()).violations")
-    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
-            if v["impact"] in ("serious", "critical")]
 
 
 def test_signing_in_by_mail_and_triaging_an_item_end_to_end(page, served):
@@ -174,24 +156,24 @@ def test_every_page_passes_axe(chromium, served):
     page = context.new_page()
     try:
         page.goto(f"{server.base}/console/signin")
-        assert _axe(page) == []
+        assert browser.axe_violations(page) == []
         page.get_by_label("Email").fill("nobody@example.com")
         page.get_by_role("button", name="Mail me a link").click()
         expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
-        assert _axe(page) == []
+        assert browser.axe_violations(page) == []
         person = _person(server, "Axel Check")
         page.goto(f"{server.base}/console/signin/" + signin.operator_link(person["email"]).rsplit("/", 1)[1])
-        assert _axe(page) == []  # the link's page, with its one button
+        assert browser.axe_violations(page) == []  # the link's page, with its one button
         _sign_in_by_mail(page, server, box, person)
         item = _submit(server, context={"browser": "Chrome 120", "os": "macOS"})
-        assert _axe(page) == []
+        assert browser.axe_violations(page) == []
         page.goto(f"{server.base}/console/items/{item['id']}/")
-        assert _axe(page) == []
+        assert browser.axe_violations(page) == []
         page.goto(f"{server.base}/console/dashboard")
-        assert _axe(page) == []
+        assert browser.axe_violations(page) == []
         page.goto(f"{server.base}/console/items/{uuid.uuid4()}/")
         expect(page.get_by_role("heading", level=1)).to_have_text("Nothing here, or not yours to see.")
-        assert _axe(page) == []
+        assert browser.axe_violations(page) == []
     finally:
         context.close()
 

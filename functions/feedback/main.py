@@ -5,12 +5,14 @@ connection: the pool is made on the first request.
 """
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
 # The deployed bundle keeps the repository's layout: shared/ is two levels up.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
 import functions_framework  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
@@ -19,12 +21,14 @@ from shared import errors, pages  # noqa: E402
 from shared.auth import Credentials  # noqa: E402
 from shared import feedback as service  # noqa: E402
 from shared.http import ANYONE, PUBLIC, SIGNED, USER, Api, Call, Reply, Route, client_ip, framework_error  # noqa: E402
-from shared.models import FeedbackCreate, FeedbackUpdate, ListQuery, OptOutQuery, StatsQuery  # noqa: E402
+from shared.models import FeedbackCreate, FeedbackUpdate, ListQuery, SignedLinkQuery, StatsQuery  # noqa: E402
 from shared.config import start  # noqa: E402
 
 start()
 
 MAX_IDEMPOTENCY_KEY = 255
+WIDGET_TYPE = "text/javascript"
+WIDGET_MAX_AGE = 3600  # an hour: its address has no version in it
 
 
 def list_feedback(call: Call) -> Reply:
@@ -89,6 +93,26 @@ def opt_out(call: Call) -> Reply:
     return Reply(200, pages.opted_out(mail.opt_out(call.tx, call.query.token)), mimetype=pages.HTML)
 
 
+def follow(call: Call) -> Reply:
+    """A submitter's read-only status page (shared/status_page.py)."""
+    from shared import status_page
+
+    return Reply(200, status_page.page(call.tx, call.query.token), mimetype=pages.HTML,
+                 headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+
+
+def widget(call: Call) -> Reply:
+    """The web widget's script: one file, read once per process."""
+    return Reply(200, _widget_script(), mimetype=WIDGET_TYPE, headers={
+        # Pages may pin it with Subresource Integrity, which needs CORS for a script of another origin.
+        "Access-Control-Allow-Origin": "*", "Cache-Control": f"public, max-age={WIDGET_MAX_AGE}"})
+
+
+@functools.cache
+def _widget_script() -> str:
+    return (ROOT / "shared/widget/widget.js").read_text()
+
+
 def spec(call: Call) -> Reply:
     from shared import openapi  # only this route needs JSON Schema generation
 
@@ -108,9 +132,13 @@ API = Api(
               query=StatsQuery, response="Stats", problems=(401, 403, 422)),
         Route("GET", "/feedback/openapi.json", spec, PUBLIC, "This document"),
         Route("GET", "/feedback/mail/opt-out/", opt_out_page, SIGNED, "The page a mail's opt-out link opens",
-              query=OptOutQuery, media=pages.HTML, problems=(403, 422)),
+              query=SignedLinkQuery, media=pages.HTML, problems=(403, 422)),
         Route("POST", "/feedback/mail/opt-out/", opt_out, SIGNED, "Stop mails about your feedback",
-              query=OptOutQuery, media=pages.HTML, problems=(403, 422)),
+              query=SignedLinkQuery, media=pages.HTML, problems=(403, 422)),
+        Route("GET", "/feedback/follow/", follow, SIGNED, "A submitter's read-only status page (a signed link)",
+              query=SignedLinkQuery, media=pages.HTML, problems=(403, 404, 422)),
+        Route("GET", "/feedback/widget.js", widget, PUBLIC, "The web widget (one script tag adds it to a page)",
+              media=WIDGET_TYPE),
         Route("GET", ID, detail, USER, "One feedback item", response="FeedbackOut", problems=(401, 404)),
         Route("PATCH", ID, update, USER, "Edit feedback", body=FeedbackUpdate, response="FeedbackOut",
               problems=(400, 401, 403, 404, 409, 413, 415, 422)),

@@ -1,0 +1,57 @@
+"""A submitter's read-only page for one item, opened by a signed link: in the answer to
+a submission (the widget's thank-you screen) and in every mail to the submitter. It
+shows the item's status, the public response and the dates of its status changes;
+never internal notes, assignees or any address, so anyone holding the link may see it.
+
+Links are signed with the 'status_link' key (shared/signing.py). Rotating it (`manage.py
+signing-keys rotate`) ends every link made before; a retired key is honoured only for
+SECRET_TTL_SECONDS, the time a process may go on signing with it.
+"""
+from __future__ import annotations
+
+import json
+import urllib.parse
+import uuid
+
+from shared import errors, pages, queries, signing
+from shared.config import settings
+from shared.db import Tx
+
+PURPOSE = "status_link"
+PATH = "/feedback/follow/"
+REFUSED = "This link is not valid, or has been replaced: the newest mail about your feedback has a working one."
+
+
+def signer(tx: Tx) -> tuple[str, bytes]:
+    """The key links are signed with (read before a change commits: links are made after)."""
+    return signing.current_key(tx, PURPOSE)
+
+
+def link(key: tuple[str, bytes], tenant_id: uuid.UUID, item_id: uuid.UUID) -> str:
+    """The page's address: absolute when PUBLIC_BASE_URL is set, else from the host's root."""
+    token = signing.sign(key, tenant_id.bytes + item_id.bytes)
+    return f"{settings().public_base_url}{settings().api_base_path}{PATH}?token={urllib.parse.quote(token)}"
+
+
+def with_link(key: tuple[str, bytes], tenant_id: uuid.UUID, item_json: str) -> str:
+    """A new item's JSON with its status page's address (`status_url`)."""
+    item = json.loads(item_json)
+    item["status_url"] = link(key, tenant_id, uuid.UUID(item["id"]))
+    return json.dumps(item, separators=(",", ":"))
+
+
+def page(tx: Tx, token: str) -> str:
+    tenant_id, item_id = _read(tx, token)
+    tx.set_tenant(tenant_id)
+    item = tx.record(queries.FOLLOWED_ITEM, tenant=tenant_id, id=item_id)
+    if item is None:
+        raise errors.NotFound("This feedback no longer exists.")
+    return pages.status(item, tx.records(queries.STATUS_CHANGES, tenant=tenant_id, id=item_id))
+
+
+def _read(tx: Tx, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+    refused = errors.Forbidden(REFUSED)
+    payload = signing.verify(tx, token, PURPOSE, settings().secret_ttl_seconds, refused)
+    if len(payload) != 32:
+        raise refused
+    return uuid.UUID(bytes=payload[:16]), uuid.UUID(bytes=payload[16:])
