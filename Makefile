@@ -7,8 +7,10 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 # Real artifacts of the services the tests stand in for (GitHub's webhook examples), from npm.
 NODE_STAMP := tests/node/node_modules/.installed
+# The VS Code extension's TypeScript, type definitions and packager, from npm.
+VSCODE_STAMP := clients/vscode/node_modules/.installed
 
-.PHONY: run test lint bench check clean
+.PHONY: run test lint bench check clean vsix
 
 $(STAMP): requirements.txt requirements-dev.txt clients/cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +27,14 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund --silent
 	touch $(NODE_STAMP)
 
+$(VSCODE_STAMP): clients/vscode/package.json clients/vscode/package-lock.json
+	cd clients/vscode && npm ci --no-audit --no-fund --silent
+	touch $(VSCODE_STAMP)
+
 run: $(STAMP)
 	$(PY) manage.py serve --demo
 
-test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) $(VSCODE_STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -42,4 +48,7 @@ check: $(STAMP)
 	$(PY) manage.py check
 
 clean:
-	rm -rf $(VENV) $(TOOLS) tests/node/node_modules .pytest_cache
+	rm -rf $(VENV) $(TOOLS) tests/node/node_modules clients/vscode/node_modules clients/vscode/out .pytest_cache
+
+vsix: $(VSCODE_STAMP)
+	cd clients/vscode && npm run check && npm run build && npm run package

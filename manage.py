@@ -76,7 +76,8 @@ def cmd_makemigrations(args: argparse.Namespace) -> int:
 
 def cmd_tenants_create(args: argparse.Namespace) -> int:
     tenant = tenancy.create_tenant(args.name)
-    emit(args, tenant, f"tenant {tenant['id']} ({tenant['name']})\nintake key: {tenant['intake_key']}")
+    emit(args, tenant, f"tenant {tenant['id']} ({tenant['name']})\nintake key: {tenant['intake_key']}\n"
+                       f"feedback by mail: {tenant['intake_email']}")
     return 0
 
 
@@ -93,7 +94,7 @@ def cmd_tenants_configure(args: argparse.Namespace) -> int:
 
 def _tenant_text(tenant: dict[str, Any]) -> str:
     origins = ", ".join(tenant["allowed_origins"]) or "those of CORS_ALLOWED_ORIGINS (none of its own)"
-    return (f"tenant {tenant['id']} ({tenant['name']}): GitHub issues go to "
+    return (f"tenant {tenant['id']} ({tenant['name']}), feedback by mail to {tenant['intake_email']}: GitHub issues go to "
             f"{tenant['github_repository'] or 'the deployment default (GITHUB_REPOSITORY)'}; anonymous callers "
             f"{'may' if tenant['anonymous_priority'] else 'may not'} ask for high or urgent priority; "
             f"pages that may use its intake key (the web widget): {origins}")
@@ -251,6 +252,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ.setdefault("DEFAULT_TENANT_ID", str(demo))
         os.environ.setdefault("MAIL_LOG_BODIES", "true")  # without SMTP the log is the demo's mailbox
         os.environ.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:*,http://127.0.0.1:*")  # local web apps
+        os.environ.setdefault("INTAKE_SMTP_PORT", "2525")  # feedback by mail, from any mail client
     # The server's worker is forked from this process: it must not inherit connections.
     db.reset_pools()
     logs.configure()
@@ -261,6 +263,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.cache_clear()
     if args.demo:
         print(f"Triage console: {demo_signin_link(demo)}  (the demo admin's sign-in link: once, 15 minutes)")
+        print(f"Feedback by mail: {tenancy.show_tenant(demo)['intake_email']}  "
+              f"(SMTP on {args.host}:{settings().intake_smtp_port})")
     print(f"Serving on http://{args.host}:{port}/api/v1/feedback/ (Ctrl-C stops)", flush=True)
     devserver.serve(args.host, port)
     return 0

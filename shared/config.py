@@ -27,6 +27,7 @@ URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 DATABASE_URL = re.compile(r"postgres(ql)?://\S*")
 INSTANCE = re.compile(r"[^:\s]+:[^:\s]+:[^:\s]+")
 BASE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
+DOMAIN = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
 
 
 class SettingError(ValueError):
@@ -188,6 +189,15 @@ class Settings:
     mail_from: str
     # Without SMTP, whole mails go to the log only when this asks for it (the local demo).
     mail_log_bodies: bool
+    # Feedback by mail: tenants' addresses are feedback+<slug>@INTAKE_DOMAIN; a larger mail
+    # is refused. Mailgun's inbound webhook is verified with its signing key (the Secret
+    # Manager version deployed; the value locally), and may be this old.
+    intake_domain: str
+    intake_max_mail_bytes: int
+    mailgun_signing_key: str
+    mailgun_signing_key_secret: str
+    mailgun_max_age_seconds: int
+    intake_smtp_port: int  # the local server's SMTP listener (0: none)
     # Secret Manager: how long a read value is trusted; a stand-in's URL for tests.
     secret_ttl_seconds: int
     secret_manager_endpoint: str
@@ -295,6 +305,12 @@ def read(environ: Mapping[str, str]) -> Settings:
         smtp_ca_file=r.text("SMTP_CA_FILE"),
         mail_from=r.text("MAIL_FROM", "Pilot Feedback <feedback@localhost>"),
         mail_log_bodies=r.flag("MAIL_LOG_BODIES", False),
+        intake_domain=r.matching("INTAKE_DOMAIN", DOMAIN, "a mail domain such as feedback.example.com", "localhost"),
+        intake_max_mail_bytes=r.int("INTAKE_MAX_MAIL_BYTES", 10 * 1024 * 1024, 1024),
+        mailgun_signing_key=r.text("MAILGUN_SIGNING_KEY"),
+        mailgun_signing_key_secret=r.secret_version("MAILGUN_SIGNING_KEY_SECRET"),
+        mailgun_max_age_seconds=r.int("MAILGUN_MAX_AGE_SECONDS", 900, 60),
+        intake_smtp_port=r.int("INTAKE_SMTP_PORT", 0),
         secret_ttl_seconds=r.int("SECRET_TTL_SECONDS", 300),
         secret_manager_endpoint=r.url("SECRET_MANAGER_ENDPOINT"),
         events_topic=r.matching("EVENTS_TOPIC", TOPIC, "a topic: projects/P/topics/T"),

@@ -16,7 +16,7 @@ from typing import Any
 from shared.relay import SUBSCRIBERS
 
 ROOT = Path(__file__).resolve().parent.parent
-HTTP_GROUPS = ("feedback", "admin", "github_webhook", "console")
+HTTP_GROUPS = ("feedback", "admin", "github_webhook", "console", "email_intake")
 EVENT_GROUPS = tuple(SUBSCRIBERS.values())
 EVENTS_PREFIX = "/_events/"
 
@@ -67,9 +67,50 @@ def _sweep_forever() -> None:
             logs.log("WARNING", "outbox sweep failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def _start_sweeper(server: Any, worker: Any) -> None:
-    """In the worker, after the fork: the sweeper's connections are the worker's own."""
+def _start_worker_services(server: Any, worker: Any) -> None:
+    """In the worker, after the fork (their connections are the worker's own): the outbox
+    sweeper and, when INTAKE_SMTP_PORT names a port, the SMTP listener for feedback by mail."""
+    from shared.config import settings
+
     threading.Thread(target=_sweep_forever, name="outbox-sweep", daemon=True).start()
+    port = settings().intake_smtp_port
+    if port:
+        _listen_for_mail(server.cfg.bind[0].rpartition(":")[0] or "127.0.0.1", port)
+
+
+def _listen_for_mail(host: str, port: int) -> None:
+    """Mail to tenants' feedback addresses over SMTP (aiosmtpd), as Mailgun's webhook
+    brings it deployed: any mail client or smtplib can send feedback locally."""
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    from shared.config import settings
+
+    class Intake:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            raw = envelope.original_content or envelope.content
+            return await asyncio.get_running_loop().run_in_executor(None, _take_mail, raw, list(envelope.rcpt_tos))
+
+    # Larger mails are read to the end so that the refusal can say why (mail_intake).
+    Controller(Intake(), hostname=host, port=port, data_size_limit=2 * settings().intake_max_mail_bytes).start()
+
+
+def _take_mail(raw: bytes, recipients: list[str]) -> str:
+    """The SMTP reply for one mail."""
+    from shared import errors, logs, mail_intake
+
+    try:
+        mail_intake.meter(recipients, raw)
+        taken = mail_intake.receive(raw, recipients)
+    except mail_intake.Refused as exc:
+        return exc.smtp_reply()
+    except errors.RateLimited:
+        return "451 4.7.1 Too many mails from this sender or to this tenant: try again later."
+    except Exception as exc:
+        logs.log("ERROR", "a mail could not be taken", error=f"{type(exc).__name__}: {exc}")
+        return "451 4.3.0 The mail could not be taken now: try again later."
+    return f"250 2.0.0 Taken ({taken.outcome}: {taken.detail})"
 
 
 # A client that sends nothing for this long, mid-request or between requests, is
@@ -111,5 +152,5 @@ def serve(host: str, port: int) -> None:
     gunicorn's 30: a worker that lingers past that is stopped, so the server stops promptly."""
     from functions_framework._http.gunicorn import GunicornApplication
 
-    GunicornApplication(build_app(), host, port, False, post_fork=_start_sweeper, graceful_timeout=IDLE_SECONDS,
+    GunicornApplication(build_app(), host, port, False, post_fork=_start_worker_services, graceful_timeout=IDLE_SECONDS,
                         worker_class=_idle_timeout_worker()).run()

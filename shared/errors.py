@@ -72,6 +72,11 @@ class MethodNotAllowed(ApiError):
     status, title, slug = 405, "Method Not Allowed", "method-not-allowed"
 
 
+class MailRefused(ApiError):
+    """A mail refused for good (Mailgun posts a mail again on any other answer but 200)."""
+    status, title, slug = 406, "Mail Refused", "mail-refused"
+
+
 class Conflict(ApiError):
     status, title, slug = 409, "Conflict", "conflict"
 

@@ -122,13 +122,40 @@ def meter_anonymous(creds: Credentials, ip: str, raw_body: bytes) -> None:
     if email:
         buckets[f"email:{email}"] = (cfg.anon_limit_per_email, cfg.anon_window_seconds)
     with db.transaction() as tx:
-        tenant_id = authenticate(tx, creds).tenant_id
-        rows = tx.rows(queries.RATE_HIT, tenant=tenant_id, buckets=list(buckets),
-                       windows=[window for _, window in buckets.values()])
+        wait = _count(tx, authenticate(tx, creds).tenant_id, buckets)
+    _refuse_over(wait)
+
+
+def meter_mail(slug: str, sender: str) -> None:
+    """Count a mail to a tenant's intake address (shared/mail_intake.py) as meter_anonymous
+    counts a submission: per sender and per tenant. An unknown address is not counted."""
+    cfg = settings()
+    buckets = {"tenant": (cfg.anon_limit_per_tenant_hour, TENANT_WINDOW_SECONDS)}
+    if "@" in sender:
+        buckets[f"email:{_folded(sender)}"] = (cfg.anon_limit_per_email, cfg.anon_window_seconds)
+    wait = None
+    with db.transaction() as tx:
+        tenant_id = tx.scalar(queries.INTAKE_TENANT, slug=slug)
+        if tenant_id is not None:
+            tx.set_tenant(tenant_id)
+            wait = _count(tx, tenant_id, buckets)
+    _refuse_over(wait)
+
+
+def _count(tx: Tx, tenant_id: uuid.UUID, buckets: dict[str, tuple[int, int]]) -> float | None:
+    """Count one attempt in each bucket; the seconds until every bucket over its limit has
+    room again (None: none is over)."""
+    rows = tx.rows(queries.RATE_HIT, tenant=tenant_id, buckets=list(buckets),
+                   windows=[window for _, window in buckets.values()])
     over = [window + since_start for bucket, hits, since_start in rows
             for limit, window in [buckets[bucket]] if hits > limit]
-    if over:
-        raise errors.RateLimited("Too many anonymous submissions; retry later.", math.ceil(max(over)))
+    return max(over) if over else None
+
+
+def _refuse_over(wait: float | None) -> None:
+    """Refuse once the attempt is counted (its transaction committed)."""
+    if wait is not None:
+        raise errors.RateLimited("Too many anonymous submissions; retry later.", math.ceil(wait))
 
 
 def _claimed_email(raw_body: bytes) -> str | None:
@@ -141,7 +168,11 @@ def _claimed_email(raw_body: bytes) -> str | None:
         return None
     if not isinstance(claimed, str) or "@" not in claimed:
         return None
-    local, _, domain = claimed.strip().lower().rpartition("@")
+    return _folded(claimed)
+
+
+def _folded(address: str) -> str:
+    local, _, domain = address.strip().lower().rpartition("@")
     return f"{local.split('+', 1)[0]}@{domain}"[:MAX_EMAIL]
 
 

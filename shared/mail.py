@@ -16,7 +16,7 @@ import urllib.parse
 import uuid
 from typing import Any
 
-from shared import errors, logs, queries, secrets, signing, status_page
+from shared import errors, logs, queries, secrets, signing, status_page, tenancy
 from shared.config import settings
 from shared.db import Tx
 from shared.outbox import Claimed, PermanentFailure
@@ -26,11 +26,13 @@ OPT_OUT_PATH = "/feedback/mail/opt-out/"
 
 SIGNIN = "signin"  # a mail's notice: a team member's sign-in link
 SUBJECTS = {
+    "received": "We received your feedback: {summary}",
     "response": "Update on your feedback: {summary}",
     "completed": "Done: {summary}",
     "declined": "Not planned: {summary}",
 }
 LEADS = {
+    "received": "Your feedback has reached the team. Reply to this mail to add to it.",
     "response": "The team has answered your feedback.",
     "completed": "The team has completed your feedback.",
     "declined": "The team has decided not to act on your feedback.",
@@ -96,6 +98,10 @@ def compose_signin(payload: dict[str, Any], event_id: int) -> email.message.Emai
 def compose(payload: dict[str, Any], event_id: int, opt_out: str, status: str) -> email.message.EmailMessage:
     notice = payload["notice"]
     message = _message(payload, event_id, SUBJECTS[notice].format(summary=_one_line(payload["summary"])))
+    if payload.get("tenant_slug"):  # replies come back as the submitter's messages on the item
+        message["Reply-To"] = tenancy.intake_address(payload["tenant_slug"])
+    if payload.get("in_reply_to"):  # the acknowledgement of a mail threads with it
+        message["In-Reply-To"] = message["References"] = payload["in_reply_to"]
     # RFC 8058 one-click opt-out for mail clients that offer it.
     message["List-Unsubscribe"] = f"<{opt_out}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

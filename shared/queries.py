@@ -412,16 +412,34 @@ SELECT f.submitter_email IS NOT NULL,
        EXISTS (SELECT 1 FROM mail_opt_outs m WHERE m.tenant_id = f.tenant_id AND m.email = lower(f.submitter_email))
   FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id"""
 
-# A mail to the submitter about what just happened, if the item has an address.
+# A mail to the submitter about what just happened, if the item has an address; replies
+# go to the tenant's intake address, and a mail answering theirs names it (in_reply_to).
 ENQUEUE_MAIL = """
 INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
 SELECT f.tenant_id, f.id, 'mail', jsonb_build_object(
     'notice', CAST(:notice AS text), 'to', f.submitter_email, 'name', f.submitter_name,
     'summary', f.summary, 'status', CAST(:status AS text),
-    'response', CAST(:response AS text), 'reason', CAST(:reason AS text))
+    'response', CAST(:response AS text), 'reason', CAST(:reason AS text),
+    'tenant_slug', (SELECT t.slug FROM tenants t WHERE t.id = f.tenant_id),
+    'in_reply_to', CAST(:in_reply_to AS text))
   FROM feedback f
  WHERE f.tenant_id = :tenant AND f.id = :id AND f.submitter_email IS NOT NULL
 RETURNING id, kind"""
+
+# --- feedback by mail (shared/mail_intake.py)
+
+INTAKE_TENANT = "SELECT intake_tenant(:slug)"
+INBOUND_MAIL_SEEN = "SELECT 1 FROM inbound_mails WHERE tenant_id = :tenant AND message_id = :message_id"
+INBOUND_MAIL_TAKEN = """
+INSERT INTO inbound_mails (tenant_id, message_id, feedback_id, outcome)
+VALUES (:tenant, :message_id, :item, :outcome)
+ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING 1"""
+# The item one of our mails (an outbox row) was about, if `sender` submitted it.
+ANSWERED_ITEM = """
+SELECT f.id FROM outbox o JOIN feedback f ON f.tenant_id = o.tenant_id AND f.id = o.feedback_id
+ WHERE o.tenant_id = :tenant AND o.id = ANY (CAST(:events AS bigint[])) AND o.kind = 'mail'
+   AND lower(f.submitter_email) = :sender
+ LIMIT 1"""
 
 # The row, locked for its delivery; a row another delivery holds is skipped, not waited for.
 CLAIM_EVENT = """
@@ -569,7 +587,13 @@ UPDATE feedback f SET status = CAST(:status AS text),
 
 # --- operators' actions on tenants and keys (tenancy.py, over the owner's connection)
 
-INSERT_TENANT = "INSERT INTO tenants (id, name, intake_key_hash) VALUES (:id, :name, :key_hash)"
+# The slug names the tenant in its intake address; a taken one gets the id's start behind it.
+INSERT_TENANT = """
+INSERT INTO tenants (id, name, intake_key_hash, slug)
+VALUES (:id, :name, :key_hash, CASE WHEN EXISTS (SELECT 1 FROM tenants WHERE slug = CAST(:slug AS text))
+                                    THEN CAST(:slug AS text) || '-' || left(CAST(:id_text AS text), 8)
+                                    ELSE CAST(:slug AS text) END)
+RETURNING slug"""
 INSERT_KEY = """
 INSERT INTO api_keys (id, tenant_id, role, user_id, key_hash, label, expires_at)
 VALUES (:id, :tenant, :role, CAST(:user_id AS uuid), :key_hash, :label, CAST(:expires_at AS timestamptz))"""
@@ -582,7 +606,7 @@ LIST_KEYS = """
 SELECT id, tenant_id, role, label, user_id, created_at, expires_at, revoked_at FROM api_keys
  WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
  ORDER BY tenant_id, created_at"""
-TENANT_FIELDS = "id, name, created_at, github_repository, anonymous_priority, allowed_origins"
+TENANT_FIELDS = "id, name, slug, created_at, github_repository, anonymous_priority, allowed_origins"
 LIST_TENANTS = f"SELECT {TENANT_FIELDS} FROM tenants ORDER BY created_at"
 SHOW_TENANT = f"SELECT {TENANT_FIELDS} FROM tenants WHERE id = :id"
 CONFIGURE_TENANT = f"""

@@ -6,12 +6,13 @@ Secrets are returned once, to be shown once; only their hashes are stored.
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 import uuid
 from typing import Any
 
 from shared import auth, db, errors, queries
-from shared.config import ORIGIN, REPOSITORY  # as CORS_ALLOWED_ORIGINS and the tenants table check them
+from shared.config import ORIGIN, REPOSITORY, settings  # as CORS_ALLOWED_ORIGINS and the tenants table check them
 
 UNCHANGED = object()  # a setting `configure` leaves as it is
 
@@ -22,10 +23,18 @@ def create_tenant(name: str) -> dict[str, Any]:
         raise errors.ValidationFailed("A tenant name is 1 to 200 characters.")
     tenant_id = uuid.uuid4()
     intake_key = auth.new_intake_key()
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50].strip("-") or "tenant"
     with db.transaction(owner=True) as tx:
         tx.set_tenant(tenant_id)
-        tx.rows(queries.INSERT_TENANT, id=tenant_id, name=name, key_hash=auth.key_hash(intake_key))
-    return {"id": str(tenant_id), "name": name, "intake_key": intake_key}
+        slug = tx.scalar(queries.INSERT_TENANT, id=tenant_id, id_text=str(tenant_id), name=name,
+                         key_hash=auth.key_hash(intake_key), slug=slug)
+    return {"id": str(tenant_id), "name": name, "slug": slug, "intake_key": intake_key,
+            "intake_email": intake_address(slug)}
+
+
+def intake_address(slug: str) -> str:
+    """Where mail to the tenant becomes feedback (shared/mail_intake.py)."""
+    return f"feedback+{slug}@{settings().intake_domain}"
 
 
 def create_key(tenant_id: uuid.UUID, role: str, user_id: uuid.UUID | None = None, *, label: str | None = None,
@@ -85,7 +94,7 @@ def list_keys(tenant_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
 def list_tenants() -> list[dict[str, Any]]:
     with db.transaction(owner=True) as tx:
         tx.set_tenant(None, staff=True)
-        return [_plain(row) for row in tx.records(queries.LIST_TENANTS)]
+        return [_shown(row) for row in tx.records(queries.LIST_TENANTS)]
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +124,7 @@ def configure(tenant_id: uuid.UUID, *, github_repository: str | None | object = 
                         anonymous_priority=anonymous_priority, allowed_origins=origins)
     if row is None:
         raise errors.NotFound("No such tenant.")
-    return _plain(row)
+    return _shown(row)
 
 
 def _origin(text: str) -> str:
@@ -134,7 +143,12 @@ def show_tenant(tenant_id: uuid.UUID) -> dict[str, Any]:
         row = tx.record(queries.SHOW_TENANT, id=tenant_id)
     if row is None:
         raise errors.NotFound(f"No tenant {tenant_id}.")
-    return _plain(row)
+    return _shown(row)
+
+
+def _shown(tenant: dict[str, Any]) -> dict[str, Any]:
+    """A tenant's settings as operators see them, its feedback address included."""
+    return {**_plain(tenant), "intake_email": intake_address(tenant["slug"])}
 
 
 def rotate_intake_key(tenant_id: uuid.UUID) -> dict[str, Any]:

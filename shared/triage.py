@@ -136,7 +136,7 @@ def tell_submitter(
     if opted_out:
         return OPTED_OUT
     outbox.enqueue(tx, queries.ENQUEUE_MAIL, tenant=tenant_id, id=item_id, notice=notice, status=status,
-                   response=response, reason=reason)
+                   response=response, reason=reason, in_reply_to=None)
     return MAIL_QUEUED
 
 

@@ -69,6 +69,11 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.intake_tenant(p_slug text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$ SELECT t.id FROM tenants t WHERE t.slug = lower(p_slug) $$;
+
 CREATE FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) RETURNS TABLE(what text, purged bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
@@ -268,6 +273,17 @@ CREATE TABLE public.idempotency_keys (
 
 ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE public.inbound_mails (
+    tenant_id uuid NOT NULL,
+    message_id character varying(998) NOT NULL,
+    feedback_id uuid NOT NULL,
+    outcome character varying(10) NOT NULL,
+    received_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT inbound_mails_outcome_check CHECK (((outcome)::text = ANY ((ARRAY['created'::character varying, 'reply'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.inbound_mails FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE public.mail_opt_outs (
     tenant_id uuid NOT NULL,
     email character varying(254) NOT NULL,
@@ -363,9 +379,11 @@ CREATE TABLE public.tenants (
     github_repository character varying(200),
     anonymous_priority boolean DEFAULT false NOT NULL,
     allowed_origins text[] DEFAULT '{}'::text[] NOT NULL,
+    slug character varying(63) NOT NULL,
     CONSTRAINT tenants_allowed_origins_check CHECK ((cardinality(allowed_origins) <= 50)),
     CONSTRAINT tenants_github_repository_check CHECK (((github_repository)::text ~ '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$'::text)),
-    CONSTRAINT tenants_name_check CHECK ((length(btrim((name)::text)) > 0))
+    CONSTRAINT tenants_name_check CHECK ((length(btrim((name)::text)) > 0)),
+    CONSTRAINT tenants_slug_check CHECK (((slug)::text ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))
 );
 
 ALTER TABLE ONLY public.tenants FORCE ROW LEVEL SECURITY;
@@ -406,6 +424,9 @@ ALTER TABLE ONLY public.github_deliveries
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (tenant_id, principal, key);
 
+ALTER TABLE ONLY public.inbound_mails
+    ADD CONSTRAINT inbound_mails_pkey PRIMARY KEY (tenant_id, message_id);
+
 ALTER TABLE ONLY public.mail_opt_outs
     ADD CONSTRAINT mail_opt_outs_pkey PRIMARY KEY (tenant_id, email);
 
@@ -432,6 +453,9 @@ ALTER TABLE ONLY public.tenants
 
 ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.tenants
+    ADD CONSTRAINT tenants_slug_key UNIQUE (slug);
 
 ALTER TABLE ONLY public.votes
     ADD CONSTRAINT votes_pkey PRIMARY KEY (tenant_id, feedback_id, user_id);
@@ -512,6 +536,12 @@ ALTER TABLE ONLY public.feedback
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
+ALTER TABLE ONLY public.inbound_mails
+    ADD CONSTRAINT inbound_mails_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id);
+
+ALTER TABLE ONLY public.inbound_mails
+    ADD CONSTRAINT inbound_mails_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
 ALTER TABLE ONLY public.mail_opt_outs
     ADD CONSTRAINT mail_opt_outs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
@@ -544,6 +574,8 @@ ALTER TABLE public.feedback_audit ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.feedback_notes ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.inbound_mails ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.mail_opt_outs ENABLE ROW LEVEL SECURITY;
 
@@ -578,6 +610,8 @@ CREATE POLICY tenant_isolation ON public.feedback_audit USING (((tenant_id = ( S
 CREATE POLICY tenant_isolation ON public.feedback_notes USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.inbound_mails USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.mail_opt_outs USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
@@ -622,6 +656,9 @@ GRANT ALL ON FUNCTION public.auth_tenant_exists(p_tenant_id uuid) TO pilot_feedb
 
 REVOKE ALL ON FUNCTION public.guard_tenant_table(t regclass) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.intake_tenant(p_slug text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.intake_tenant(p_slug text) TO pilot_feedback_app;
+
 REVOKE ALL ON FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) TO pilot_feedback_app;
 
@@ -638,6 +675,8 @@ GRANT SELECT,INSERT ON TABLE public.feedback_notes TO pilot_feedback_app;
 GRANT SELECT,INSERT ON TABLE public.github_deliveries TO pilot_feedback_app;
 
 GRANT SELECT,INSERT ON TABLE public.idempotency_keys TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.inbound_mails TO pilot_feedback_app;
 
 GRANT SELECT,INSERT ON TABLE public.mail_opt_outs TO pilot_feedback_app;
 
@@ -672,5 +711,7 @@ GRANT SELECT(created_at) ON TABLE public.tenants TO pilot_feedback_app;
 GRANT SELECT(github_repository) ON TABLE public.tenants TO pilot_feedback_app;
 
 GRANT SELECT(anonymous_priority) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT(slug) ON TABLE public.tenants TO pilot_feedback_app;
 
 GRANT SELECT,INSERT,DELETE ON TABLE public.votes TO pilot_feedback_app;

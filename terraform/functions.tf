@@ -37,6 +37,13 @@ locals {
       timeout     = 60
       description = "The team's triage console: pages under /console/"
     }
+    email_intake = {
+      trigger     = "http"
+      kind        = "" # takes no events
+      ingress     = local.public_ingress
+      timeout     = 60
+      description = "Feedback by mail: Mailgun's inbound webhook"
+    }
     sweep = {
       trigger     = "scheduler"
       kind        = "" # takes no events
@@ -75,6 +82,7 @@ locals {
     github_sync    = { GITHUB_TOKEN_SECRET = "github-token" }
     github_webhook = { GITHUB_WEBHOOK_KEY_SECRET = "github-webhook-key" }
     notify         = { SMTP_PASSWORD_SECRET = "smtp-password" }
+    email_intake   = { MAILGUN_SIGNING_KEY_SECRET = "mailgun-signing-key" }
     feedback       = local.jwt_secret_env
     admin          = local.jwt_secret_env
   }
@@ -133,19 +141,28 @@ locals {
     GITHUB_HOURLY_CAP = tostring(var.github.hourly_cap)
   }
 
+  # Feedback by mail: the intake addresses' domain (mails name it as Reply-To) and our
+  # own address, so that a mail of ours coming back is known.
+  mail_env = {
+    INTAKE_DOMAIN = var.mail_intake.domain
+    MAIL_FROM     = var.smtp.mail_from
+  }
+
+  smtp_env = {
+    SMTP_HOST = var.smtp.host
+    SMTP_PORT = tostring(var.smtp.port)
+    SMTP_USER = var.smtp.user
+  }
+
   function_env = {
     feedback       = local.api_env
     admin          = merge(local.api_env, local.github_env)
     github_webhook = {}
     sweep          = {}
-    notify = {
-      SMTP_HOST = var.smtp.host
-      SMTP_PORT = tostring(var.smtp.port)
-      SMTP_USER = var.smtp.user
-      MAIL_FROM = var.smtp.mail_from
-    }
-    github_sync = merge(local.github_env, local.github_sync_env)
-    console     = merge(local.github_env, local.console_env)
+    notify         = merge(local.mail_env, local.smtp_env)
+    email_intake   = local.mail_env
+    github_sync    = merge(local.github_env, local.github_sync_env)
+    console        = merge(local.github_env, local.console_env)
   }
 
 }

@@ -105,6 +105,14 @@ resource "google_compute_url_map" "api" {
       }
     }
 
+    route_rules {
+      priority = 2
+      service  = google_compute_backend_service.function["email_intake"].id
+      match_rules {
+        path_template_match = "/api/v1/email/**"
+      }
+    }
+
     dynamic "route_rules" {
       for_each = { for i, path in local.admin_paths : i => path }
       content {

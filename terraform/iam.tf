@@ -13,7 +13,7 @@ resource "google_project_service_identity" "pubsub" {
 locals {
   pubsub_agent = "serviceAccount:${google_project_service_identity.pubsub.email}"
   # Functions whose changes write outbox events, published right after commit.
-  publishers = ["feedback", "admin", "github_webhook", "sweep", "console"]
+  publishers = ["feedback", "admin", "github_webhook", "sweep", "console", "email_intake"]
   # Functions anyone on the internet may call, through the front door (see ingress).
   public_functions   = [for name, f in local.functions : name if f.trigger == "http"]
   internal_functions = [for name, f in local.functions : name if f.trigger != "http"]

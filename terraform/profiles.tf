@@ -27,6 +27,7 @@ locals {
         github_sync    = 1 # one creation a second holds across the deployment only with one instance
         sweep          = 1
         console        = 2
+        email_intake   = 1
       }
       concurrency = {
         feedback       = 8
@@ -36,6 +37,7 @@ locals {
         github_sync    = 1
         sweep          = 1
         console        = 4
+        email_intake   = 2
       }
     }
     pilot = {
@@ -50,15 +52,17 @@ locals {
         github_sync    = 1
         sweep          = 1
         console        = 1
+        email_intake   = 1
       }
       concurrency = {
         feedback       = 4
-        admin          = 2
+        admin          = 1 # the team triages in the console
         github_webhook = 1
         notify         = 1
         github_sync    = 1
         sweep          = 1
         console        = 1
+        email_intake   = 1
       }
     }
   }

@@ -2,10 +2,11 @@
 # so no value is ever in Terraform's state, a tfvars file or a plan.
 locals {
   secrets = {
-    "github-token"       = "GitHub token that creates issues (github_sync)"
-    "github-webhook-key" = "Shared secret of the GitHub issues webhook (github_webhook)"
-    "smtp-password"      = "Password of the SMTP relay (notify)"
-    "jwt-key"            = "HS256 key of the identity provider's JWTs, if it signs that way (feedback, admin)"
+    "github-token"        = "GitHub token that creates issues (github_sync)"
+    "github-webhook-key"  = "Shared secret of the GitHub issues webhook (github_webhook)"
+    "smtp-password"       = "Password of the SMTP relay (notify)"
+    "mailgun-signing-key" = "Mailgun's webhook signing key, which signs its inbound posts (email_intake)"
+    "jwt-key"             = "HS256 key of the identity provider's JWTs, if it signs that way (feedback, admin)"
   }
 
   # Who reads which secret: exactly the functions that use it.

@@ -159,6 +159,14 @@ variable "smtp" {
   default = { host = "" }
 }
 
+variable "mail_intake" {
+  description = "Feedback by mail: the domain of tenants' addresses (feedback+<slug>@DOMAIN), whose MX records point at Mailgun; a Mailgun route forwards its mail to https://API_HOST/api/v1/email/inbound/mime (terraform/README.md)."
+  type = object({
+    domain = optional(string, "localhost")
+  })
+  default = {}
+}
+
 variable "github" {
   description = "GitHub issues from feedback: API URL, default repository (owner/name; empty: no issues), priorities that make issues, issues per tenant per hour."
   type = object({

@@ -22,6 +22,7 @@ REQUESTS = {
     "github_webhook": ("POST", "/api/v1/github/webhook/", 401),  # unsigned
     "sweep": ("POST", "/", 200),
     "console": ("GET", "/console/signin", 200),
+    "email_intake": ("POST", "/api/v1/email/inbound/mime", 401),  # unsigned
 }
 
 

@@ -51,6 +51,10 @@ DEFAULTED = {
     "GITHUB_WEBHOOK_MAX_AGE_SECONDS": "the code's default (a day)",
     "EVENTS_PUSH_URL": "the local server's own event functions",
     "LOCAL_SWEEP_SECONDS": "the local server's sweeper",
+    "INTAKE_SMTP_PORT": "the local server's SMTP listener",
+    "MAILGUN_SIGNING_KEY": "local stand-in for MAILGUN_SIGNING_KEY_SECRET",
+    "MAILGUN_MAX_AGE_SECONDS": "the code's default (15 minutes)",
+    "INTAKE_MAX_MAIL_BYTES": "the code's default (10 MB)",
     "IDEMPOTENCY_RETENTION_HOURS": "the code's default (3 days)",
     "RETENTION_DAYS": "the code's default (30 days)",
     "IAP_JWKS_URL": "Google's published IAP keys (a stand-in's in tests)",
@@ -142,7 +146,8 @@ def test_the_security_scan_passes_and_every_suppression_says_why():
 
 def test_every_function_in_the_code_is_deployed_with_its_entry_point_and_source():
     code = _code_functions()
-    assert set(code) == {"feedback", "admin", "notify", "github_sync", "github_webhook", "sweep", "console"}
+    assert set(code) == {"feedback", "admin", "notify", "github_sync", "github_webhook", "sweep", "console",
+                         "email_intake"}
     assert all(entry == group for group, entry in code.items())  # the entry point is the group's name
     assert set(terraform()["locals"]["functions"]) == set(code)
     build = _function_resource()["build_config"][0]
@@ -178,6 +183,7 @@ def test_every_setting_the_code_reads_is_set_or_deliberately_defaulted():
     set_ = set(local["common_env"]) | set(local["api_env"]) | per_function
     set_ |= set(local["db_env_connector"]) | set(local["db_env_private_ip"])  # one or the other
     set_ |= set(local["github_env"]) | set(local["github_sync_env"]) | set(local["console_env"])  # merged in
+    set_ |= set(local["mail_env"]) | set(local["smtp_env"])
     set_ |= set(local["hs256_secret_env"])  # secret_env's, when the identity provider signs with HS256
     for env in list(local["function_env"].values()) + list(local["secret_env"].values()):
         if isinstance(env, dict):  # the others are merges of the locals counted above
@@ -225,7 +231,7 @@ def test_every_secret_is_granted_to_exactly_the_functions_that_read_it():
     assert bearer_groups == {"feedback", "admin"}
     readers_in_code["JWT_SECRET_SECRET"] &= bearer_groups
     assert set(readers_in_code) == {"SMTP_PASSWORD_SECRET", "GITHUB_TOKEN_SECRET", "GITHUB_WEBHOOK_KEY_SECRET",
-                                    "JWT_SECRET_SECRET"}
+                                    "JWT_SECRET_SECRET", "MAILGUN_SIGNING_KEY_SECRET"}
     local = terraform()["locals"]
     granted: dict[str, set[str]] = {name: set() for name in readers_in_code}
     for group, env in local["secret_env"].items():
@@ -446,7 +452,7 @@ def test_the_api_gateway_configuration_is_generated_from_the_code_and_current():
 def test_the_api_gateway_sends_every_route_to_its_function_and_is_valid_openapi_2(tmp_path):
     routes = _gateway_routes()
     expected = {}
-    for group in ("feedback", "admin", "github_webhook", "console"):
+    for group in ("feedback", "admin", "github_webhook", "console", "email_intake"):
         for method, path in _in_function_process(group, "[(r.method, r.path) for r in module.API.routes]"):
             public = ("" if group == "console" else "/api/v1") + re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", path)
             expected[(method, public)] = group

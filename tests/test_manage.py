@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_tenant_and_key_lifecycle(database_url, client):
     code, tenant = manage(database_url, "tenants", "create", "--name", "Initech", "--json")
-    assert code == 0 and set(tenant) == {"id", "name", "intake_key"} and tenant["name"] == "Initech"
+    assert code == 0 and set(tenant) == {"id", "name", "slug", "intake_key", "intake_email"} and tenant["name"] == "Initech"
+    assert tenant["slug"] == "initech" and tenant["intake_email"] == "feedback+initech@localhost"
     user = str(uuid.uuid4())
     code, key = manage(database_url, "keys", "create", "--tenant", tenant["id"], "--role", "admin",
                        "--user-id", user, "--json")
