@@ -87,6 +87,10 @@ def cmd_tenants_configure(args: argparse.Namespace) -> int:
         changes["github_repository"] = args.github_repository or None
     if args.allowed_origin is not None or args.no_allowed_origins:
         changes["allowed_origins"] = args.allowed_origin or []
+    if args.alert_high is not None:
+        changes["alert_high"] = args.alert_high
+    if args.time_zone is not None:
+        changes["time_zone"] = args.time_zone or None
     tenant = tenancy.configure(args.id, **changes)
     emit(args, tenant, _tenant_text(tenant))
     return 0
@@ -97,7 +101,9 @@ def _tenant_text(tenant: dict[str, Any]) -> str:
     return (f"tenant {tenant['id']} ({tenant['name']}), feedback by mail to {tenant['intake_email']}: GitHub issues go to "
             f"{tenant['github_repository'] or 'the deployment default (GITHUB_REPOSITORY)'}; anonymous callers "
             f"{'may' if tenant['anonymous_priority'] else 'may not'} ask for high or urgent priority; "
-            f"pages that may use its intake key (the web widget): {origins}")
+            f"pages that may use its intake key (the web widget): {origins}; high items "
+            f"{'alert' if tenant['alert_high'] else 'do not alert'} its admins (urgent ones do); its mornings are in "
+            f"{tenant['time_zone'] or 'SLA_TIMEZONE'}")
 
 
 def cmd_tenants_show(args: argparse.Namespace) -> int:
@@ -179,6 +185,13 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 def cmd_people_add(args: argparse.Namespace) -> int:
     person = tenancy.add_person(args.tenant, args.email, args.name, args.role)
     emit(args, person, f"{person['id']} {person['name']} <{person['email']}> {person['role']}")
+    return 0
+
+
+def cmd_people_configure(args: argparse.Namespace) -> int:
+    person = tenancy.configure_person(args.email, alerts=args.alerts, digest=args.digest)
+    emit(args, person, f"{person['name']} <{person['email']}>: alerts {'on' if person['alerts'] else 'off'},"
+                       f" morning digest {'on' if person['digest'] else 'off'}")
     return 0
 
 
@@ -326,6 +339,11 @@ def parser() -> argparse.ArgumentParser:
                                 " https://app.example.com; repeat for several: the list replaces the one before")
     configure.add_argument("--no-allowed-origins", action="store_true",
                            help="clear the list: CORS_ALLOWED_ORIGINS decides alone")
+    configure.add_argument("--alert-high", action=argparse.BooleanOptionalAction,
+                           help="whether high items mail the tenant's admins at once, as urgent ones do; off for a"
+                                " new tenant")
+    configure.add_argument("--time-zone", help="the IANA time zone of the tenant's mornings (digests), such as"
+                                               " Europe/Berlin; an empty value restores SLA_TIMEZONE")
     configure.set_defaults(func=cmd_tenants_configure)
 
     show = tenants.add_parser("show", parents=[common], help="a tenant's settings")
@@ -361,6 +379,13 @@ def parser() -> argparse.ArgumentParser:
     pa.add_argument("--name", required=True)
     pa.add_argument("--role", required=True, choices=tenancy.PERSON_ROLES)
     pa.set_defaults(func=cmd_people_add)
+    pc = people.add_parser("configure", parents=[common], help="which mails a team member gets")
+    pc.add_argument("--email", required=True)
+    pc.add_argument("--alerts", action=argparse.BooleanOptionalAction,
+                    help="a mail at once about each urgent item (and high, where the tenant asks); on for a new person")
+    pc.add_argument("--digest", action=argparse.BooleanOptionalAction,
+                    help="the working-morning digest: due today, breached, new; on for a new person")
+    pc.set_defaults(func=cmd_people_configure)
     pl = people.add_parser("list", parents=[common], help="every team member")
     pl.add_argument("--tenant", type=uuid.UUID)
     pl.set_defaults(func=cmd_people_list)

@@ -198,6 +198,8 @@ class Settings:
     mailgun_signing_key_secret: str
     mailgun_max_age_seconds: int
     intake_smtp_port: int  # the local server's SMTP listener (0: none)
+    # The hour of a tenant's working morning from which its admins' digests go (24: never).
+    digest_hour: int
     # Secret Manager: how long a read value is trusted; a stand-in's URL for tests.
     secret_ttl_seconds: int
     secret_manager_endpoint: str
@@ -311,6 +313,7 @@ def read(environ: Mapping[str, str]) -> Settings:
         mailgun_signing_key_secret=r.secret_version("MAILGUN_SIGNING_KEY_SECRET"),
         mailgun_max_age_seconds=r.int("MAILGUN_MAX_AGE_SECONDS", 900, 60),
         intake_smtp_port=r.int("INTAKE_SMTP_PORT", 0),
+        digest_hour=r.int("DIGEST_HOUR", 8, 0, 24),
         secret_ttl_seconds=r.int("SECRET_TTL_SECONDS", 300),
         secret_manager_endpoint=r.url("SECRET_MANAGER_ENDPOINT"),
         events_topic=r.matching("EVENTS_TOPIC", TOPIC, "a topic: projects/P/topics/T"),

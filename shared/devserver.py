@@ -55,7 +55,7 @@ def build_app() -> Any:
 
 
 def _sweep_forever() -> None:
-    from shared import logs, outbox, retention
+    from shared import digest, logs, outbox, retention
     from shared.config import settings
 
     while True:
@@ -63,6 +63,7 @@ def _sweep_forever() -> None:
         try:
             outbox.sweep()
             retention.purge()
+            digest.run()
         except Exception as exc:
             logs.log("WARNING", "outbox sweep failed", error=f"{type(exc).__name__}: {exc}")
 

@@ -79,11 +79,11 @@ def submit(
 
 def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, commit: bool) -> str:
     """The new item's JSON, with the submitter's status page; an item that qualifies asks
-    for its GitHub issue in the same statement."""
+    for its GitHub issue, and alerts the tenant's admins, in the same statement."""
     github = body.priority in settings().github_priorities
     signer = status_page.signer(tx)
-    item, event_id = (tx.rows_and_commit if commit else tx.rows)(
-        queries.INSERT_FEEDBACK_WITH_EVENT if github else queries.INSERT_FEEDBACK,
+    item, event_id, alert_ids = (tx.rows_and_commit if commit else tx.rows)(
+        queries.insert_feedback(github, alerts=body.priority in ALERTING),
         tenant=p.tenant_id,
         type=body.feedback_type,
         summary=body.summary,
@@ -99,9 +99,13 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, commit: bool) -> str:
         sla_due_at=sla.due_at(body.priority, datetime.datetime.now(datetime.UTC)),
         **viewer(p),
     )[0]
-    if event_id is not None:
-        outbox.publish_after_commit(tx, [outbox.Event(event_id, "github")])
+    events = [outbox.Event(event_id, "github")] if event_id is not None else []
+    outbox.publish_after_commit(tx, events + [outbox.Event(i, "mail") for i in alert_ids or []])
     return status_page.with_link(signer, p.tenant_id, item)
+
+
+# Priorities that may mail the tenant's admins at once (high only where the tenant asks).
+ALERTING = frozenset({"urgent", "high"})
 
 
 # --- anonymous limits
@@ -289,6 +293,8 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
         values["sla_due_at"] = sla.due_at(values["priority"], item.created_at)
         if values["priority"] in settings().github_priorities:
             outbox.enqueue(tx, queries.ENQUEUE_GITHUB, tenant=item.tenant_id, id=item_id, reason="priority")
+        if values["priority"] in ALERTING and values["priority"] != item.before["priority"]:
+            outbox.enqueue(tx, queries.ENQUEUE_ALERTS, tenant=item.tenant_id, id=item_id, priority=values["priority"])
     return tx.scalar_and_commit(
         queries.update_feedback(fields), tenant=item.tenant_id, id=item_id, **values, **viewer(p)
     )

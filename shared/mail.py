@@ -25,6 +25,10 @@ SMTP_TIMEOUT_SECONDS = 20
 OPT_OUT_PATH = "/feedback/mail/opt-out/"
 
 SIGNIN = "signin"  # a mail's notice: a team member's sign-in link
+ALERT = "alert"  # an urgent (or, where the tenant asks, high) item, to the tenant's admins
+DIGEST = "digest"  # an admin's morning digest (shared/digest.py)
+TEAM_FOOTER = ("You get this mail as an admin of this tenant. To stop these mails, an operator runs:"
+               " python manage.py people configure --email {to} --no-{kind}")
 SUBJECTS = {
     "received": "We received your feedback: {summary}",
     "response": "Update on your feedback: {summary}",
@@ -47,6 +51,11 @@ def send_notice(tx: Tx, event: Claimed) -> str:
     to = event.payload["to"].lower()
     if event.payload["notice"] == SIGNIN:
         message = compose_signin(event.payload, event.id)
+    elif event.payload["notice"] == ALERT:
+        github = tx.scalar(queries.ITEM_GITHUB_URL, tenant=event.tenant_id, id=event.item_id)
+        message = compose_alert(event.payload, event.id, _console_url(f"/items/{event.item_id}/"), github)
+    elif event.payload["notice"] == DIGEST:
+        message = compose_digest(event.payload, event.id)
     elif tx.scalar(queries.OPTED_OUT, tenant=event.tenant_id, email=to):
         return "skipped"
     else:
@@ -92,6 +101,41 @@ def compose_signin(payload: dict[str, Any], event_id: int) -> email.message.Emai
         payload["link"], "",
         "It works once. If you did not ask for it, ignore this mail: nobody can use it without this mailbox.",
     ]) + "\n")
+    return message
+
+
+def _console_url(path: str) -> str:
+    from shared.console_web import BASE  # the console's address; its web layer only then
+
+    return f"{settings().public_base_url}{BASE}{path}"
+
+
+def compose_alert(payload: dict[str, Any], event_id: int, item_url: str, github: str | None) -> email.message.EmailMessage:
+    """An item that needs the team at once: what it is, and where to triage it."""
+    priority = payload["priority"]
+    message = _message(payload, event_id, f"{priority.capitalize()} feedback: {_one_line(payload['summary'])}")
+    lines = [f"Hello {payload['name']},", "", f"A new {priority} item needs the team:", "", payload["summary"], "",
+             f"Triage it: {item_url}"]
+    if github:
+        lines.append(f"GitHub issue: {github}")
+    lines += ["", "--", TEAM_FOOTER.format(to=payload["to"], kind="alerts")]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def compose_digest(payload: dict[str, Any], event_id: int) -> email.message.EmailMessage:
+    """An admin's morning: due today, breached, new since the last digest."""
+    parts = [("Due today", payload["due_today"]), ("Past their SLA", payload["breached"]),
+             ("New since your last digest", payload["new"])]
+    counts = ", ".join(f"{len(items)} {title.lower()}" for title, items in parts if items)
+    message = _message(payload, event_id, f"Your feedback digest for {payload['day']}: {counts}")
+    lines = [f"Hello {payload['name']},"]
+    for title, items in parts:
+        if items:
+            lines += ["", f"{title}:"] + [f"- [{it['priority']}] {_one_line(it['summary'])}  "
+                                          f"{_console_url('/items/' + it['id'] + '/')}" for it in items]
+    lines += ["", f"The inbox: {_console_url('/')}", "", "--", TEAM_FOOTER.format(to=payload["to"], kind="digest")]
+    message.set_content("\n".join(lines) + "\n")
     return message
 
 

@@ -134,21 +134,46 @@ VALUES (:tenant, :type, :summary, :description, :priority, :source, CAST(:contex
         CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name,
         :sla_due_at)"""
 
-# The new item, and its outbox event's id (none here).
-INSERT_FEEDBACK = f"INSERT INTO feedback AS f {_NEW_ITEM}\nRETURNING {ITEM_JSON}, NULL::bigint"
+# The new item, its GitHub event's id and its alerts' ids (none here).
+INSERT_FEEDBACK = f"INSERT INTO feedback AS f {_NEW_ITEM}\nRETURNING {ITEM_JSON}, NULL::bigint, NULL::bigint[]"
 
-# The same for an item that asks for its GitHub issue, with the event in the same
-# statement (most items do not, and a plain INSERT is faster).
-INSERT_FEEDBACK_WITH_EVENT = f"""
-WITH f AS (
-    INSERT INTO feedback {_NEW_ITEM}
-    RETURNING *
-), event AS (
+
+def _alerts(source: str, priority: str, where: str = "true") -> str:
+    """Mails to the tenant's admins who take alerts, about the item of `source` (aliased f)
+    whose priority is `priority`: urgent, or high where the tenant asks for high too."""
+    return f"""
+INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
+SELECT f.tenant_id, f.id, 'mail', jsonb_build_object(
+    'notice', 'alert', 'to', p.email, 'name', p.name, 'summary', f.summary, 'priority', {priority})
+  FROM {source} JOIN people p ON p.tenant_id = f.tenant_id AND p.role = 'admin' AND p.alerts
+ WHERE ({where})
+   AND ({priority} = 'urgent'
+        OR ({priority} = 'high' AND (SELECT t.alert_high FROM tenants t WHERE t.id = f.tenant_id)))
+RETURNING id, kind"""
+
+
+def insert_feedback(github: bool, alerts: bool) -> str:
+    """The new item with, in the same statement, its GitHub event and its alerts, as asked
+    (most items need neither, and a plain INSERT is faster)."""
+    if not (github or alerts):
+        return INSERT_FEEDBACK
+    event = """, event AS (
     INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
     SELECT tenant_id, id, 'github', jsonb_build_object('reason', 'submitted') FROM f
     RETURNING id
-)
-SELECT {ITEM_JSON}, (SELECT id FROM event) FROM f"""
+)""" if github else ""
+    alert = f", alert AS ({_alerts('f', 'f.priority')})" if alerts else ""
+    return f"""
+WITH f AS (
+    INSERT INTO feedback {_NEW_ITEM}
+    RETURNING *
+){event}{alert}
+SELECT {ITEM_JSON}, {"(SELECT id FROM event)" if github else "NULL::bigint"},
+       {"(SELECT array_agg(id) FROM alert)" if alerts else "NULL::bigint[]"} FROM f"""
+
+
+# An item's priority raised: its alerts.
+ENQUEUE_ALERTS = _alerts("feedback f", "CAST(:priority AS text)", "f.tenant_id = :tenant AND f.id = :id")
 
 GET_FEEDBACK = scoped(f"SELECT {ITEM_JSON} FROM feedback f WHERE f.id = :id AND {_SCOPE}")
 
@@ -426,6 +451,38 @@ SELECT f.tenant_id, f.id, 'mail', jsonb_build_object(
  WHERE f.tenant_id = :tenant AND f.id = :id AND f.submitter_email IS NOT NULL
 RETURNING id, kind"""
 
+ITEM_GITHUB_URL = "SELECT github_issue_url FROM feedback WHERE tenant_id = :tenant AND id = :id"
+
+# --- the team's morning digest (shared/digest.py)
+
+DIGEST_TENANTS = "SELECT id, time_zone FROM tenants ORDER BY id"
+# The tenant's admins who take the digest and have had none today; locked, so that two
+# runs at once make one digest each.
+DIGEST_DUE_PEOPLE = """
+SELECT id, email, name, last_digest_at FROM people
+ WHERE tenant_id = :tenant AND role = 'admin' AND digest
+   AND (last_digest_at IS NULL OR last_digest_at < :day_start)
+ ORDER BY id FOR UPDATE SKIP LOCKED"""
+_DIGEST_ITEMS = """(SELECT coalesce(json_agg(json_build_object('id', d.id, 'summary', d.summary,
+                            'priority', d.priority, 'due', d.sla_due_at)), '[]')
+       FROM (SELECT * FROM feedback f WHERE f.tenant_id = :tenant AND {where}
+              ORDER BY f.sla_due_at, f.id LIMIT 25) d)"""
+# Open items due today and not yet answered; open items past their SLA; items made since.
+DIGEST_CONTENT = "SELECT " + ", ".join(_DIGEST_ITEMS.format(where=where) + f" AS {name}" for name, where in (
+    ("due_today", "f.acknowledged_at IS NULL AND f.status <> ALL (CAST(:closed AS text[]))"
+                  " AND f.sla_due_at >= CAST(:now AS timestamptz) AND f.sla_due_at < CAST(:day_end AS timestamptz)"),
+    ("breached", "f.status <> ALL (CAST(:closed AS text[]))"
+                 " AND sla_status(f.sla_due_at, f.acknowledged_at, f.created_at) = 'breached'"),
+    ("new", "f.created_at > CAST(:since AS timestamptz)"),
+))
+ENQUEUE_DIGEST = """
+INSERT INTO outbox (tenant_id, kind, payload)
+VALUES (:tenant, 'mail', jsonb_build_object('notice', 'digest', 'to', CAST(:email AS text), 'name', CAST(:name AS text),
+        'day', CAST(:day AS text), 'due_today', CAST(:due_today AS jsonb), 'breached', CAST(:breached AS jsonb),
+        'new', CAST(:new AS jsonb)))
+RETURNING id, kind"""
+DIGEST_DONE = "UPDATE people SET last_digest_at = CAST(:at AS timestamptz) WHERE id = :id"
+
 # --- feedback by mail (shared/mail_intake.py)
 
 INTAKE_TENANT = "SELECT intake_tenant(:slug)"
@@ -606,14 +663,17 @@ LIST_KEYS = """
 SELECT id, tenant_id, role, label, user_id, created_at, expires_at, revoked_at FROM api_keys
  WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
  ORDER BY tenant_id, created_at"""
-TENANT_FIELDS = "id, name, slug, created_at, github_repository, anonymous_priority, allowed_origins"
+TENANT_FIELDS = ("id, name, slug, created_at, github_repository, anonymous_priority, allowed_origins, alert_high,"
+                 " time_zone")
 LIST_TENANTS = f"SELECT {TENANT_FIELDS} FROM tenants ORDER BY created_at"
 SHOW_TENANT = f"SELECT {TENANT_FIELDS} FROM tenants WHERE id = :id"
 CONFIGURE_TENANT = f"""
 UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repository AS text)
                                             ELSE github_repository END,
        anonymous_priority = coalesce(CAST(:anonymous_priority AS boolean), anonymous_priority),
-       allowed_origins = coalesce(CAST(:allowed_origins AS text[]), allowed_origins)
+       allowed_origins = coalesce(CAST(:allowed_origins AS text[]), allowed_origins),
+       alert_high = coalesce(CAST(:alert_high AS boolean), alert_high),
+       time_zone = CASE WHEN :set_time_zone THEN CAST(:time_zone AS text) ELSE time_zone END
  WHERE id = :id RETURNING {TENANT_FIELDS}"""
 ROTATE_INTAKE_KEY = "UPDATE tenants SET intake_key_hash = :key_hash WHERE id = :id RETURNING id"
 RETIRE_SIGNING_KEYS = """
@@ -624,6 +684,10 @@ FIND_TENANT = "SELECT id FROM tenants WHERE name = :name ORDER BY created_at LIM
 INSERT_PERSON = """
 INSERT INTO people (tenant_id, email, name, role) VALUES (:tenant, :email, :name, :role)
 RETURNING id, email, name, role, tenant_id"""
+# A person's mails: alerts about urgent items, the morning digest (NULL: unchanged).
+CONFIGURE_PERSON = """
+UPDATE people SET alerts = coalesce(CAST(:alerts AS boolean), alerts), digest = coalesce(CAST(:digest AS boolean), digest)
+ WHERE email = lower(:email) RETURNING id, email, name, role, tenant_id, alerts, digest"""
 LIST_PEOPLE = """
 SELECT id, email, name, role, tenant_id, created_at FROM people
  WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL

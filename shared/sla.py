@@ -38,6 +38,16 @@ def due_at(priority: str, submitted: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=zone).astimezone(dt.UTC)
 
 
+def is_business_day(day: dt.date) -> bool:
+    """A weekday that is not one of the configured holidays."""
+    return _is_business_day(day, settings().sla_holidays)
+
+
+def zone(name: str | None = None) -> ZoneInfo:
+    """A time zone by name; the configured SLA_TIMEZONE without one."""
+    return _zone(name or settings().sla_timezone)
+
+
 def _is_business_day(day: dt.date, holidays: frozenset[dt.date]) -> bool:
     return day.weekday() < 5 and day not in holidays
 

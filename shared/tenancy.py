@@ -9,6 +9,7 @@ import datetime
 import re
 import secrets
 import uuid
+import zoneinfo
 from typing import Any
 
 from shared import auth, db, errors, queries
@@ -110,18 +111,25 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
 
 
 def configure(tenant_id: uuid.UUID, *, github_repository: str | None | object = UNCHANGED,
-              anonymous_priority: bool | None = None, allowed_origins: list[str] | None = None) -> dict[str, Any]:
+              anonymous_priority: bool | None = None, allowed_origins: list[str] | None = None,
+              alert_high: bool | None = None, time_zone: str | None | object = UNCHANGED) -> dict[str, Any]:
     """Change what is given: where the tenant's GitHub issues go (owner/name; None: the
     deployment's default), whether anonymous callers may ask for high and urgent priority,
-    and the origins whose pages may use its intake key (the web widget; [] for none of its own)."""
+    the origins whose pages may use its intake key (the web widget; [] for none of its own),
+    whether high items alert its admins as urgent ones do, and the time zone of its
+    mornings (None: the deployment's SLA_TIMEZONE)."""
     if isinstance(github_repository, str) and not REPOSITORY.fullmatch(github_repository):
         raise errors.ValidationFailed("A repository is named owner/name.")
+    if isinstance(time_zone, str) and time_zone not in zoneinfo.available_timezones():
+        raise errors.ValidationFailed(f"{time_zone!r} is no time zone: give an IANA name such as Europe/Berlin.")
     origins = None if allowed_origins is None else [_origin(o) for o in allowed_origins]
     with db.transaction(owner=True) as tx:
         tx.set_tenant(tenant_id)
         row = tx.record(queries.CONFIGURE_TENANT, id=tenant_id, set_repository=github_repository is not UNCHANGED,
                         repository=None if github_repository is UNCHANGED else github_repository,
-                        anonymous_priority=anonymous_priority, allowed_origins=origins)
+                        anonymous_priority=anonymous_priority, allowed_origins=origins, alert_high=alert_high,
+                        set_time_zone=time_zone is not UNCHANGED,
+                        time_zone=None if time_zone is UNCHANGED else time_zone)
     if row is None:
         raise errors.NotFound("No such tenant.")
     return _shown(row)
@@ -203,6 +211,16 @@ def add_person(tenant_id: uuid.UUID, email: str, name: str, role: str) -> dict[s
     except errors.Conflict:
         raise errors.Conflict(f"{address} is already a team member.") from None
     assert row is not None  # INSERT ... RETURNING
+    return _plain(row)
+
+
+def configure_person(email: str, *, alerts: bool | None = None, digest: bool | None = None) -> dict[str, Any]:
+    """Which mails a team member gets: alerts about urgent items, the morning digest."""
+    with db.transaction(owner=True) as tx:
+        tx.set_tenant(None, staff=True)
+        row = tx.record(queries.CONFIGURE_PERSON, email=email.strip(), alerts=alerts, digest=digest)
+    if row is None:
+        raise errors.NotFound(f"No team member has the address {email}.")
     return _plain(row)
 
 

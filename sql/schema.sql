@@ -329,6 +329,9 @@ CREATE TABLE public.people (
     name character varying(200) NOT NULL,
     role character varying(10) NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    alerts boolean DEFAULT true NOT NULL,
+    digest boolean DEFAULT true NOT NULL,
+    last_digest_at timestamp with time zone,
     CONSTRAINT people_email_check CHECK ((((email)::text = lower((email)::text)) AND (POSITION(('@'::text) IN (email)) > 1))),
     CONSTRAINT people_name_check CHECK ((length(btrim((name)::text)) > 0)),
     CONSTRAINT people_role_check CHECK (((role)::text = ANY ((ARRAY['admin'::character varying, 'staff'::character varying])::text[])))
@@ -380,6 +383,8 @@ CREATE TABLE public.tenants (
     anonymous_priority boolean DEFAULT false NOT NULL,
     allowed_origins text[] DEFAULT '{}'::text[] NOT NULL,
     slug character varying(63) NOT NULL,
+    alert_high boolean DEFAULT false NOT NULL,
+    time_zone character varying(64),
     CONSTRAINT tenants_allowed_origins_check CHECK ((cardinality(allowed_origins) <= 50)),
     CONSTRAINT tenants_github_repository_check CHECK (((github_repository)::text ~ '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$'::text)),
     CONSTRAINT tenants_name_check CHECK ((length(btrim((name)::text)) > 0)),
@@ -696,6 +701,8 @@ GRANT UPDATE(outcome) ON TABLE public.outbox TO pilot_feedback_app;
 
 GRANT SELECT ON TABLE public.people TO pilot_feedback_app;
 
+GRANT UPDATE(last_digest_at) ON TABLE public.people TO pilot_feedback_app;
+
 GRANT SELECT,INSERT,UPDATE ON TABLE public.rate_counters TO pilot_feedback_app;
 
 GRANT SELECT,INSERT ON TABLE public.signin_links TO pilot_feedback_app;
@@ -713,5 +720,9 @@ GRANT SELECT(github_repository) ON TABLE public.tenants TO pilot_feedback_app;
 GRANT SELECT(anonymous_priority) ON TABLE public.tenants TO pilot_feedback_app;
 
 GRANT SELECT(slug) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT(alert_high) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT(time_zone) ON TABLE public.tenants TO pilot_feedback_app;
 
 GRANT SELECT,INSERT,DELETE ON TABLE public.votes TO pilot_feedback_app;

@@ -202,6 +202,12 @@ variable "console_iap" {
   }
 }
 
+variable "digest_schedule" {
+  description = "Cloud Scheduler cron of the digest run (each makes the digests whose tenant's morning has come)."
+  type        = string
+  default     = "5 * * * *"
+}
+
 variable "sweep_schedule" {
   description = "Cloud Scheduler cron of the outbox sweep."
   type        = string

@@ -52,6 +52,7 @@ DEFAULTED = {
     "EVENTS_PUSH_URL": "the local server's own event functions",
     "LOCAL_SWEEP_SECONDS": "the local server's sweeper",
     "INTAKE_SMTP_PORT": "the local server's SMTP listener",
+    "DIGEST_HOUR": "the code's default (8 in the morning)",
     "MAILGUN_SIGNING_KEY": "local stand-in for MAILGUN_SIGNING_KEY_SECRET",
     "MAILGUN_MAX_AGE_SECONDS": "the code's default (15 minutes)",
     "INTAKE_MAX_MAIL_BYTES": "the code's default (10 MB)",
