@@ -436,8 +436,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (errors.ApiError, migrations.MigrationError) as exc:
         message = getattr(exc, "detail", str(exc))
+        if type(exc) is errors.ApiError and args.command not in NO_DATABASE:  # the database refused unexpectedly
+            message += _pending_hint()
         emit(args, {"error": message}, f"error: {message}")
         return 1
+
+
+def _pending_hint() -> str:
+    """Why a command may have failed: a database behind this code's migrations."""
+    try:
+        conn = db.pool(owner=True).acquire()
+        try:
+            pending = migrations.verify(conn, migrations.discover())
+        finally:
+            db.pool(owner=True).release(conn)
+    except Exception:  # the hint is a courtesy: the error stands without it
+        return ""
+    names = ", ".join(m.path.name for m in pending)
+    return f" The database is behind this code (pending: {names}): run `python manage.py migrate`." if pending else ""
 
 
 if __name__ == "__main__":

@@ -189,3 +189,18 @@ def test_an_expired_key_is_refused_even_when_remembered(database_url, client, te
     code, refused = manage(database_url, "keys", "create", "--tenant", str(tenant.id), "--role", "member",
                            "--expires-in-days", "-1", "--json")
     assert code == 1 and "future" in refused["error"]
+
+
+def test_a_database_behind_the_code_is_named_in_the_error(server_url):
+    url = fresh_database(server_url)
+    try:
+        assert manage(url, "migrate", "--json")[0] == 0
+        # As if the last migration had not run yet.
+        sql(url, "ALTER TABLE tenants DROP COLUMN alert_high CASCADE")
+        sql(url, "DELETE FROM schema_migrations WHERE version = '0009'")
+        code, shown = manage(url, "tenants", "list", "--json")
+        assert code == 1
+        assert shown["error"].endswith("The database is behind this code (pending: 0009_alerts.sql):"
+                                       " run `python manage.py migrate`.")
+    finally:
+        drop_database(server_url, url)
