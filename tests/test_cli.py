@@ -185,3 +185,12 @@ def test_shell_completion(run):
     offered = run(url=None, token=None, _PILOT_FEEDBACK_COMPLETE="bash_complete", COMP_WORDS="pilot-feedback sub",
                   COMP_CWORD="1")
     assert "submit" in offered.stdout
+
+
+def test_respond_without_a_message_opens_the_editor(run, tmp_path):
+    item = as_json(run("submit", "--summary", "Needs an answer", "--json"))
+    editor = tmp_path / "answer.py"
+    editor.write_text("import sys\ntext = open(sys.argv[1]).read()\n"
+                      "open(sys.argv[1], 'w').write('Fixed in 2.4.1.\\n' + text)\n")
+    answered = as_json(run("respond", item["id"], "--json", EDITOR=f"{sys.executable} {editor}"))
+    assert answered["public_response"] == "Fixed in 2.4.1."

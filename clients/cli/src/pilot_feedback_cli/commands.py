@@ -124,10 +124,16 @@ def completion(shell: str) -> None:
 # --- submitting and following
 
 
+def _edited(template: str) -> list[str]:
+    """The lines written in $EDITOR on the template, as `git commit` takes its message:
+    lines starting with '#' left out."""
+    text = click.edit(template, extension=".txt")
+    return [line for line in (text or "").splitlines() if not line.startswith("#")]
+
+
 def _from_editor(feedback_type: str, priority: str) -> tuple[str, str]:
-    """Summary and description written in $EDITOR, as `git commit` takes its message."""
-    text = click.edit(EDITOR_TEMPLATE.format(type=feedback_type, priority=priority), extension=".txt")
-    lines = [line for line in (text or "").splitlines() if not line.startswith("#")]
+    """Summary (the first line) and description written in $EDITOR."""
+    lines = _edited(EDITOR_TEMPLATE.format(type=feedback_type, priority=priority))
     while lines and not lines[0].strip():
         lines.pop(0)
     if not lines:
@@ -302,8 +308,7 @@ def respond(item_id: uuid.UUID, message: str | None, status: str | None) -> tupl
     if message == "-":
         message = sys.stdin.read()
     elif message is None:
-        written = click.edit("\n# The public response to the submitter; '#' lines are left out.\n")
-        message = "\n".join(line for line in (written or "").splitlines() if not line.startswith("#")).strip()
+        message = "\n".join(_edited("\n# The public response to the submitter; '#' lines are left out.\n")).strip()
         if not message:
             raise click.ClickException("Nothing sent: the response was empty.")
     body = {"response": message, **({"status": status} if status else {})}
