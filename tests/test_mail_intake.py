@@ -16,7 +16,7 @@ from helpers import SMTP_PASSWORD, manage, sql, wait_until
 from live import LiveServer, free_port
 from standins.smtp import Mailbox
 
-from shared import tenancy
+from shared import signin, tenancy
 
 MAX_MAIL = 40_000
 SIGNING_KEY = "mailgun-signing-key-for-tests"
@@ -104,6 +104,13 @@ def test_a_mail_becomes_feedback_and_its_sender_one_acknowledgement(served, data
                            headers={"Authorization": f"Bearer {_admin_key(tenant)}"}).json()["items"]
     [said] = [e for e in history if e["action"] == "submitter_message"]
     assert said["new"]["message"] == "It also happens with 5 MB." and said["actor"] == "mail:ana@customer.example"
+    # The console shows it to the team.
+    person = tenancy.add_person(uuid.UUID(tenant["id"]), f"t-{uuid.uuid4().hex[:6]}@example.com", "Tri", "admin")
+    session = signin.start_session(signin.operator_link(person["email"]).rsplit("/", 1)[1])
+    page = requests.get(f"{server.base}/console/items/{item['id']}/", cookies={"pf_console": session}, timeout=10)
+    assert page.status_code == 200
+    shown = re.sub(r"<[^>]+>", " ", page.text)
+    assert "From the submitter" in shown and "It also happens with 5 MB." in shown
 
 
 def _admin_key(tenant) -> str:
