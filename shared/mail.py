@@ -114,7 +114,7 @@ def compose_alert(payload: dict[str, Any], event_id: int, item_url: str, github:
     """An item that needs the team at once: what it is, and where to triage it."""
     priority = payload["priority"]
     message = _message(payload, event_id, f"{priority.capitalize()} feedback: {_one_line(payload['summary'])}")
-    lines = [f"Hello {payload['name']},", "", f"A new {priority} item needs the team:", "", payload["summary"], "",
+    lines = [f"Hello {payload['name']},", "", f"This {priority} item needs the team:", "", payload["summary"], "",
              f"Triage it: {item_url}"]
     if github:
         lines.append(f"GitHub issue: {github}")

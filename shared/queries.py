@@ -8,6 +8,7 @@ text is written once with no placeholder left to format per call.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 TENANT_SCOPE = "f.tenant_id = :tenant"
@@ -152,6 +153,7 @@ SELECT f.tenant_id, f.id, 'mail', jsonb_build_object(
 RETURNING id, kind"""
 
 
+@functools.cache  # on every submission's path
 def insert_feedback(github: bool, alerts: bool) -> str:
     """The new item with, in the same statement, its GitHub event and its alerts, as asked
     (most items need neither, and a plain INSERT is faster)."""
