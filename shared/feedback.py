@@ -82,7 +82,7 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, commit: bool) -> str:
     for its GitHub issue, and alerts the tenant's admins, in the same statement."""
     github = body.priority in settings().github_priorities
     signer = status_page.signer(tx)
-    item, event_id, alert_ids = (tx.rows_and_commit if commit else tx.rows)(
+    item, item_id, event_id, alert_ids = (tx.rows_and_commit if commit else tx.rows)(
         queries.insert_feedback(github, alerts=body.priority in ALERTING),
         tenant=p.tenant_id,
         type=body.feedback_type,
@@ -101,7 +101,7 @@ def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, commit: bool) -> str:
     )[0]
     events = [outbox.Event(event_id, "github")] if event_id is not None else []
     outbox.publish_after_commit(tx, events + [outbox.Event(i, "mail") for i in alert_ids or []])
-    return status_page.with_link(signer, p.tenant_id, item)
+    return status_page.with_link(signer, p.tenant_id, item_id, item)
 
 
 # Priorities that may mail the tenant's admins at once (high only where the tenant asks).

@@ -135,8 +135,8 @@ VALUES (:tenant, :type, :summary, :description, :priority, :source, CAST(:contex
         CAST(:tags AS jsonb), CAST(:rating AS int), CAST(:submitted_by AS uuid), :email, :name,
         :sla_due_at)"""
 
-# The new item, its GitHub event's id and its alerts' ids (none here).
-INSERT_FEEDBACK = f"INSERT INTO feedback AS f {_NEW_ITEM}\nRETURNING {ITEM_JSON}, NULL::bigint, NULL::bigint[]"
+# The new item, its id, its GitHub event's id and its alerts' ids (none here).
+INSERT_FEEDBACK = f"INSERT INTO feedback AS f {_NEW_ITEM}\nRETURNING {ITEM_JSON}, f.id, NULL::bigint, NULL::bigint[]"
 
 
 def _alerts(source: str, priority: str, where: str = "true") -> str:
@@ -170,7 +170,7 @@ WITH f AS (
     INSERT INTO feedback {_NEW_ITEM}
     RETURNING *
 ){event}{alert}
-SELECT {ITEM_JSON}, {"(SELECT id FROM event)" if github else "NULL::bigint"},
+SELECT {ITEM_JSON}, f.id, {"(SELECT id FROM event)" if github else "NULL::bigint"},
        {"(SELECT array_agg(id) FROM alert)" if alerts else "NULL::bigint[]"} FROM f"""
 
 
