@@ -83,6 +83,7 @@ def _listen_for_mail(host: str, port: int) -> None:
     """Mail to tenants' feedback addresses over SMTP (aiosmtpd), as Mailgun's webhook
     brings it deployed: any mail client or smtplib can send feedback locally."""
     import asyncio
+    import logging
 
     from aiosmtpd.controller import Controller
 
@@ -93,6 +94,7 @@ def _listen_for_mail(host: str, port: int) -> None:
             raw = envelope.original_content or envelope.content
             return await asyncio.get_running_loop().run_in_executor(None, _take_mail, raw, list(envelope.rcpt_tos))
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     # Larger mails are read to the end so that the refusal can say why (mail_intake).
     Controller(Intake(), hostname=host, port=port, data_size_limit=2 * settings().intake_max_mail_bytes).start()
 
