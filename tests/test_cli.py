@@ -194,3 +194,13 @@ def test_respond_without_a_message_opens_the_editor(run, tmp_path):
                       "open(sys.argv[1], 'w').write('Fixed in 2.4.1.\\n' + text)\n")
     answered = as_json(run("respond", item["id"], "--json", EDITOR=f"{sys.executable} {editor}"))
     assert answered["public_response"] == "Fixed in 2.4.1."
+
+
+def test_help_imports_neither_the_http_client_nor_the_commands(run):
+    """`--help` answers at click's speed: the HTTP client and the subcommands load when one runs."""
+    done = subprocess.run([sys.executable, "-X", "importtime", CLI, "--help"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert done.returncode == 0 and "Commands:" in done.stdout
+    imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "click" in imported
+    assert not imported & {"httpx", "pilot_feedback_cli.commands", "pilot_feedback_cli.api", "shutil"}
