@@ -21,7 +21,6 @@ import flask
 from shared import errors, logs, mail_intake, secrets
 from shared.config import settings
 
-NOT_RETRIED = 406  # Mailgun's "not applicable": the mail is refused for good
 FORM_OVERHEAD = 64 * 1024  # the form's other fields around the message
 
 
@@ -46,6 +45,8 @@ def receive(request: flask.Request) -> dict[str, str | None]:
     if (request.content_length or 0) > limit + FORM_OVERHEAD:
         raise _refused(mail_intake.Refused(552, "5.3.4", f"The mail is over the {mail_intake.size_text(limit)} limit"
                                                          " for feedback mails. Send large files as links."))
+    # Flask takes form fields of up to 500 KB by default; the message is one field.
+    request.max_form_memory_size = request.max_content_length = limit + FORM_OVERHEAD
     form = request.form.to_dict()
     verify(form)
     raw = form.get("body-mime", "").encode("utf-8", "surrogateescape")

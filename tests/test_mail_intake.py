@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import re
 import smtplib
 import time
@@ -240,3 +241,18 @@ def test_a_sender_over_the_anonymous_limit_is_asked_to_come_back(webhook, env):
     assert webhook.post(URL, data=_signed(_mail(address).as_bytes(), address)).status_code == 200
     again = webhook.post(URL, data=_signed(_mail(address).as_bytes(), address))
     assert again.status_code == 429 and "Retry-After" in again.headers  # Mailgun posts it again later
+
+
+def test_a_large_mail_posted_as_multipart_is_taken(webhook, env, database_url):
+    """Mailgun posts a mail with attachments as multipart/form-data: its message is one field,
+    larger than Flask's default limit for a field (500 KB)."""
+    env(INTAKE_MAX_MAIL_BYTES=str(2 * 1024 * 1024))
+    tenant = tenancy.create_tenant(f"Large {uuid.uuid4().hex[:4]}")
+    address = f"feedback+{tenant['slug']}@in.example.com"
+    message = _mail(address, subject="Bug: Crash report attached")
+    message.add_attachment(b"\x00" * 700_000, maintype="application", subtype="octet-stream", filename="core.dump")
+    form = {**_signed(message.as_bytes(), address), "attachment-1": (io.BytesIO(b"x" * 10), "core.dump")}
+    taken = webhook.post(URL, data=form, content_type="multipart/form-data")
+    assert taken.status_code == 200, taken.get_json()
+    [[context]] = sql(database_url, "SELECT context FROM feedback WHERE tenant_id = :t", t=tenant["id"])
+    assert context["attachments"] == [{"name": "core.dump", "type": "application/octet-stream", "size": 700_000}]

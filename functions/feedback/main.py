@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 import functions_framework  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
-from shared import errors, pages  # noqa: E402
+from shared import errors, pages, status_page  # noqa: E402
 from shared.auth import Credentials  # noqa: E402
 from shared import feedback as service  # noqa: E402
 from shared.http import ANYONE, PUBLIC, SIGNED, USER, Api, Call, Reply, Route, client_ip, framework_error  # noqa: E402
@@ -95,8 +95,6 @@ def opt_out(call: Call) -> Reply:
 
 def follow(call: Call) -> Reply:
     """A submitter's read-only status page (shared/status_page.py)."""
-    from shared import status_page
-
     return Reply(200, status_page.page(call.tx, call.query.token), mimetype=pages.HTML,
                  headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
 
@@ -135,7 +133,7 @@ API = Api(
               query=SignedLinkQuery, media=pages.HTML, problems=(403, 422)),
         Route("POST", "/feedback/mail/opt-out/", opt_out, SIGNED, "Stop mails about your feedback",
               query=SignedLinkQuery, media=pages.HTML, problems=(403, 422)),
-        Route("GET", "/feedback/follow/", follow, SIGNED, "A submitter's read-only status page (a signed link)",
+        Route("GET", status_page.PATH, follow, SIGNED, "A submitter's read-only status page (a signed link)",
               query=SignedLinkQuery, media=pages.HTML, problems=(403, 404, 422)),
         Route("GET", "/feedback/widget.js", widget, PUBLIC, "The web widget (one script tag adds it to a page)",
               media=WIDGET_TYPE),
