@@ -60,7 +60,7 @@ def send_notice(tx: Tx, event: Claimed) -> str:
         return "skipped"
     else:
         status = status_page.link(status_page.signer(tx), event.tenant_id, event.item_id)
-        message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to), status)
+        message = compose(event.payload, event.id, opt_out_url(tx, event.tenant_id, to), status, event.item_id)
     if settings().smtp_host:
         _send(message)
     elif settings().mail_log_bodies:  # the local demo, where the log is the mailbox
@@ -79,15 +79,19 @@ def redacted(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def _message(payload: dict[str, Any], event_id: int, subject: str) -> email.message.EmailMessage:
-    """A mail's headers: from the deployment, to the payload's address, named by its outbox row."""
+def _message(payload: dict[str, Any], event_id: int, subject: str,
+             item_id: uuid.UUID | None = None) -> email.message.EmailMessage:
+    """A mail's headers: from the deployment, to the payload's address, named by its outbox
+    row and the item it is about (a reply names it back: shared/mail_intake.py)."""
     cfg = settings()
     message = email.message.EmailMessage()
     message["From"] = cfg.mail_from
     message["To"] = email.utils.formataddr((_one_line(payload.get("name") or ""), payload["to"]))
     message["Subject"] = subject
     domain = email.utils.parseaddr(cfg.mail_from)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = f"<feedback-event-{event_id}@{domain}>"
+    # The item in 22 characters, so that the header stays on one line.
+    about = f".{signing.b64(item_id.bytes)}" if item_id else ""
+    message["Message-ID"] = f"<feedback-event-{event_id}{about}@{domain}>"
     message["Date"] = email.utils.formatdate(localtime=False)
     return message
 
@@ -139,9 +143,10 @@ def compose_digest(payload: dict[str, Any], event_id: int) -> email.message.Emai
     return message
 
 
-def compose(payload: dict[str, Any], event_id: int, opt_out: str, status: str) -> email.message.EmailMessage:
+def compose(payload: dict[str, Any], event_id: int, opt_out: str, status: str,
+            item_id: uuid.UUID) -> email.message.EmailMessage:
     notice = payload["notice"]
-    message = _message(payload, event_id, SUBJECTS[notice].format(summary=_one_line(payload["summary"])))
+    message = _message(payload, event_id, SUBJECTS[notice].format(summary=_one_line(payload["summary"])), item_id)
     if payload.get("tenant_slug"):  # replies come back as the submitter's messages on the item
         message["Reply-To"] = tenancy.intake_address(payload["tenant_slug"])
     if payload.get("in_reply_to"):  # the acknowledgement of a mail threads with it

@@ -16,6 +16,7 @@ locally, from the SMTP listener of `manage.py serve` (shared/devserver.py).
 """
 from __future__ import annotations
 
+import base64
 import email
 import email.message
 import email.policy
@@ -39,7 +40,7 @@ TYPES = {"bug": "bug", "feature": "feature", "feature request": "feature", "idea
          "performance": "performance", "perf": "performance", "docs": "docs", "documentation": "docs",
          "ux": "ux", "design": "ux", "question": "other", "other": "other"}
 _PREFIX = re.compile(r"^\s*(?:\[(?P<bracket>[a-z ]+)\]|(?P<colon>[a-z ]+?)\s*:)\s*", re.IGNORECASE)
-_OUR_MESSAGE = re.compile(r"<feedback-event-(\d+)@[^>]+>")
+_OUR_MESSAGE = re.compile(r"<feedback-event-\d+(?:\.([A-Za-z0-9_-]{22}))?@[^>]+>")
 _QUOTE_HEADER = re.compile(r"^(On .+ wrote:|Le .+ a écrit :|Am .+ schrieb .+:|-{2,} ?Original Message ?-{2,})\s*$")
 MAX_SUMMARY = 200
 MAX_DESCRIPTION = 10_000
@@ -181,12 +182,14 @@ def _message_id(message: email.message.EmailMessage, raw: bytes) -> str:
 
 def _answered_item(tx: db.Tx, tenant_id: uuid.UUID, message: email.message.EmailMessage,
                    sender: str) -> uuid.UUID | None:
-    """The item one of our mails this one answers was about, if its submitter sent it."""
+    """The item one of our mails this one answers was about (our Message-IDs name it), if
+    its submitter sent it."""
     named = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
-    events = [int(n) for n in _OUR_MESSAGE.findall(named)]
-    if not events:
+    items = [str(uuid.UUID(bytes=base64.urlsafe_b64decode(found + "=="))) for found in _OUR_MESSAGE.findall(named)
+             if found]
+    if not items:
         return None
-    return tx.scalar(queries.ANSWERED_ITEM, tenant=tenant_id, events=events, sender=sender.lower())
+    return tx.scalar(queries.ANSWERED_ITEM, tenant=tenant_id, items=items, sender=sender.lower())
 
 
 def _text(message: email.message.EmailMessage) -> str:

@@ -493,11 +493,10 @@ INBOUND_MAIL_TAKEN = """
 INSERT INTO inbound_mails (tenant_id, message_id, feedback_id, outcome)
 VALUES (:tenant, :message_id, :item, :outcome)
 ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING 1"""
-# The item one of our mails (an outbox row) was about, if `sender` submitted it.
+# The item one of our mails was about (named in its Message-ID), if `sender` submitted it.
 ANSWERED_ITEM = """
-SELECT f.id FROM outbox o JOIN feedback f ON f.tenant_id = o.tenant_id AND f.id = o.feedback_id
- WHERE o.tenant_id = :tenant AND o.id = ANY (CAST(:events AS bigint[])) AND o.kind = 'mail'
-   AND lower(f.submitter_email) = :sender
+SELECT f.id FROM feedback f
+ WHERE f.tenant_id = :tenant AND f.id = ANY (CAST(:items AS uuid[])) AND lower(f.submitter_email) = :sender
  LIMIT 1"""
 
 # The row, locked for its delivery; a row another delivery holds is skipped, not waited for.

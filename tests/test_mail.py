@@ -60,7 +60,8 @@ def test_a_public_response_mails_the_submitter_exactly_once(client, admin, tenan
     assert mailbox.wait_for(2, timeout=0.5) == [message]
     assert message["To"] == "Ada <ada@example.com>"
     assert message["Subject"] == "Update on your feedback: Login fails with SAML SSO"
-    assert message["Message-ID"] == f"<feedback-event-{event['id']}@example.com>"
+    item_in_22 = signing.b64(uuid.UUID(item["id"]).bytes)  # the item, named so that a reply finds it
+    assert message["Message-ID"] == f"<feedback-event-{event['id']}.{item_in_22}@example.com>"
     body = message.get_content()
     assert "Fixed in 2.4.1." in body and "Status: new" in body
     assert message["List-Unsubscribe"].startswith("<https://feedback.example.com/api/v1/feedback/mail/opt-out/?token=")
