@@ -1,5 +1,6 @@
 """Purging what is kept only for a while: idempotency records, rate counters, webhook
-deliveries and finished outbox events, each by age, a batch per run.
+deliveries, finished outbox events and the record of mails taken, each by age, a batch
+per run.
 
 Run by the sweep (deployed: Cloud Scheduler; locally: `manage.py serve`). The service
 deletes nothing itself: it calls one database function that deletes only what is old.

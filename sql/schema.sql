@@ -83,6 +83,7 @@ DECLARE
     -- redelivered webhook stays recognised longer than GitHub's events stay fresh.
     keep_requests interval := make_interval(hours => greatest(idempotency_hours, 24));
     keep_records interval := make_interval(days => greatest(retention_days, 2));
+    keep_mails interval := make_interval(days => greatest(retention_days, 7));
 BEGIN
     PERFORM set_config('app.staff', 'on', true);
     what := 'idempotency_keys';
@@ -105,6 +106,11 @@ BEGIN
     what := 'outbox';
     DELETE FROM outbox WHERE ctid = ANY (ARRAY(
         SELECT ctid FROM outbox WHERE done_at < now() - keep_records LIMIT batch));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN NEXT;
+    what := 'inbound_mails';
+    DELETE FROM inbound_mails WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM inbound_mails WHERE received_at < now() - keep_mails LIMIT batch));
     GET DIAGNOSTICS purged = ROW_COUNT;
     RETURN NEXT;
 END
@@ -500,6 +506,8 @@ CREATE INDEX github_deliveries_age_idx ON public.github_deliveries USING btree (
 CREATE INDEX idempotency_keys_age_idx ON public.idempotency_keys USING btree (created_at);
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (tenant_id, created_at);
+
+CREATE INDEX inbound_mails_age_idx ON public.inbound_mails USING btree (received_at);
 
 CREATE INDEX outbox_done_idx ON public.outbox USING btree (done_at) WHERE (done_at IS NOT NULL);
 

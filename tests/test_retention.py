@@ -37,9 +37,17 @@ def test_the_sweep_purges_expired_records_and_keeps_the_rest(client, admin, tena
          " outcome = CASE WHEN feedback_id = :done THEN 'sent' END"
          " WHERE feedback_id IN (:done, :pending)", done=uuid.UUID(done["id"]), pending=uuid.UUID(pending["id"]))
 
+    for age, message_id in (("31 days", f"<old-{uuid.uuid4()}@x>"), ("29 days", f"<new-{uuid.uuid4()}@x>")):
+        sql(database_url, "INSERT INTO inbound_mails (tenant_id, message_id, feedback_id, outcome, received_at)"
+             f" VALUES (:t, :m, :f, 'created', now() - interval '{age}')", t=tenant.id, m=message_id,
+            f=uuid.UUID(done["id"]))
+
     response = sweep_app.test_client().post("/")
     assert response.status_code == 200
     assert all(count >= 1 for count in response.get_json()["purged"].values()), response.get_json()
+    assert set(response.get_json()["purged"]) == {"idempotency_keys", "rate_counters", "github_deliveries", "outbox",
+                                                   "inbound_mails"}
+    assert _count(database_url, "inbound_mails", "tenant_id = :t", t=tenant.id) == 1
 
     assert _count(database_url, "idempotency_keys", "tenant_id = :t AND key = 'old-request'", t=tenant.id) == 0
     assert _count(database_url, "idempotency_keys", "tenant_id = :t AND key = 'new-request'", t=tenant.id) == 1
@@ -57,13 +65,17 @@ def test_retention_has_floors_whatever_the_settings_say(client, tenant, database
     recent = f"recent-{uuid.uuid4()}"
     sql(database_url, "INSERT INTO github_deliveries (delivery_id, received_at) VALUES (:d, now() - interval '1 day')",
          d=recent)
+    item = submit(client, tenant)
+    sql(database_url, "INSERT INTO inbound_mails (tenant_id, message_id, feedback_id, outcome, received_at)"
+         " VALUES (:t, '<m@x>', :f, 'created', now() - interval '6 days')", t=tenant.id, f=uuid.UUID(item["id"]))
     assert sweep_app.test_client().post("/").status_code == 200
     assert _count(database_url, "idempotency_keys", "tenant_id = :t", t=tenant.id) == 1
     assert _count(database_url, "github_deliveries", "delivery_id = :d", d=recent) == 1
+    assert _count(database_url, "inbound_mails", "tenant_id = :t", t=tenant.id) == 1  # kept a week at least
 
 
 def test_the_service_cannot_delete_what_it_purges(database_url):
-    for table in ("idempotency_keys", "rate_counters", "github_deliveries", "outbox"):
+    for table in ("idempotency_keys", "rate_counters", "github_deliveries", "outbox", "inbound_mails"):
         sql(database_url, "BEGIN")
         sql(database_url, "SET LOCAL ROLE pilot_feedback_app")
         sql(database_url, "SELECT set_config('app.staff', 'on', true)")
