@@ -96,7 +96,14 @@ def _listen_for_mail(host: str, port: int) -> None:
 
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     # Larger mails are read to the end so that the refusal can say why (mail_intake).
-    Controller(Intake(), hostname=host, port=port, data_size_limit=2 * settings().intake_max_mail_bytes).start()
+    controller = Controller(Intake(), hostname=host, port=port, data_size_limit=2 * settings().intake_max_mail_bytes)
+    try:
+        controller.start()
+    except (OSError, RuntimeError) as exc:  # the API serves on without it
+        from shared import logs
+
+        logs.log("WARNING", f"feedback by mail is off: SMTP could not listen on {host}:{port}"
+                            " (set INTAKE_SMTP_PORT to a free port)", error=str(exc))
 
 
 def _take_mail(raw: bytes, recipients: list[str]) -> str:

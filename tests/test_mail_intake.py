@@ -258,3 +258,19 @@ def test_a_large_mail_posted_as_multipart_is_taken(webhook, env, database_url):
     assert taken.status_code == 200, taken.get_json()
     [[context]] = sql(database_url, "SELECT context FROM feedback WHERE tenant_id = :t", t=tenant["id"])
     assert context["attachments"] == [{"name": "core.dump", "type": "application/octet-stream", "size": 700_000}]
+
+
+def test_a_taken_smtp_port_leaves_the_api_serving_and_says_so(database_url, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = LiveServer(database_url, tmp_path / "server.log", INTAKE_SMTP_PORT=str(taken.getsockname()[1]))
+        try:
+            assert requests.get(f"{server.base}/api/v1/feedback/widget.js", timeout=10).status_code == 200
+            log = wait_until(lambda: "feedback by mail is off" in (tmp_path / "server.log").read_text()
+                             and (tmp_path / "server.log").read_text(), what="the warning")
+            assert "set INTAKE_SMTP_PORT to a free port" in log
+        finally:
+            assert server.stop() == 0
