@@ -111,7 +111,6 @@ def _take_mail(raw: bytes, recipients: list[str]) -> str:
     from shared import errors, logs, mail_intake
 
     try:
-        mail_intake.meter(recipients, raw)
         taken = mail_intake.receive(raw, recipients)
     except mail_intake.Refused as exc:
         return exc.smtp_reply()

@@ -130,9 +130,10 @@ def meter_anonymous(creds: Credentials, ip: str, raw_body: bytes) -> None:
     _refuse_over(wait)
 
 
-def meter_mail(slug: str, sender: str) -> None:
+def meter_mail(slug: str, sender: str) -> uuid.UUID | None:
     """Count a mail to a tenant's intake address (shared/mail_intake.py) as meter_anonymous
-    counts a submission: per sender and per tenant. An unknown address is not counted."""
+    counts a submission: per sender and per tenant. The tenant the address names (None: an
+    unknown address, not counted)."""
     cfg = settings()
     buckets = {"tenant": (cfg.anon_limit_per_tenant_hour, TENANT_WINDOW_SECONDS)}
     if "@" in sender:
@@ -144,6 +145,7 @@ def meter_mail(slug: str, sender: str) -> None:
             tx.set_tenant(tenant_id)
             wait = _count(tx, tenant_id, buckets)
     _refuse_over(wait)
+    return tenant_id
 
 
 def _count(tx: Tx, tenant_id: uuid.UUID, buckets: dict[str, tuple[int, int]]) -> float | None:

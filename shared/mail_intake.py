@@ -89,22 +89,24 @@ def receive(raw: bytes, recipients: list[str], verdict: Verdict | None = None) -
                                     " Send large files as links.")
     slug = _tenant_slug(recipients)
     message = _parse(raw)
+    sender_name, sender = email.utils.parseaddr(str(message.get("From", "")))
+    # Counted before anything can refuse it, as anonymous submissions are (RateLimited when
+    # over: a 4xx, so the sender's server tries again later).
+    tenant_id = feedback.meter_mail(slug, sender)
+    if tenant_id is None:
+        raise Refused(550, "5.1.1", f"No feedback address {recipients[0]} here: check the address.")
     failure = verdict.failure() if verdict else None
     if failure:
         raise Refused(550, "5.7.1", f"The mail failed the receiving server's checks: {failure}.")
     dropped = _automatic(message)
     if dropped:
         return Taken("dropped", dropped)
-    sender_name, sender = email.utils.parseaddr(str(message.get("From", "")))
     if "@" not in sender:
         raise Refused(550, "5.1.7", "The mail has no sender address in its From header.")
     message_id = _message_id(message, raw)
     try:
         with db.transaction() as tx:
             tx.hold_commits()  # the item, its record and its acknowledgement commit together
-            tenant_id = tx.scalar(queries.INTAKE_TENANT, slug=slug)
-            if tenant_id is None:
-                raise Refused(550, "5.1.1", f"No feedback address {recipients[0]} here: check the address.")
             tx.set_tenant(tenant_id)
             if tx.one(queries.INBOUND_MAIL_SEEN, tenant=tenant_id, message_id=message_id):
                 return Taken("duplicate", "taken before")
@@ -124,13 +126,6 @@ def receive(raw: bytes, recipients: list[str], verdict: Verdict | None = None) -
     except _TakenElsewhere:
         return Taken("duplicate", "taken by another delivery at the same time")
     return Taken("created", "a new item", item)
-
-
-def meter(recipients: list[str], raw: bytes) -> None:
-    """Count the mail against the anonymous limits of its sender and tenant, in a
-    transaction of its own (RateLimited when over: a 4xx, so the sender's server retries)."""
-    sender = email.utils.parseaddr(str(_parse(raw).get("From", "")))[1]
-    feedback.meter_mail(_tenant_slug(recipients), sender)
 
 
 # --- reading the mail

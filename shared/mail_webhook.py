@@ -54,7 +54,6 @@ def receive(request: flask.Request) -> dict[str, str | None]:
     headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
     verdict = mail_intake.Verdict(spf=headers.get("X-Mailgun-Spf"), dkim=headers.get("X-Mailgun-Dkim-Check-Result"))
     try:
-        mail_intake.meter(recipients, raw)
         taken = mail_intake.receive(raw, recipients, verdict)
     except mail_intake.Refused as exc:
         raise _refused(exc) from None
