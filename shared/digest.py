@@ -42,9 +42,8 @@ def _tenant(tenant_id: uuid.UUID, local: dt.datetime, now: dt.datetime) -> list[
             since = person["last_digest_at"] or now - dt.timedelta(days=1)
             content = tx.record(queries.DIGEST_CONTENT, tenant=tenant_id, closed=sorted(CLOSED), now=now,
                                 day_end=day_end, since=since)
-            assert content is not None  # one row of aggregates
-            parts: dict[str, Any] = {name: json.loads(value) if isinstance(value, str) else value
-                                     for name, value in content.items()}
+            assert content is not None  # one row of aggregates (JSON arrays, read as lists)
+            parts: dict[str, Any] = dict(content)
             if any(parts.values()):
                 outbox.enqueue(tx, queries.ENQUEUE_DIGEST, tenant=tenant_id, email=person["email"], name=person["name"],
                                day=local.date().isoformat(), **{k: json.dumps(v) for k, v in parts.items()})

@@ -118,3 +118,10 @@ def test_before_the_morning_hour_no_digest_is_made(tenant, database_url, client)
     submit(client, tenant, summary="Night owl")
     digest.run(MONDAY_MORNING)
     assert _team_mails(database_url, tenant, "digest") == []
+
+
+def test_the_sweep_function_makes_the_digests_at_its_digest_path(function_app):
+    """What the scheduler's digest job calls (terraform/scheduler.tf)."""
+    answered = function_app("sweep").test_client().post("/digest")
+    assert answered.status_code == 200 and set(answered.get_json()) == {"sent", "empty"}
+    assert set(function_app("sweep").test_client().post("/").get_json()) == {"published", "purged"}

@@ -479,3 +479,11 @@ def test_each_event_kind_has_one_subscriber_as_the_code_names_it():
     functions = terraform()["locals"]["functions"]
     deployed = {f["kind"]: name for name, f in functions.items() if f["trigger"] == "pubsub"}
     assert deployed == SUBSCRIBERS
+
+
+def test_the_digest_job_calls_the_sweep_functions_digest_path_hourly():
+    job = terraform()["resource"]["google_cloud_scheduler_job"]["digest"]
+    target = job["http_target"][0]
+    assert target["uri"].endswith('function["sweep"].service_config[0].uri}/digest')
+    assert target["oidc_token"][0]["service_account_email"] == "${google_service_account.invoker.email}"
+    assert terraform()["variable"]["digest_schedule"]["default"] == "5 * * * *"
