@@ -251,3 +251,16 @@ def test_the_dialog_passes_axe(page, site):
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     assert browser.axe_violations(page) == []
+
+
+def test_a_refused_field_is_named_in_the_dialogs_words(page, site):
+    api, origin, _ = site
+    _open(page, origin + "/")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_have_text("Write a short summary first.")
+    summary = f"Bad address {uuid.uuid4().hex[:6]}"
+    _fill(page, summary, email="ana@localhost")  # no dot after the @: the API refuses it
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_contain_text("Your email: ")
+    expect(page.get_by_label("Summary")).to_have_value(summary)  # nothing typed is lost
+    assert _items(api, summary) == []

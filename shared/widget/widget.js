@@ -28,6 +28,9 @@
   var TYPES = [["bug", "Bug"], ["feature", "Feature request"], ["performance", "Performance"],
                ["ux", "Design or usability"], ["docs", "Documentation"], ["other", "Other"]];
 
+  var FIELDS = {feedback_type: "Type", summary: "Summary", description: "Description", rating: "Rating",
+                submitter_email: "Your email"};
+
   var CSS = [
     ":host{all:initial}",
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:1.4;color:#1b1f24}",
@@ -137,7 +140,12 @@
       if (response.ok) return response.json().then(function (item) { return {ok: true, item: item}; });
       var retry = response.status >= 500 || response.status === 429 || response.status === 408;
       return response.json().catch(function () { return {}; }).then(function (problem) {
-        return {ok: false, retry: retry, detail: problem.detail || ("The feedback service answered " + response.status + ".")};
+        var detail = problem.detail || ("The feedback service answered " + response.status + ".");
+        // Which field, in the dialog's own words, and what is wrong with it.
+        var fields = (problem.errors || []).map(function (e) {
+          return (FIELDS[e.field] || e.field) + ": " + e.message;
+        });
+        return {ok: false, retry: retry, detail: fields.length ? detail + " " + fields.join("; ") : detail};
       });
     }, function () {
       return {ok: false, retry: true, detail: "The feedback service could not be reached."};
