@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import json
 import math
 import re
@@ -113,48 +114,91 @@ ALERTING = frozenset({"urgent", "high"})
 # Each would open a GitHub issue: anonymous callers may ask for them only where the tenant allows.
 ANONYMOUS_REFUSED_PRIORITIES = frozenset({"high", "urgent"})
 TENANT_WINDOW_SECONDS = 3600
+# The most of a tenant's hourly allowance one source (an address, a /64 network) may take.
+SOURCE_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Limit:
+    bucket: str
+    limit: int
+    window: int
 
 
 def meter_anonymous(creds: Credentials, ip: str, raw_body: bytes) -> None:
-    """Count an anonymous submission per address, per submitter and per tenant, in a
-    transaction of its own that commits before the request can fail: every attempt
-    counts, refused ones included. RateLimited once any limit is over."""
+    """Count an anonymous submission per source address and per submitter, then, only
+    when neither refuses it, in the tenant's web allowance; in a transaction of its own
+    that commits before the request can fail, so refused attempts count too.
+    RateLimited once any limit is over."""
     cfg = settings()
-    buckets = {f"ip:{ip}": (cfg.anon_limit_per_ip, cfg.anon_window_seconds),
-               "tenant": (cfg.anon_limit_per_tenant_hour, TENANT_WINDOW_SECONDS)}
+    narrow = [Limit(f"ip:{_source(ip)}", _source_limit(), cfg.anon_window_seconds)]
     email = _claimed_email(raw_body)
     if email:
-        buckets[f"email:{email}"] = (cfg.anon_limit_per_email, cfg.anon_window_seconds)
+        narrow.append(Limit(f"email:{email}", cfg.anon_limit_per_email, cfg.anon_window_seconds))
     with db.transaction() as tx:
-        wait = _count(tx, authenticate(tx, creds).tenant_id, buckets)
+        wait = _count(tx, authenticate(tx, creds).tenant_id, narrow, _tenant_limit("web"))
     _refuse_over(wait)
 
 
 def meter_mail(slug: str, sender: str) -> uuid.UUID | None:
     """Count a mail to a tenant's intake address (shared/mail_intake.py) as meter_anonymous
-    counts a submission: per sender and per tenant. The tenant the address names (None: an
+    counts a submission: per sender, then in the tenant's mail allowance, apart from the
+    web's so that neither starves the other. The tenant the address names (None: an
     unknown address, not counted)."""
     cfg = settings()
-    buckets = {"tenant": (cfg.anon_limit_per_tenant_hour, TENANT_WINDOW_SECONDS)}
+    narrow = []
     if "@" in sender:
-        buckets[f"email:{_folded(sender)}"] = (cfg.anon_limit_per_email, cfg.anon_window_seconds)
+        narrow.append(Limit(f"email:{_folded(sender)}", cfg.anon_limit_per_email, cfg.anon_window_seconds))
     wait = None
     with db.transaction() as tx:
         tenant_id = tx.scalar(queries.INTAKE_TENANT, slug=slug)
         if tenant_id is not None:
             tx.set_tenant(tenant_id)
-            wait = _count(tx, tenant_id, buckets)
+            wait = _count(tx, tenant_id, narrow, _tenant_limit("mail"))
     _refuse_over(wait)
     return tenant_id
 
 
-def _count(tx: Tx, tenant_id: uuid.UUID, buckets: dict[str, tuple[int, int]]) -> float | None:
-    """Count one attempt in each bucket; the seconds until every bucket over its limit has
-    room again (None: none is over)."""
-    rows = tx.rows(queries.RATE_HIT, tenant=tenant_id, buckets=list(buckets),
-                   windows=[window for _, window in buckets.values()])
-    over = [window + since_start for bucket, hits, since_start in rows
-            for limit, window in [buckets[bucket]] if hits > limit]
+def _tenant_limit(channel: str) -> Limit:
+    return Limit(f"tenant:{channel}", settings().anon_limit_per_tenant_hour, TENANT_WINDOW_SECONDS)
+
+
+def _source_limit() -> int:
+    """The per-address limit, held to SOURCE_SHARE of the tenant's allowance over the same time."""
+    cfg = settings()
+    share = cfg.anon_limit_per_tenant_hour * SOURCE_SHARE * cfg.anon_window_seconds / TENANT_WINDOW_SECONDS
+    return max(1, min(cfg.anon_limit_per_ip, int(share)))
+
+
+def _source(ip: str) -> str:
+    """The source an address stands for: itself, or its /64 network for IPv6 (one host
+    holds a whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _count(tx: Tx, tenant_id: uuid.UUID, narrow: list[Limit], wide: Limit) -> float | None:
+    """Count one attempt in each narrow bucket and, when none is over, in the wide one, so
+    that an attempt a narrow limit refuses spends nothing of the wide allowance. The
+    seconds until every bucket over its limit has room again (None: none is over)."""
+    wait = _hit(tx, tenant_id, narrow)
+    return wait if wait is not None else _hit(tx, tenant_id, [wide])
+
+
+def _hit(tx: Tx, tenant_id: uuid.UUID, limits: list[Limit]) -> float | None:
+    if not limits:
+        return None
+    found = {limit.bucket: limit for limit in limits}
+    rows = tx.rows(queries.RATE_HIT, tenant=tenant_id, buckets=list(found),
+                   windows=[limit.window for limit in limits])
+    over = [found[bucket].window + since_start for bucket, hits, since_start in rows if hits > found[bucket].limit]
     return max(over) if over else None
 
 

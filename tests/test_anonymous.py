@@ -133,3 +133,30 @@ def test_the_schema_refuses_the_special_use_domains_the_validator_refuses():
     from shared.models import SPECIAL_USE_DOMAINS
 
     assert list(SPECIAL_USE_DOMAINS) == email_validator.SPECIAL_USE_DOMAIN_NAMES
+
+
+def test_mail_and_web_intake_each_have_their_own_allowance(client, env, database_url):
+    from shared import errors, feedback, tenancy
+
+    env(ANON_LIMIT_PER_TENANT_HOUR="20")
+    tenant = tenancy.create_tenant(f"Both ways {uuid.uuid4().hex[:4]}")
+    for n in range(20):
+        feedback.meter_mail(tenant["slug"], f"m{n}@customer.example")
+    with pytest.raises(errors.RateLimited):
+        feedback.meter_mail(tenant["slug"], "one-more@customer.example")
+    codes = [client.post(BASE, json=item_body(submitter_email=f"w{n}@example.com"),
+                         headers={"X-Tenant-Key": tenant["intake_key"]},
+                         environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code for n in range(1, 22)]
+    assert codes == [201] * 20 + [429]
+    # The web's allowance spent, mail still has none left of its own, and no more.
+    with pytest.raises(errors.RateLimited):
+        feedback.meter_mail(tenant["slug"], "later@customer.example")
+
+
+def test_one_ipv6_host_is_one_source_whatever_address_of_its_network_it_uses(client, tenant, env):
+    env(ANON_LIMIT_PER_IP="2", ANON_LIMIT_PER_EMAIL="100")
+    codes = [client.post(BASE, json=item_body(submitter_email=f"v{n}@example.com"), headers=_anonymous(tenant),
+                         environ_base={"REMOTE_ADDR": f"2001:db8:5:6::{n:x}"}).status_code for n in range(1, 5)]
+    assert codes == [201, 201, 429, 429]
+    assert client.post(BASE, json=item_body(submitter_email="w@example.com"), headers=_anonymous(tenant),
+                       environ_base={"REMOTE_ADDR": "2001:db8:5:7::1"}).status_code == 201
