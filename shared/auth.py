@@ -71,17 +71,19 @@ class Credentials:
 
 def read_credentials(headers: Any, args: Any) -> Credentials:
     header = headers.get(settings().authorization_header, "")
+    intake = headers.get("X-Tenant-Key") or args.get("tenant_key")
+    # A token sent with an intake key (the widget of a signed-in app) must be of that key's tenant.
+    intake_hash = key_hash(intake) if intake else None
     if not header:
-        intake = headers.get("X-Tenant-Key") or args.get("tenant_key")
-        return Credentials("anonymous", intake_key_hash=key_hash(intake) if intake else None)
+        return Credentials("anonymous", intake_key_hash=intake_hash)
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise errors.Unauthorized("Use 'Authorization: Bearer <token>'.")
     if token.startswith(API_KEY_PREFIX):
-        return Credentials("api_key", api_key_hash=key_hash(token))
+        return Credentials("api_key", api_key_hash=key_hash(token), intake_key_hash=intake_hash)
     if token.count(".") == 2:
-        return Credentials("jwt", claims=_verify_jwt(token))
+        return Credentials("jwt", claims=_verify_jwt(token), intake_key_hash=intake_hash)
     raise errors.Unauthorized("The bearer token is neither an API key nor a JWT.")
 
 
@@ -112,6 +114,16 @@ def authenticate(tx: Tx, creds: Credentials) -> Principal:
     A credential seen before is checked together with the request's first
     statement (one round trip saved); a new one is looked up at once.
     """
+    if creds.kind == "anonymous":
+        return _anonymous(tx, creds)
+    principal = _token_principal(tx, creds)
+    if creds.intake_key_hash is not None and _intake_tenant(tx, creds.intake_key_hash) != principal.tenant_id:
+        raise errors.Forbidden("The token and the tenant key belong to different tenants: send the token alone,"
+                               " or the tenant key of the token's tenant.")
+    return principal
+
+
+def _token_principal(tx: Tx, creds: Credentials) -> Principal:
     if creds.api_key_hash is not None:  # an API key's credentials
         known = _known_keys.get(creds.api_key_hash)
         if known is not None:
@@ -124,8 +136,16 @@ def authenticate(tx: Tx, creds: Credentials) -> Principal:
         principal = Principal(role, tenant_id, user_id or key_id, f"key:{key_id}", label=label)
         remember(_known_keys, creds.api_key_hash, principal)
         return principal
-    if creds.kind == "jwt":
-        return _jwt_principal(tx, creds.claims or {})
+    return _jwt_principal(tx, creds.claims or {})
+
+
+def _intake_tenant(tx: Tx, intake_key_hash: bytes) -> uuid.UUID | None:
+    """The tenant an intake key names, without acting as it (the token's tenant is set)."""
+    known = _known_intake.get(intake_key_hash)
+    return known if known is not None else tx.scalar(queries.INTAKE_ORIGINS_TENANT, key_hash=intake_key_hash)
+
+
+def _anonymous(tx: Tx, creds: Credentials) -> Principal:
     if creds.intake_key_hash is not None:
         tenant_id = _known_intake.get(creds.intake_key_hash)
         if tenant_id is not None:

@@ -560,6 +560,7 @@ SELECT key FROM signing_keys
 
 # The tenant an intake key names and the origins whose pages may use it.
 INTAKE_ORIGINS = "SELECT tenant_id, allowed_origins FROM auth_intake_origins(:key_hash)"
+INTAKE_ORIGINS_TENANT = "SELECT tenant_id FROM auth_intake_origins(:key_hash)"
 
 # What a submitter's status page shows: nothing about the team, no address.
 FOLLOWED_ITEM = """

@@ -74,6 +74,23 @@ def test_jwt_member_submits_and_votes(client, tenant, hs256):
     assert client.post(BASE + item["id"] + "/vote/", headers=again).get_json()["vote_count"] == 1
 
 
+def test_a_token_sent_with_another_tenants_intake_key_is_refused(client, tenant, other_tenant, hs256, database_url):
+    """The widget of a signed-in app sends its user's token with the page's intake key: a token
+    of tenant B with tenant A's key (from a page A allows) must not file an item in B."""
+    of_b = {"Authorization": "Bearer " + _hs256({"tenant_id": str(other_tenant.id)})}
+    for key in ({"X-Tenant-Key": tenant.intake_key}, {}):
+        refused = client.post(BASE + ("" if key else f"?tenant_key={tenant.intake_key}"), json=item_body(),
+                              headers={**of_b, **key})
+        assert refused.status_code == 403 and "different tenants" in refused.get_json()["detail"]
+    refused = client.post(BASE, json=item_body(), headers={**other_tenant.auth(), "X-Tenant-Key": tenant.intake_key})
+    assert refused.status_code == 403
+    assert sql(database_url, "SELECT count(*) FROM feedback WHERE tenant_id = :t", t=other_tenant.id) == [[0]]
+    # The same key with a token of its own tenant works, as the token alone does.
+    of_a = {"Authorization": "Bearer " + _hs256({"tenant_id": str(tenant.id)})}
+    assert client.post(BASE, json=item_body(), headers={**of_a, "X-Tenant-Key": tenant.intake_key}).status_code == 201
+    assert client.post(BASE, json=item_body(), headers=of_b).status_code == 201
+
+
 def test_an_hs256_key_is_read_from_secret_manager_when_first_needed(client, tenant, env, secret_store):
     """Deployed, the key is a Secret Manager version the function reads on the first token:
     a function starts (and a first apply succeeds) before the key has a version."""
