@@ -1,16 +1,20 @@
 """The `pilot-feedback` command (clients/cli), installed in the test environment, run as a
-process against the local server: every command, its --json parsed, exit codes 0/1/2."""
+process against the local server: every command, its --json parsed, exit codes 0/1/2.
+Another origin is a plain HTTP server of the test's own, which shows what it was sent."""
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
+import click
 import pytest
 
 from shared import tenancy
@@ -48,6 +52,65 @@ def run(live, tmp_path):
 def as_json(done: subprocess.CompletedProcess):
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def error_json(done: subprocess.CompletedProcess, code: int = 1):
+    """The problem document a failed command printed with --json: on stderr, stdout left empty."""
+    assert done.returncode == code and done.stdout == "", (done.stdout, done.stderr)
+    return json.loads(done.stderr)
+
+
+class OtherHost:
+    """An HTTP server on a port of its own, so another origin than the live server's: it keeps
+    the headers of each request (names in lower case) and gives the answer the test sets."""
+
+    REFUSAL = (401, {"Content-Type": "application/problem+json"},
+               json.dumps({"status": 401, "title": "Unauthorized", "detail": "Sign in first."}).encode())
+    EMPTY_PAGE = (200, {"Content-Type": "application/json"}, json.dumps({"items": [], "next": None}).encode())
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, str]] = []
+        self.answer = self.REFUSAL
+        host = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                host.requests.append({name.lower(): value for name, value in self.headers.items()})
+                status, headers, body = host.answer
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self._server.server_port}"
+        self.url = f"{self.origin}/api/v1"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def other_host():
+    host = OtherHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    """The CLI's config module, in-process, its directory under tmp_path."""
+    from pilot_feedback_cli import config
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return config
 
 
 def test_submit_sends_flags_stdin_and_where_it_came_from(run):
@@ -155,6 +218,50 @@ def test_refusals_exit_1_with_the_detail(run, live):
     assert unreachable.returncode == 1 and "Could not reach http://127.0.0.1:9/api/v1" in unreachable.stderr
 
 
+def test_errors_under_json_are_problem_documents_on_stderr(run, live, tmp_path):
+    revoked = tenancy.create_key(uuid.UUID(live.tenant_id), "admin")["token"]
+    tenancy.revoke_key(revoked)
+    assert error_json(run("list", "--json", token=revoked)) == {
+        "status": 401, "title": "Unauthorized", "detail": "The API key is unknown or revoked.", "errors": []}
+    item = as_json(run("submit", "--summary", "Mine", "--json"))
+    invalid = error_json(run("status", item["id"], "declined", "--json"))
+    assert invalid["status"] in (400, 422) and "reason" in json.dumps(invalid)
+    unreachable = error_json(run("list", "--json", url="http://127.0.0.1:9/api/v1"))
+    assert unreachable["status"] is None and "Could not reach http://127.0.0.1:9/api/v1" in unreachable["detail"]
+    blank = tmp_path / "blank.py"
+    blank.write_text("import sys\nopen(sys.argv[1], 'w').write('# nothing\\n')\n")
+    assert error_json(run("submit", "--json", EDITOR=f"{sys.executable} {blank}")) == {
+        "status": None, "title": "Error", "detail": "Nothing sent: the summary was empty.", "errors": []}
+    for usage in (["list", "--limit", "500", "--json"], ["show", "not-a-uuid", "--json"], ["frobnicate", "--json"],
+                  ["list", "--json", "--no-such-option"]):
+        problem = error_json(run(*usage), code=2)
+        assert (problem["status"], problem["title"]) == (None, "Usage error") and problem["detail"]
+    unconfigured = error_json(run("list", "--json", url=None, token=None), code=2)
+    assert "PILOT_FEEDBACK_URL" in unconfigured["detail"]
+
+
+def test_every_command_takes_json():
+    from pilot_feedback_cli.commands import COMMANDS
+    from pilot_feedback_cli.main import SUMMARIES
+
+    assert [name for name in SUMMARIES if not any("--json" in p.opts for p in COMMANDS[name].params)] == []
+
+
+def test_an_answer_that_is_not_json_is_an_error_naming_the_url(run, other_host):
+    other_host.answer = (200, {"Content-Type": "text/html"}, b"<html>Sign in with your company account</html>")
+    done = run("list", url=other_host.url)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"Error: {other_host.url}/feedback/ answered 200 with text/html, not JSON")
+    problem = error_json(run("stats", "--json", url=other_host.url))
+    assert problem["status"] == 200 and f"{other_host.url}/feedback/stats/" in problem["detail"]
+    # A redirect is not followed (nor is the token sent on with it): the error says where it points.
+    other_host.answer = (302, {"Location": "https://sso.example.com/login"}, b"")
+    moved = run("list", url=other_host.url)
+    assert moved.returncode == 1 and "Traceback" not in moved.stderr
+    assert f"{other_host.url}/feedback/ answered 302 Found (to https://sso.example.com/login)." in moved.stderr
+    assert len(other_host.requests) == 3
+
+
 @pytest.mark.parametrize("args", [["submit", "--type", "complaint", "--summary", "x"], ["show", "not-a-uuid"],
                                   ["list", "--limit", "500"], ["frobnicate"]])
 def test_usage_errors_exit_2(run, args):
@@ -167,21 +274,108 @@ def test_unconfigured_is_a_usage_error_naming_the_variable(run):
     assert done.returncode == 2 and "PILOT_FEEDBACK_URL" in done.stderr
 
 
-def test_login_keeps_the_token_for_the_user_alone(run, live):
-    refused = run("login", "--url", f"{live.base}/api/v1", "--token", "pf_wrong", url=None, token=None)
-    assert refused.returncode == 1 and "Nothing was stored" in refused.stderr
-    done = run("login", "--url", f"{live.base}/api/v1/", "--token", live.tokens["member"], url=None, token=None)
-    assert done.returncode == 0, done.stderr
+def test_login_keeps_a_token_per_host_for_the_user_alone(run, live, other_host):
+    api = f"{live.base}/api/v1"
+    refused = error_json(run("login", "--url", api, "--token", "pf_wrong", "--json", url=None, token=None))
+    assert refused["status"] == 401 and "Nothing was stored" in refused["detail"]
+    done = as_json(run("login", "--url", f"{api}/", "--token", live.tokens["member"], "--json", url=None, token=None))
     stored = run.home / "pilot-feedback" / "config.json"
+    assert done == {"url": api, "host": live.base, "config": str(stored)}
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
-    assert json.loads(stored.read_text()) == {"url": f"{live.base}/api/v1", "token": live.tokens["member"]}
+    assert json.loads(stored.read_text()) == {"url": api, "hosts": {live.base: {"token": live.tokens["member"]}}}
     assert as_json(run("list", "--json", url=None, token=None))["items"] is not None
-    assert run("logout", url=None, token=None).returncode == 0 and not stored.exists()
+    assert as_json(run("list", "--json", url=api, token=None))["items"] is not None
+
+    # Another host gets no token, and the refusal says how to sign in there.
+    elsewhere = run("list", url=other_host.url, token=None)
+    assert elsewhere.returncode == 1 and "authorization" not in other_host.requests[-1]
+    assert elsewhere.stderr.startswith(f"Error: Sign in first. No token is saved for {other_host.origin}: "
+                                       f"run `pilot-feedback login --url {other_host.url}`")
+    # PILOT_FEEDBACK_TOKEN goes wherever PILOT_FEEDBACK_URL points: both are the caller's choice.
+    run("list", url=other_host.url, token="pfk_explicit")
+    assert other_host.requests[-1]["authorization"] == "Bearer pfk_explicit"
+
+    other_host.answer = OtherHost.EMPTY_PAGE
+    assert run("login", "--url", other_host.url, "--token", "pfk_other", url=None, token=None).returncode == 0
+    assert json.loads(stored.read_text()) == {"url": other_host.url, "hosts": {
+        live.base: {"token": live.tokens["member"]}, other_host.origin: {"token": "pfk_other"}}}
+    assert as_json(run("list", "--json", url=None, token=None)) == {"items": [], "next": None}
+    assert other_host.requests[-1]["authorization"] == "Bearer pfk_other"
+    assert as_json(run("list", "--json", url=api, token=None))["items"] is not None
+
+    # logout forgets the current address's host; the file goes with the last one.
+    assert as_json(run("logout", "--json", url=None, token=None)) == {"host": other_host.origin, "forgot": True}
+    assert json.loads(stored.read_text()) == {"hosts": {live.base: {"token": live.tokens["member"]}}}
+    assert as_json(run("logout", "--url", api, "--json", url=None, token=None))["forgot"] is True
+    assert not stored.exists()
+    assert run("logout", url=None, token=None).stdout == "Nothing was stored.\n"
+
+
+def test_a_config_from_before_hosts_keeps_its_token_for_its_own_host(run, live, other_host):
+    stored = run.home / "pilot-feedback" / "config.json"
+    stored.parent.mkdir(parents=True)
+    stored.write_text(json.dumps({"url": f"{live.base}/api/v1", "token": live.tokens["member"]}))
+    assert as_json(run("list", "--json", url=None, token=None))["items"] is not None
+    assert run("list", url=other_host.url, token=None).returncode == 1
+    assert "authorization" not in other_host.requests[-1]
+    other_host.answer = OtherHost.EMPTY_PAGE
+    assert run("login", "--url", other_host.url, "--token", "pfk_other", url=None, token=None).returncode == 0
+    assert json.loads(stored.read_text()) == {"url": other_host.url, "hosts": {
+        live.base: {"token": live.tokens["member"]}, other_host.origin: {"token": "pfk_other"}}}
+
+
+@pytest.mark.parametrize(("url", "origin"), [
+    ("https://Feedback.Example.com:443/api/v1", "https://feedback.example.com"),
+    ("http://127.0.0.1:8080/api/v1/", "http://127.0.0.1:8080"),
+    ("https://deploy:s3cret@feedback.example.com:8443", "https://feedback.example.com:8443"),
+    ("http://[::1]:80/api/v1", "http://[::1]"),
+])
+def test_tokens_are_kept_by_origin(config, url, origin):
+    assert config.origin(url) == origin
+
+
+@pytest.mark.parametrize("url", ["feedback.example.com/api/v1", "ftp://feedback.example.com", "http://",
+                                 "http://feedback.example.com:99999/api/v1"])
+def test_an_address_that_is_not_http_is_a_usage_error(run, config, url):
+    with pytest.raises(click.UsageError):
+        config.origin(url)
+    done = run("login", "--url", url, "--token", "pfk_x", url=None, token=None)
+    assert done.returncode == 2 and "is not an http:// or https:// address" in done.stderr
+    assert not (run.home / "pilot-feedback" / "config.json").exists()
+
+
+def test_saving_needs_no_fchmod_and_keeps_the_file_private(config, monkeypatch):
+    """os.fchmod does not exist on Windows."""
+    monkeypatch.delattr(os, "fchmod", raising=False)
+    target = config.path()
+    target.parent.mkdir(parents=True)
+    target.write_text("{}")
+    target.chmod(0o644)  # an older file's wider rights do not stay
+    assert config.save("https://feedback.example.com/api/v1/", "pfk_x") == target
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert json.loads(target.read_text()) == {"url": "https://feedback.example.com/api/v1",
+                                              "hosts": {"https://feedback.example.com": {"token": "pfk_x"}}}
+    assert os.listdir(target.parent) == ["config.json"]
+
+
+def test_a_save_cut_short_leaves_the_old_file_whole(config, monkeypatch):
+    target = config.save("https://feedback.example.com/api/v1", "pfk_x")
+    before = target.read_text()
+
+    def cut_short(doc, out, **options):
+        out.write('{"url": ')
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(config.json, "dump", cut_short)
+    with pytest.raises(OSError):
+        config.save("https://other.example.com/api/v1", "pfk_y")
+    assert target.read_text() == before and os.listdir(target.parent) == ["config.json"]
 
 
 def test_shell_completion(run):
     script = run("completion", "bash", url=None, token=None)
     assert script.returncode == 0 and "_PILOT_FEEDBACK_COMPLETE=bash_complete" in script.stdout
+    assert as_json(run("completion", "bash", "--json", url=None, token=None))["script"] + "\n" == script.stdout
     offered = run(url=None, token=None, _PILOT_FEEDBACK_COMPLETE="bash_complete", COMP_WORDS="pilot-feedback sub",
                   COMP_CWORD="1")
     assert "submit" in offered.stdout

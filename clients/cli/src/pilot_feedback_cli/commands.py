@@ -1,6 +1,6 @@
 """The subcommands of `pilot-feedback` (main.py loads them when one runs). Exit codes: 0
 done, 1 the API refused or could not be reached (its problem's detail is printed), 2 a
-usage error."""
+usage error. Errors are click's exceptions, which main.py prints, as JSON with --json."""
 from __future__ import annotations
 
 import functools
@@ -46,79 +46,75 @@ def client() -> Any:
 
 
 def command(name: str, **settings: Any) -> Callable[[Callable[..., tuple[Any, Renderer]]], click.Command]:
-    """A subcommand that returns what it got and how to show it: printed for people, or
-    as JSON with --json; an API refusal prints its detail and exits 1."""
+    """A subcommand, named and summed up as main.SUMMARIES says and kept in COMMANDS, that
+    returns what it got and how to show it: printed for people, or as JSON with --json."""
     def wrap(fn: Callable[..., tuple[Any, Renderer]]) -> click.Command:
-        @_registered(name, **settings)
-        @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+        @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts (errors too, on stderr).")
         @functools.wraps(fn)
         def run(*args: Any, as_json: bool, **kwargs: Any) -> None:
             from pilot_feedback_cli import output
-            from pilot_feedback_cli.api import ApiError
 
-            try:
-                data, show = fn(*args, **kwargs)
-            except ApiError as exc:
-                lines = exc.lines()
-                click.echo(f"Error: {lines[0]}", err=True)
-                for line in lines[1:]:
-                    click.echo(line, err=True)
-                sys.exit(1)
+            data, show = fn(*args, **kwargs)
             if as_json:
                 output.as_json(data)
             else:
                 show(data)
-        return run
-    return wrap
-
-
-def _registered(name: str, **settings: Any) -> Callable[[Callable[..., Any]], click.Command]:
-    """A click command named and summed up as main.SUMMARIES says, kept in COMMANDS."""
-    def wrap(fn: Callable[..., Any]) -> click.Command:
-        made = click.command(name, short_help=SUMMARIES[name], **settings)(fn)
-        COMMANDS[name] = made
-        return made
+        COMMANDS[name] = click.command(name, short_help=SUMMARIES[name], **settings)(run)
+        return COMMANDS[name]
     return wrap
 
 
 # --- signing in
 
 
-@_registered("login")
+@command("login")
 @click.option("--url", prompt="API address (such as https://feedback.example.com/api/v1)",
               help="The API's base address.")
 @click.option("--token", prompt=True, hide_input=True, help="An API key, a JWT, or a tenant's intake key.")
-def login(url: str, token: str) -> None:
-    """Check a token against the API and keep it for the next commands."""
+def login(url: str, token: str) -> tuple[Any, Renderer]:
+    """Check a token against the API and keep it for the API's host (scheme, host and port):
+    it is sent there alone. The address becomes the default one."""
     from pilot_feedback_cli import config
     from pilot_feedback_cli.api import INTAKE_KEY_PREFIX, ApiError, Client
 
+    url = url.rstrip("/")
+    host = config.origin(url)
     if not token.startswith(INTAKE_KEY_PREFIX):  # intake keys may submit only: nothing to check them with
         try:
-            Client(config.Settings(url.rstrip("/"), token)).request("GET", "/feedback/", params={"limit": 1})
+            Client(config.Settings(url, token)).request("GET", "/feedback/", params={"limit": 1})
         except ApiError as exc:
-            click.echo(f"Error: {exc.detail} Nothing was stored.", err=True)
-            sys.exit(1)
-    click.echo(f"Signed in to {url.rstrip('/')}; kept in {config.save(url, token)} (readable by you alone).")
+            raise ApiError(f"{exc.detail} Nothing was stored.", exc.status, exc.title, exc.errors) from None
+    kept = {"url": url, "host": host, "config": str(config.save(url, token))}
+    return kept, lambda it: click.echo(f"Signed in to {it['host']}; the token is kept in {it['config']} "
+                                       "(readable by you alone) and sent to that host only.")
 
 
-@_registered("logout")
-def logout() -> None:
-    """Forget what `login` stored."""
+@command("logout")
+@click.option("--url", help="The API whose host's token to forget; by default PILOT_FEEDBACK_URL, "
+                            "or else the last login's.")
+def logout(url: str | None) -> tuple[Any, Renderer]:
+    """Forget the token login kept for a host."""
     from pilot_feedback_cli import config
 
-    click.echo(f"Forgot {config.path()}." if config.forget() else "Nothing was stored.")
+    saved = config.stored()
+    if not saved and not url:
+        return {"host": None, "forgot": False}, lambda _: click.echo("Nothing was stored.")
+    host = config.origin(url or config.address(saved))
+    forgot = config.forget(host)
+    return {"host": host, "forgot": forgot}, lambda _: click.echo(
+        f"Forgot the token for {host}." if forgot else f"No token was kept for {host}.")
 
 
-@_registered("completion")
+@command("completion")
 @click.argument("shell", type=click.Choice(SHELLS))
-def completion(shell: str) -> None:
+def completion(shell: str) -> tuple[Any, Renderer]:
     """Print the shell's completion script: eval "$(pilot-feedback completion bash)"."""
     from click.shell_completion import get_completion_class
 
     found = get_completion_class(shell)
     assert found is not None  # every one of SHELLS has a class in click
-    click.echo(found(cli, {}, "pilot-feedback", "_PILOT_FEEDBACK_COMPLETE").source())
+    script = found(cli, {}, "pilot-feedback", "_PILOT_FEEDBACK_COMPLETE").source()
+    return {"shell": shell, "script": script}, lambda it: click.echo(it["script"])
 
 
 # --- submitting and following

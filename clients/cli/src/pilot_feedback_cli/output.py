@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 
-def as_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+def as_json(data: Any, err: bool = False) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False), err=err)
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
