@@ -220,7 +220,7 @@ class Settings:
     github_webhook_key: str
     github_webhook_key_secret: str
     github_webhook_max_age_seconds: int
-    # Retention: idempotency records (hours, at least 24); finished outbox events and
+    # Retention: idempotency records (hours, at least 49: shared/retention.py); finished outbox events and
     # webhook deliveries (days, at least 2).
     idempotency_retention_hours: int
     retention_days: int

@@ -1,5 +1,6 @@
-"""The web widget over HTTP: its script as served, and the origins a tenant's intake key
-may be used from (CORS answers and refusals follow the tenant's list)."""
+"""The web widget over HTTP: its script as served (current and versioned), how long its retries
+are recognised, and the origins a tenant's intake key may be used from (CORS answers and
+refusals follow the tenant's list)."""
 from __future__ import annotations
 
 import base64
@@ -10,20 +11,72 @@ from pathlib import Path
 
 from helpers import BASE, item_body, manage, sql
 
+from shared import retention
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "shared/widget/widget.js"
 APP = "https://app.example.com"
 
 
-def test_the_script_is_served_small_cacheable_and_as_the_readme_pins_it(client):
+def _version_and_integrity() -> tuple[str, str]:
+    """The script's versioned name part and its Subresource Integrity value."""
+    script = SCRIPT.read_bytes()
+    return (hashlib.sha256(script).hexdigest()[:16],
+            "sha384-" + base64.b64encode(hashlib.sha384(script).digest()).decode())
+
+
+def _readme_tags() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    return re.findall(r'<script src="https://HOST/api/v1/feedback/widget\.[^"]*"[^>]*>', readme)
+
+
+def test_the_unversioned_script_is_the_current_one_cached_for_an_hour_and_not_pinned(client):
     served = client.get(BASE + "widget.js")
     assert served.status_code == 200 and served.mimetype == "text/javascript"
     assert served.get_data() == SCRIPT.read_bytes()
     assert served.headers["Cache-Control"] == "public, max-age=3600"
-    assert served.headers["Access-Control-Allow-Origin"] == "*"  # Subresource Integrity across origins needs CORS
+    assert served.headers["Access-Control-Allow-Origin"] == "*"
     assert len(gzip.compress(served.get_data(), 9)) < 15 * 1024
-    integrity = "sha384-" + base64.b64encode(hashlib.sha384(served.get_data()).digest()).decode()
-    assert f'integrity="{integrity}"' in (ROOT / "README.md").read_text(), "README.md's widget tag pins another script"
+    # Its content changes with each deployment: pinned with integrity, pages would break at the next.
+    [alias] = [tag for tag in _readme_tags() if "/widget.js" in tag]
+    assert "integrity" not in alias
+
+
+def test_the_versioned_script_is_immutable_and_as_the_readme_pins_it(client):
+    version, integrity = _version_and_integrity()
+    served = client.get(f"{BASE}widget.{version}.js")
+    assert served.status_code == 200 and served.mimetype == "text/javascript"
+    assert served.get_data() == SCRIPT.read_bytes()
+    assert served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert served.headers["Access-Control-Allow-Origin"] == "*"  # Subresource Integrity across origins needs CORS
+    [pinned] = [tag for tag in _readme_tags() if "/widget.js" not in tag]
+    assert f"/widget.{version}.js" in pinned and f'integrity="{integrity}"' in pinned, (
+        f"README.md's widget tag pins another script: widget.{version}.js, {integrity}")
+    assert 'crossorigin="anonymous"' in pinned
+
+    other = client.get(f"{BASE}widget.{'0' * 16}.js")
+    assert other.status_code == 404 and f"widget.{version}.js" in other.get_json()["detail"]
+
+
+def test_the_widget_retries_a_send_only_while_its_idempotency_record_lives(client, tenant, function_app, database_url,
+                                                                           env):
+    window = re.search(r"var RETRY_WINDOW_HOURS = (\d+);", SCRIPT.read_text())
+    assert window and int(window[1]) == retention.WIDGET_RETRY_HOURS
+    env(IDEMPOTENCY_RETENTION_HOURS="24")  # shorter than the widget retries: the widget's window wins
+    sent = {}
+    for key, age in (("retried-last", retention.WIDGET_RETRY_HOURS), ("older", retention.WIDGET_RETRY_HOURS + 2)):
+        sent[key] = client.post(BASE, json=item_body(summary=key), headers={**tenant.auth(), "Idempotency-Key": key})
+        sql(database_url, f"UPDATE idempotency_keys SET created_at = now() - interval '{age} hours'"
+            " WHERE tenant_id = :t AND key = :k", t=tenant.id, k=key)
+    assert function_app("sweep").test_client().post("/").status_code == 200
+
+    kept = sql(database_url, "SELECT key FROM idempotency_keys WHERE tenant_id = :t", t=tenant.id)
+    assert [key for key, in kept] == ["retried-last"]
+    again = client.post(BASE, json=item_body(summary="retried-last"),
+                        headers={**tenant.auth(), "Idempotency-Key": "retried-last"})
+    assert again.get_json()["id"] == sent["retried-last"].get_json()["id"]
+    assert sql(database_url, "SELECT count(*) FROM feedback WHERE tenant_id = :t AND summary = 'retried-last'",
+               t=tenant.id)[0][0] == 1
 
 
 def _allow(database_url, tenant, *origins: str) -> dict:

@@ -6,6 +6,7 @@ connection: the pool is made on the first request.
 from __future__ import annotations
 
 import functools
+import hashlib
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
@@ -28,7 +29,9 @@ start()
 
 MAX_IDEMPOTENCY_KEY = 255
 WIDGET_TYPE = "text/javascript"
-WIDGET_MAX_AGE = 3600  # an hour: its address has no version in it
+# widget.js follows each deployment within the hour; widget.HASH.js names one content for good.
+WIDGET_ALIAS_CACHE = "public, max-age=3600"
+WIDGET_VERSION_CACHE = "public, max-age=31536000, immutable"
 
 
 def list_feedback(call: Call) -> Reply:
@@ -100,15 +103,33 @@ def follow(call: Call) -> Reply:
 
 
 def widget(call: Call) -> Reply:
-    """The web widget's script: one file, read once per process."""
-    return Reply(200, _widget_script(), mimetype=WIDGET_TYPE, headers={
+    """The web widget's script under its unversioned name: whichever version is deployed."""
+    return _widget_reply(WIDGET_ALIAS_CACHE)
+
+
+def widget_version(call: Call) -> Reply:
+    """The script under its content's name: only the version this deployment ships."""
+    if call.args["version"] != widget_hash():
+        raise errors.NotFound(f"This deployment serves the widget as widget.{widget_hash()}.js (and widget.js).")
+    return _widget_reply(WIDGET_VERSION_CACHE)
+
+
+def _widget_reply(cache_control: str) -> Reply:
+    return Reply(200, _widget_script().decode(), mimetype=WIDGET_TYPE, headers={
         # Pages may pin it with Subresource Integrity, which needs CORS for a script of another origin.
-        "Access-Control-Allow-Origin": "*", "Cache-Control": f"public, max-age={WIDGET_MAX_AGE}"})
+        "Access-Control-Allow-Origin": "*", "Cache-Control": cache_control})
 
 
 @functools.cache
-def _widget_script() -> str:
-    return (ROOT / "shared/widget/widget.js").read_text()
+def _widget_script() -> bytes:
+    """One file, read once per process."""
+    return (ROOT / "shared/widget/widget.js").read_bytes()
+
+
+@functools.cache
+def widget_hash() -> str:
+    """The versioned name's part: the start of the script's SHA-256, which changes with its content only."""
+    return hashlib.sha256(_widget_script()).hexdigest()[:16]
 
 
 def spec(call: Call) -> Reply:
@@ -137,6 +158,9 @@ API = Api(
               query=SignedLinkQuery, media=pages.HTML, problems=(403, 404, 422)),
         Route("GET", "/feedback/widget.js", widget, PUBLIC, "The web widget (one script tag adds it to a page)",
               media=WIDGET_TYPE),
+        Route("GET", "/feedback/widget.<version>.js", widget_version, PUBLIC,
+              "The web widget under its content's hash (cached for good; pin it with Subresource Integrity)",
+              media=WIDGET_TYPE, problems=(404,)),
         Route("GET", ID, detail, USER, "One feedback item", response="FeedbackOut", problems=(401, 404)),
         Route("PATCH", ID, update, USER, "Edit feedback", body=FeedbackUpdate, response="FeedbackOut",
               problems=(400, 401, 403, 404, 409, 413, 415, 422)),
