@@ -1,5 +1,5 @@
 // What the commands do, apart from VS Code: the extension (extension.ts) passes a Ui made
-// of VS Code's QuickPick, input boxes and status bar, and the tests a scripted one.
+// of VS Code's QuickPick, input boxes, an editor and the status bar, and the tests a scripted one.
 
 import { Api, ApiError, Item } from "./api";
 import { buildContext, Environment, Git } from "./context";
@@ -13,6 +13,8 @@ export interface Choice<T> {
 export interface Ui {
   pick<T>(title: string, choices: Choice<T>[]): Promise<T | undefined>;
   input(title: string, options: { prompt: string; password?: boolean; validate?: (value: string) => string | undefined }): Promise<string | undefined>;
+  /** Text of several lines, written in an editor; undefined when the user cancels. */
+  write(title: string, prompt: string): Promise<string | undefined>;
   status(message: string): void;
   error(message: string): void;
 }
@@ -21,6 +23,8 @@ export interface Workspace {
   api(): Promise<Api | undefined>;
   environment(): Environment;
   git(): Promise<Git>;
+  /** Whether the workspace is trusted: git runs in it only then (a repository's config can run commands). */
+  trusted(): boolean;
   selection(): string | undefined;
   newKey(): string;
 }
@@ -41,15 +45,30 @@ export const PRIORITIES: Choice<string>[] = [
   { label: "Urgent", value: "urgent" },
 ];
 
-const CONTEXT: Choice<boolean>[] = [
-  { label: "Attach context", description: "VS Code version, OS, the file's language, the extension's version, git remote, branch and commit", value: true },
-  { label: "Send without context", value: false },
-];
+function contextChoices(trusted: boolean): Choice<boolean>[] {
+  const about = "VS Code version, OS, the file's language, the extension's version";
+  return [
+    { label: "Attach context", description: trusted ? `${about}, git remote, branch and commit` : `${about} (no git: the workspace is not trusted)`, value: true },
+    { label: "Send without context", value: false },
+  ];
+}
 
 const MAX_SUMMARY = 200;
 
 /** One report, asked for step by step; undefined when the user cancels or it is refused. */
 export async function report(type: string | undefined, ui: Ui, workspace: Workspace): Promise<Item | undefined> {
+  try {
+    return await ask(type, ui, workspace);
+  } catch (error) {
+    if (error instanceof ApiError) {
+      ui.error(`Pilot Feedback: ${error.message}`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+async function ask(type: string | undefined, ui: Ui, workspace: Workspace): Promise<Item | undefined> {
   const api = await workspace.api();
   if (!api) {
     ui.error("Pilot Feedback: sign in first (Pilot Feedback: Sign In).");
@@ -66,23 +85,16 @@ export async function report(type: string | undefined, ui: Ui, workspace: Worksp
   if (summary === undefined) return undefined;
   const description = await describe(ui, workspace.selection());
   if (description === undefined) return undefined;
-  const consent = await ui.pick("Send context with it?", CONTEXT);
+  const trusted = workspace.trusted();
+  const consent = await ui.pick("Send context with it?", contextChoices(trusted));
   if (consent === undefined) return undefined;
-  const context = buildContext(consent, workspace.environment(), consent ? await workspace.git() : {});
-  try {
-    const item = await api.submit(
-      { feedback_type: feedbackType, summary: summary.trim(), description, priority, source: "ide_plugin", context },
-      workspace.newKey(),
-    );
-    ui.status(`Pilot Feedback: sent "${item.summary}".`);
-    return item;
-  } catch (error) {
-    if (error instanceof ApiError) {
-      ui.error(`Pilot Feedback: ${error.message}`);
-      return undefined;
-    }
-    throw error;
-  }
+  const context = buildContext(consent, workspace.environment(), consent && trusted ? await workspace.git() : {});
+  const item = await api.submit(
+    { feedback_type: feedbackType, summary: summary.trim(), description, priority, source: "ide_plugin", context },
+    workspace.newKey(),
+  );
+  ui.status(`Pilot Feedback: sent "${item.summary}".`);
+  return item;
 }
 
 /** The description: written, or the editor's selection when the user picks "include selection". */
@@ -95,7 +107,7 @@ async function describe(ui: Ui, selection: string | undefined): Promise<string |
     if (how === undefined) return undefined;
     if (how === "selection") return selection;
   }
-  return ui.input("Description", { prompt: "What happened, and what you expected (optional)" });
+  return ui.write("Description", "What happened, and what you expected (optional)");
 }
 
 /** Checks a token against the API and hands it to `keep` (VS Code's SecretStorage). */

@@ -1,32 +1,39 @@
 // The extension's logic against the real local server (tests/test_vscode_extension.py
 // starts it and names it in PILOT_FEEDBACK_URL, with a member's key in PILOT_FEEDBACK_TOKEN).
-// VS Code itself is not run here: a scripted Ui answers the prompts.
+// VS Code itself is not run here (tests/test_vscode_workbench.py runs it): a scripted Ui
+// answers the prompts.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer, IncomingHttpHeaders, Server } from "node:http";
+import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Api, ApiError, Item } from "../src/api";
+import { Api, ApiError, Item, originOf } from "../src/api";
 import { Choice, report, rows, signIn, Ui, Workspace } from "../src/commands";
 import { buildContext, gitOf, withoutCredentials } from "../src/context";
+import { tokenKey, Tokens } from "../src/tokens";
 
 const URL = process.env.PILOT_FEEDBACK_URL ?? "";
 const TOKEN = process.env.PILOT_FEEDBACK_TOKEN ?? "";
 assert.ok(URL && TOKEN, "PILOT_FEEDBACK_URL and PILOT_FEEDBACK_TOKEN name the server under test");
 
 /** A Ui that answers each prompt in turn with the script's next answer, and records what it showed. */
-function scripted(answers: unknown[]): Ui & { shown: string[]; prompts: string[] } {
+function scripted(answers: unknown[]): Ui & { shown: string[]; prompts: string[]; offered: Map<string, Choice<unknown>[]> } {
   const queue = [...answers];
   const shown: string[] = [];
   const prompts: string[] = [];
+  const offered = new Map<string, Choice<unknown>[]>();
   return {
     shown,
     prompts,
+    offered,
     async pick<T>(title: string, choices: Choice<T>[]) {
       prompts.push(title);
+      offered.set(title, choices);
       const answer = queue.shift();
       if (answer === undefined) return undefined;
       const found = choices.find((c) => c.label === answer);
@@ -38,6 +45,10 @@ function scripted(answers: unknown[]): Ui & { shown: string[]; prompts: string[]
       const answer = queue.shift() as string | undefined;
       if (answer !== undefined && options.validate) assert.equal(options.validate(answer), undefined, title);
       return answer;
+    },
+    async write(title) {
+      prompts.push(title);
+      return queue.shift() as string | undefined;
     },
     status: (message) => shown.push(`status: ${message}`),
     error: (message) => shown.push(`error: ${message}`),
@@ -53,20 +64,42 @@ function checkout(): string {
   return dir;
 }
 
-function workspace(selection?: string, token = TOKEN): Workspace & { keys: string[] } {
+function workspace(selection?: string, token = TOKEN, trusted = true): Workspace & { keys: string[]; gitRuns: number } {
   const folder = checkout();
   const keys: string[] = [];
-  return {
+  const made = {
     keys,
+    gitRuns: 0,
     api: async () => (token ? new Api(URL, token) : undefined),
     environment: () => ({ vscodeVersion: "1.96.0", os: "Linux 6.1", languageId: "typescript", extensionVersion: "0.1.0" }),
-    git: () => gitOf(folder),
+    git: () => {
+      made.gitRuns++;
+      return gitOf(folder);
+    },
+    trusted: () => trusted,
     selection: () => selection,
     newKey: () => {
       keys.push(randomUUID());
       return keys[keys.length - 1];
     },
   };
+  return made;
+}
+
+/** A server on a free loopback port that records each request's headers and answers as `answer` does. */
+async function recorder(answer: (respond: (status: number) => void) => void = (respond) => respond(200)) {
+  const seen: IncomingHttpHeaders[] = [];
+  const server: Server = createServer((request, response) => {
+    seen.push(request.headers);
+    answer((status) => response.writeHead(status, { "Content-Type": "application/json" }).end('{"items": []}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+  return { url, seen, close: () => (server.closeAllConnections(), new Promise((resolve) => server.close(resolve))) };
+}
+
+async function fetchItem(id: string): Promise<any> {
+  return (await fetch(`${URL}/feedback/${id}/`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
 }
 
 async function mine(summary: string): Promise<Item[]> {
@@ -81,7 +114,7 @@ test("Report a Bug sends a bug with the context the user agreed to", async () =>
   assert.deepEqual(ui.prompts, ["Priority", "Summary", "Description", "Send context with it?"]);
   assert.deepEqual(ui.shown, [`status: Pilot Feedback: sent "${summary}".`]);
   const [found] = await mine(summary);
-  const full = (await (await fetch(`${URL}/feedback/${found.id}/`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as any;
+  const full = await fetchItem(found.id);
   assert.equal(full.feedback_type, "bug");
   assert.equal(full.priority, "high");
   assert.equal(full.source, "ide_plugin");
@@ -99,7 +132,7 @@ test("without consent no context goes, and file contents only when the user incl
   const written = scripted(["Medium", summary, "Write a description", "Please add autosave.", "Send without context"]);
   assert.ok(await report("feature", written, workspace(selected)));
   const [item] = await mine(summary);
-  const full = (await (await fetch(`${URL}/feedback/${item.id}/`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as any;
+  const full = await fetchItem(item.id);
   assert.deepEqual(full.context, {});
   assert.equal(full.description, "Please add autosave.");
   assert.ok(!JSON.stringify(full).includes("the code in question"));
@@ -108,7 +141,7 @@ test("without consent no context goes, and file contents only when the user incl
   const included = scripted(["Documentation", "Low", other, "Include selection", "Send without context"]);
   assert.ok(await report(undefined, included, workspace(selected)));
   const [withSelection] = await mine(other);
-  const shown = (await (await fetch(`${URL}/feedback/${withSelection.id}/`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as any;
+  const shown = await fetchItem(withSelection.id);
   assert.equal(shown.feedback_type, "docs");
   assert.equal(shown.description, selected);
 });
@@ -171,4 +204,78 @@ test("the context builder sends nothing without consent and strips credentials f
   assert.deepEqual(buildContext(true, env, {}), { vscode_version: "1.96.0", os: "Linux", extension_version: "0.1.0" });
   assert.equal(withoutCredentials("https://u:p@host.example/o/r.git"), "https://host.example/o/r.git");
   assert.equal(withoutCredentials("git@github.com:o/r.git"), "git@github.com:o/r.git");
+});
+
+test("in an untrusted workspace git is not run, and the context says so and carries the rest", async () => {
+  const summary = `Untrusted ${randomUUID().slice(0, 6)}`;
+  const ui = scripted(["Low", summary, "", "Attach context"]);
+  const untrusted = workspace(undefined, TOKEN, false);
+  assert.ok(await report("bug", ui, untrusted));
+  assert.equal(untrusted.gitRuns, 0);
+  assert.match(ui.offered.get("Send context with it?")![0].description ?? "", /no git: the workspace is not trusted/);
+  const [item] = await mine(summary);
+  assert.deepEqual((await fetchItem(item.id)).context, {
+    vscode_version: "1.96.0", os: "Linux 6.1", language: "typescript", extension_version: "0.1.0",
+  });
+});
+
+test("a server that does not answer is given up after the timeout, with a message that says so", { timeout: 10_000 }, async () => {
+  const hung = await recorder(() => undefined);
+  try {
+    const started = Date.now();
+    await assert.rejects(new Api(hung.url, TOKEN, 300).mine(), (e: unknown) =>
+      e instanceof ApiError && e.status === 0 && e.message === `${hung.url} did not answer within 0.3 seconds: try again later.`);
+    assert.ok(Date.now() - started < 5000);
+    assert.equal(hung.seen.length, 1);
+  } finally {
+    await hung.close();
+  }
+});
+
+test("a token is kept per API origin and only ever sent to the origin it was stored for", async () => {
+  const entries = new Map<string, string>();
+  const secrets = {
+    get: async (key: string) => entries.get(key),
+    store: async (key: string, value: string) => void entries.set(key, value),
+    delete: async (key: string) => void entries.delete(key),
+  };
+  const tokens = new Tokens(secrets);
+  await tokens.keep(URL, TOKEN);
+  assert.deepEqual([...entries.keys()], [`pilotFeedback.token@${new globalThis.URL(URL).origin}`]);
+  assert.equal(tokenKey(URL), tokenKey(URL.replace(/\/api\/v1$/, "/elsewhere/")));
+  assert.ok(Array.isArray(await (await tokens.api(URL))!.mine(1))); // the stored token works at its own origin
+
+  // A workspace naming another host (here a recorder on another port) gets no token to send.
+  const other = await recorder();
+  try {
+    assert.equal(await tokens.api(other.url), undefined);
+    const ui = scripted([]);
+    const pointed = { ...workspace(), api: () => tokens.api(other.url) };
+    assert.equal(await report("bug", ui, pointed), undefined);
+    assert.deepEqual(ui.shown, ["error: Pilot Feedback: sign in first (Pilot Feedback: Sign In)."]);
+    assert.deepEqual(other.seen, []);
+  } finally {
+    await other.close();
+  }
+  assert.throws(() => originOf("file:///etc/passwd"), /not an http\(s\) address/);
+  const badSetting = scripted([]);
+  assert.equal(await report("bug", badSetting, { ...workspace(), api: () => tokens.api("not a url") }), undefined);
+  assert.deepEqual(badSetting.shown, ['error: Pilot Feedback: The pilotFeedback.apiUrl setting is not an http(s) address: "not a url".']);
+
+  await tokens.forget(URL);
+  assert.equal(await tokens.api(URL), undefined);
+});
+
+test("the manifest keeps the API address out of workspace settings and declares what runs untrusted", () => {
+  const manifest = JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8"));
+  assert.equal(manifest.contributes.configuration.properties["pilotFeedback.apiUrl"].scope, "machine");
+  const untrusted = manifest.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, "limited");
+  assert.match(untrusted.description, /git/);
+  const welcome = manifest.contributes.viewsWelcome.filter((w: any) => w.view === "pilotFeedback.myFeedback");
+  assert.deepEqual(welcome.map((w: any) => w.when), ["!pilotFeedback.signedIn", "pilotFeedback.signedIn"]);
+  assert.match(welcome[0].contents, /\[Sign In\]\(command:pilotFeedback\.signIn\)/);
+  assert.equal(manifest.license, "MIT");
+  const icon = readFileSync(join(__dirname, "../..", manifest.icon));
+  assert.deepEqual([icon.readUInt32BE(16), icon.readUInt32BE(20)], [128, 128]); // the PNG's IHDR width and height
 });
