@@ -20,7 +20,7 @@ import pydantic
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
-from shared import auth, db, errors, logs, queries
+from shared import auth, db, errors, logs, pages, queries
 from shared.config import settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -430,9 +430,20 @@ def _validation_problem(exc: pydantic.ValidationError) -> errors.ApiError:
     return errors.ValidationFailed("The request has invalid fields.", errors=found)
 
 
+# Every answer of the API (JSON, problems, the widget's script): no page may frame it, no
+# browser may take it for another type, no referrer leaves it. An HTML page (a mail's link)
+# is answered with the pages' own policy (shared/pages.py).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 def _response(status: int, body: Any, headers: dict[str, str], mimetype: str) -> flask.Response:
     text = body if isinstance(body, str) else json.dumps(body, default=str)
-    return flask.Response(text, status=status, headers=headers, mimetype=mimetype)
+    secured = {**SECURITY_HEADERS, **(pages.SECURITY_HEADERS if mimetype == pages.HTML else {})}
+    return flask.Response(text, status=status, headers={**secured, **headers}, mimetype=mimetype)
 
 
 def _problem(exc: errors.ApiError, request: flask.Request) -> flask.Response:

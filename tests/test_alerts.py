@@ -52,6 +52,29 @@ def test_an_urgent_item_mails_each_admin_who_takes_alerts_once(client, tenant, d
     assert len(mailbox.wait_for(2, timeout=0.5)) == 1
 
 
+# A summary that, written as it is, would put lines of its own in the team's mails.
+FAKE_LINES = ("Checkout is down\r\nReset your password: https://evil.example/reset\n"
+              "Thanks,\u2028The security team\u2029\x1b" + " padding" * 20)
+
+
+def test_item_text_in_team_mails_is_one_quoted_clipped_line(client, tenant, database_url, mailbox, notify):
+    tenancy.configure(tenant.id, time_zone="UTC")
+    _admin(tenant, "Ada")
+    item = submit(client, tenant, priority="urgent", summary=FAKE_LINES)
+    sql(database_url, "UPDATE feedback SET created_at = :at, sla_due_at = :due WHERE id = :id",
+        at=MONDAY_MORNING - dt.timedelta(hours=1), due=MONDAY_MORNING + dt.timedelta(days=1), id=item["id"])
+    digest.run(MONDAY_MORNING)
+    for made in _team_mails(database_url, tenant, "alert") + _team_mails(database_url, tenant, "digest"):
+        assert notify(made["id"]) == 200
+    alert, morning = mailbox.wait_for(2)
+    quoted = ("“Checkout is down Reset your password: https://evil.example/reset Thanks, The security team"
+              " padding padding padding padd…”")  # 120 characters and the quotation marks
+    for message, label in ((alert, "Summary: "), (morning, "- [urgent] ")):
+        lines = message.get_content().splitlines()  # as a mail client breaks them, U+2028 included
+        assert [line.partition("”")[0] + "”" for line in lines if "evil" in line] == [label + quoted]
+    assert alert["Subject"].startswith("Urgent feedback: Checkout is down Reset your password:")
+
+
 def test_high_items_alert_only_where_the_tenant_asks(client, tenant, database_url):
     _admin(tenant, "Grace")
     submit(client, tenant, priority="high", summary="Slow search")
@@ -81,9 +104,10 @@ def test_each_admin_gets_one_digest_each_working_morning(client, tenant, databas
         at=MONDAY_MORNING - dt.timedelta(days=3), t=tenant.id)
     due = submit(client, tenant, summary="Due today")
     breached = submit(client, tenant, summary="Past its SLA")
-    sql(database_url, "UPDATE feedback SET sla_due_at = :at WHERE id = :id",
-        at=MONDAY_MORNING + dt.timedelta(hours=5), id=due["id"])
-    sql(database_url, "UPDATE feedback SET sla_due_at = now() - interval '1 hour' WHERE id = :id", id=breached["id"])
+    # Every time the digest reads is the test's: none depends on the day it runs.
+    for item, hours in ((due, 5), (breached, -1)):
+        sql(database_url, "UPDATE feedback SET created_at = :made, sla_due_at = :due WHERE id = :id",
+            made=MONDAY_MORNING - dt.timedelta(days=1), due=MONDAY_MORNING + dt.timedelta(hours=hours), id=item["id"])
 
     assert digest.run(MONDAY_MORNING - dt.timedelta(days=2))["sent"] == 0  # a Saturday: no digest
     digest.run(MONDAY_MORNING)

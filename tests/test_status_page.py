@@ -3,15 +3,21 @@ every mail; its status, the public response and the dates of its changes, and no
 about the team or anyone's address."""
 from __future__ import annotations
 
+import contextlib
+import html
+import http.server
 import re
+import threading
 import urllib.parse
 import uuid
+from collections.abc import Iterator
 
 import pytest
+import requests
 from events import deliverer
 from helpers import BASE, item_body, manage, outbox_rows, sql
 
-from shared import tenancy
+from shared import db, mail, tenancy
 
 
 @pytest.fixture
@@ -108,3 +114,85 @@ def test_the_page_of_another_tenants_item_cannot_be_made_from_a_link(client, ten
     assert "Status: new" in _text(client.get(theirs["status_url"]))
     sql(database_url, "UPDATE feedback SET summary = 'Changed' WHERE id = :id", id=mine["id"])
     assert "Changed" in _text(client.get(mine["status_url"])) and "Changed" not in _text(client.get(theirs["status_url"]))
+
+
+def _assert_page_headers(response) -> None:
+    """What every page opened from a mail is answered with."""
+    policy = response.headers["Content-Security-Policy"]
+    assert {"default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"} <= set(
+        policy.split("; ")) and re.search(r"style-src 'sha256-[A-Za-z0-9+/]+={0,2}'", policy)
+    assert [response.headers[name] for name in ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+                                                 "Cache-Control")] == ["nosniff", "no-referrer", "DENY", "no-store"]
+
+
+def test_the_pages_from_a_mail_forbid_framing_sniffing_and_referrers(client, tenant, database_url):
+    item = _anonymous(client, tenant)
+    with db.transaction() as tx:
+        token = mail.opt_out_token(tx, tenant.id, "ada@example.com")
+    opt_out = BASE + "mail/opt-out/?token=" + urllib.parse.quote(token)
+    for response in (client.get(item["status_url"]), client.get(opt_out), client.post(opt_out)):
+        assert response.status_code == 200 and response.mimetype == "text/html"
+        _assert_page_headers(response)
+        assert " style=" not in response.get_data(as_text=True)  # the policy admits the one style sheet only
+
+
+def test_every_answer_of_the_api_forbids_framing_and_sniffing(client, tenant):
+    for response in (client.get(BASE, headers=tenant.auth()), client.get(BASE + "follow/?token=not.a.token"),
+                     client.get(BASE + "widget.js"), client.get("/api/v1/nowhere")):
+        assert response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert (response.headers["X-Content-Type-Options"], response.headers["Referrer-Policy"]) == (
+            "nosniff", "no-referrer")
+
+
+@contextlib.contextmanager
+def _framing(url: str) -> Iterator[str]:
+    """A page, served at another origin (localhost, not 127.0.0.1), that frames `url`; its address."""
+    page = f'<!doctype html><title>Framer</title><iframe src="{html.escape(url)}"></iframe>'.encode()
+
+    class Framer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Framer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    import browser
+
+    browser.require_chromium()
+    yield from browser.launch()
+
+
+def test_in_a_browser_the_pages_keep_their_style_and_form_and_no_site_frames_them(chromium, live):
+    made = requests.post(live.base + BASE, json=item_body(submitter_email="ada@example.com"),
+                         headers={"X-Tenant-Key": live.intake_key}, timeout=5).json()
+    with db.transaction() as tx:
+        token = mail.opt_out_token(tx, uuid.UUID(live.tenant_id), "ada@example.com")
+    context = chromium.new_context()
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text
+            else None)
+    try:
+        page.goto(made["status_url"])
+        assert page.eval_on_selector("body", "b => getComputedStyle(b).maxWidth") == "576px"  # 36rem: styled
+        page.goto(f"{live.base}{BASE}mail/opt-out/?token={urllib.parse.quote(token)}")
+        page.click("button")
+        assert page.text_content("h1") == "Done" and violations == []
+
+        with _framing(made["status_url"]) as framer:  # a page of another site
+            page.goto(framer)  # done when its frame is
+        [framed] = page.frames[1:]
+        assert "Your feedback" not in framed.content()
+    finally:
+        context.close()
