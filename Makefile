@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# What running needs (requirements-local.txt: the runtime's and the local server's), then, in
+# the same venv, what testing, linting and benchmarks add (requirements-dev.txt).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
@@ -9,12 +12,18 @@ TOOLS_STAMP := $(TOOLS)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 # The VS Code extension's TypeScript, type definitions and packager, from npm.
 VSCODE_STAMP := clients/vscode/node_modules/.installed
+# A real VS Code (code-server) for the extension's workbench test, from npm (install.sh says how).
+CODE_SERVER_STAMP := tests/vscode-server/node_modules/.installed
 
 .PHONY: run test lint bench check clean vsix
 
-$(STAMP): requirements.txt requirements-dev.txt clients/cli/pyproject.toml
+$(RUN_STAMP): requirements.txt requirements-local.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-local.txt
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements-dev.txt clients/cli/pyproject.toml
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -31,10 +40,14 @@ $(VSCODE_STAMP): clients/vscode/package.json clients/vscode/package-lock.json
 	cd clients/vscode && npm ci --no-audit --no-fund --silent
 	touch $(VSCODE_STAMP)
 
-run: $(STAMP)
+$(CODE_SERVER_STAMP): tests/vscode-server/package.json tests/vscode-server/package-lock.json tests/vscode-server/install.sh
+	sh tests/vscode-server/install.sh
+	touch $(CODE_SERVER_STAMP)
+
+run: $(RUN_STAMP)
 	$(PY) manage.py serve --demo
 
-test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) $(VSCODE_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) $(VSCODE_STAMP) $(CODE_SERVER_STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -44,11 +57,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-check: $(STAMP)
+check: $(RUN_STAMP)
 	$(PY) manage.py check
 
 clean:
-	rm -rf $(VENV) $(TOOLS) tests/node/node_modules clients/vscode/node_modules clients/vscode/out .pytest_cache
+	rm -rf $(VENV) $(TOOLS) tests/node/node_modules tests/vscode-server/node_modules clients/vscode/node_modules clients/vscode/out .pytest_cache
 
 vsix: $(VSCODE_STAMP)
 	cd clients/vscode && npm run check && npm run build && npm run package

@@ -8,7 +8,7 @@ import threading
 
 import pg8000.native
 import pytest
-from helpers import drop_database, fresh_database
+from helpers import SERVER_URL_VARS, drop_database, fresh_database
 
 from shared import db, migrations, queries
 from shared.db import Connection, url_connector
@@ -118,8 +118,6 @@ def test_every_statement_of_the_code_prepares_against_the_schema(database_url):
 def test_sql_schema_sql_is_what_the_migrations_produce(server_url, tmp_path):
     """sql/schema.sql, dumped from a fresh migration on the embedded server (another server's
     catalog may add options of its own), is current: `python manage.py schema > sql/schema.sql`."""
-    from conftest import SERVER_URL_VARS
-
     from shared import embedded, schema_dump
 
     own_server = any(os.environ.get(v) for v in SERVER_URL_VARS)
