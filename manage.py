@@ -23,7 +23,7 @@ DEMO_TENANT = "Demo"
 
 sys.path.insert(0, str(ROOT))
 
-from shared import auth, db, errors, migrations, tenancy  # noqa: E402
+from shared import api_keys, auth, db, errors, migrations, operators, team, tenants  # noqa: E402
 from shared.config import SettingError, settings  # noqa: E402
 
 
@@ -75,7 +75,7 @@ def cmd_makemigrations(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_create(args: argparse.Namespace) -> int:
-    tenant = tenancy.create_tenant(args.name)
+    tenant = tenants.create_tenant(args.name)
     emit(args, tenant, f"tenant {tenant['id']} ({tenant['name']})\nintake key: {tenant['intake_key']}\n"
                        f"feedback by mail: {tenant['intake_email']}")
     return 0
@@ -91,39 +91,43 @@ def cmd_tenants_configure(args: argparse.Namespace) -> int:
         changes["alert_high"] = args.alert_high
     if args.time_zone is not None:
         changes["time_zone"] = args.time_zone or None
-    tenant = tenancy.configure(args.id, **changes)
+    if args.status_link_days is not None:
+        changes["status_link_days"] = args.status_link_days or None
+    tenant = tenants.configure(args.id, **changes)
     emit(args, tenant, _tenant_text(tenant))
     return 0
 
 
 def _tenant_text(tenant: dict[str, Any]) -> str:
     origins = ", ".join(tenant["allowed_origins"]) or "those of CORS_ALLOWED_ORIGINS (none of its own)"
+    link_days = tenant["status_link_days"]
     return (f"tenant {tenant['id']} ({tenant['name']}), feedback by mail to {tenant['intake_email']}: GitHub issues go to "
             f"{tenant['github_repository'] or 'the deployment default (GITHUB_REPOSITORY)'}; anonymous callers "
             f"{'may' if tenant['anonymous_priority'] else 'may not'} ask for high or urgent priority; "
             f"pages that may use its intake key (the web widget): {origins}; high items "
             f"{'alert' if tenant['alert_high'] else 'do not alert'} its admins (urgent ones do); its mornings are in "
-            f"{tenant['time_zone'] or 'SLA_TIMEZONE'}")
+            f"{tenant['time_zone'] or 'SLA_TIMEZONE'}; its submitters' status links work "
+            f"{f'for {link_days} days' if link_days else 'for good'}")
 
 
 def cmd_tenants_show(args: argparse.Namespace) -> int:
-    tenant = tenancy.show_tenant(args.id)
+    tenant = tenants.show_tenant(args.id)
     emit(args, tenant, _tenant_text(tenant))
     return 0
 
 
 def cmd_tenants_rotate_intake_key(args: argparse.Namespace) -> int:
-    tenant = tenancy.rotate_intake_key(args.id)
+    tenant = tenants.rotate_intake_key(args.id)
     emit(args, tenant, f"tenant {tenant['id']}: new intake key (the old one no longer works): {tenant['intake_key']}")
     return 0
 
 
 def cmd_signing_keys_rotate(args: argparse.Namespace) -> int:
-    from shared import mail, status_page
+    from shared import mail_ids, signing_keys, status_page
 
-    done = {purpose: tenancy.rotate_signing_key(purpose) for purpose in (mail.FIRST_KEY, status_page.PURPOSE)}
-    emit(args, done, f"mail links are now signed with {done[mail.FIRST_KEY]['key_id']}; opt-out links signed "
-         f"before keep working for {mail.SIGNING_KEY_GRACE_DAYS} days. Status page links are now signed with "
+    done = {purpose: signing_keys.rotate(purpose) for purpose in (mail_ids.KEY, status_page.PURPOSE)}
+    emit(args, done, f"mail links are now signed with {done[mail_ids.KEY]['key_id']}; opt-out links signed "
+         f"before keep working for {mail_ids.GRACE_DAYS} days. Status page links are now signed with "
          f"{done[status_page.PURPOSE]['key_id']}; those made before stop working within SECRET_TTL_SECONDS.")
     return 0
 
@@ -166,7 +170,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     expires_at = None
     if args.expires_in_days:
         expires_at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=args.expires_in_days)
-    key = tenancy.create_key(args.tenant, args.role, args.user_id, label=args.label, expires_at=expires_at)
+    key = api_keys.create_key(args.tenant, args.role, args.user_id, label=args.label, expires_at=expires_at)
     until = f", until {key['expires_at']}" if key["expires_at"] else ""
     emit(args, key, f"{key['role']} key {key['id']} ({key['label'] or 'no label'}{until}) for tenant "
          f"{key['tenant_id']}\ntoken: {key['token']}")
@@ -174,7 +178,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    keys = tenancy.list_keys(args.tenant)
+    keys = api_keys.list_keys(args.tenant)
     text = "\n".join(f"{k['id']} {k['role']:<6} {k['label'] or '-'} tenant {k['tenant_id']}"
                      f"{' revoked' if k['revoked_at'] else ''}{' expires ' + str(k['expires_at']) if k['expires_at'] else ''}"
                      for k in keys)
@@ -183,22 +187,43 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_people_add(args: argparse.Namespace) -> int:
-    person = tenancy.add_person(args.tenant, args.email, args.name, args.role)
+    person = team.add_person(args.tenant, args.email, args.name, args.role)
     emit(args, person, f"{person['id']} {person['name']} <{person['email']}> {person['role']}")
     return 0
 
 
 def cmd_people_configure(args: argparse.Namespace) -> int:
-    person = tenancy.configure_person(args.email, alerts=args.alerts, digest=args.digest)
+    person = team.configure_person(args.email, alerts=args.alerts, digest=args.digest)
     emit(args, person, f"{person['name']} <{person['email']}>: alerts {'on' if person['alerts'] else 'off'},"
                        f" morning digest {'on' if person['digest'] else 'off'}")
     return 0
 
 
 def cmd_people_list(args: argparse.Namespace) -> int:
-    people = tenancy.list_people(args.tenant)
+    people = team.list_people(args.tenant)
     emit(args, {"people": people}, "\n".join(
         f"{p['id']} {p['role']:<5} {p['name']} <{p['email']}> tenant {p['tenant_id']}" for p in people) or "no people")
+    return 0
+
+
+def cmd_people_remove(args: argparse.Namespace) -> int:
+    with operators.transaction() as tx:
+        person = team.remove_person(tx, args.email, "operator")
+    emit(args, person, f"{person['name']} <{person['email']}> removed: signed out, open items unassigned")
+    return 0
+
+
+def cmd_people_role(args: argparse.Namespace) -> int:
+    with operators.transaction() as tx:
+        person = team.set_role(tx, args.email, args.role)
+    emit(args, person, f"{person['name']} <{person['email']}> is now {person['role']} (signed out: sign in again)")
+    return 0
+
+
+def cmd_people_signout(args: argparse.Namespace) -> int:
+    with operators.transaction() as tx:
+        ended = team.end_sessions(tx, args.email)
+    emit(args, {"email": args.email, "sessions_ended": ended}, f"{ended} session(s) ended")
     return 0
 
 
@@ -212,28 +237,28 @@ def cmd_signin_link(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_list(args: argparse.Namespace) -> int:
-    tenants = tenancy.list_tenants()
-    emit(args, {"tenants": tenants}, "\n".join(f"{t['id']} {t['name']}" for t in tenants) or "no tenants")
+    listed = tenants.list_tenants()
+    emit(args, {"tenants": listed}, "\n".join(f"{t['id']} {t['name']}" for t in listed) or "no tenants")
     return 0
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    key = tenancy.revoke_key(args.key)
+    key = api_keys.revoke_key(args.key)
     emit(args, key, f"revoked key {key['id']} ({key['label'] or 'no label'})")
     return 0
 
 
 def ensure_demo_tenant() -> uuid.UUID:
     """The demo tenant, made with its keys (shown this once) on the first run."""
-    found = tenancy.find_tenant(DEMO_TENANT)
+    found = tenants.find_tenant(DEMO_TENANT)
     if found is not None:
         print(f"Demo tenant {found} (its keys were shown when it was made; "
               "'python manage.py keys create' makes more).")
         return found
-    tenant = tenancy.create_tenant(DEMO_TENANT)
+    tenant = tenants.create_tenant(DEMO_TENANT)
     tenant_id = uuid.UUID(tenant["id"])
-    member = tenancy.create_key(tenant_id, "member")
-    admin = tenancy.create_key(tenant_id, "admin")
+    member = api_keys.create_key(tenant_id, "member")
+    admin = api_keys.create_key(tenant_id, "admin")
     print(
         f"Demo tenant {tenant_id}: these keys are shown once.\n"
         f"  member key: {member['token']}\n"
@@ -251,8 +276,8 @@ def demo_signin_link(tenant_id: uuid.UUID) -> str:
     from shared import signin
 
     email, name = DEMO_ADMIN
-    if not any(p["email"] == email for p in tenancy.list_people(tenant_id)):
-        tenancy.add_person(tenant_id, email, name, "admin")
+    if not any(p["email"] == email for p in team.list_people(tenant_id)):
+        team.add_person(tenant_id, email, name, "admin")
     return signin.operator_link(email)
 
 
@@ -263,7 +288,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         demo = ensure_demo_tenant()
         os.environ.setdefault("DEFAULT_TENANT_ID", str(demo))
-        os.environ.setdefault("MAIL_LOG_BODIES", "true")  # without SMTP the log is the demo's mailbox
+        os.environ.setdefault("MAIL_DIR", str(DATA_DIR / "mail"))  # without SMTP, the demo's mailbox
         os.environ.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:*,http://127.0.0.1:*")  # local web apps
         os.environ.setdefault("INTAKE_SMTP_PORT", "2525")  # feedback by mail, from any mail client
     # The server's worker is forked from this process: it must not inherit connections.
@@ -276,7 +301,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.cache_clear()
     if args.demo:
         print(f"Triage console: {demo_signin_link(demo)}  (the demo admin's sign-in link: once, 15 minutes)")
-        print(f"Feedback by mail: {tenancy.show_tenant(demo)['intake_email']}  "
+        print(f"Feedback by mail: {tenants.show_tenant(demo)['intake_email']}  "
               f"(SMTP on {args.host}:{settings().intake_smtp_port})")
     print(f"Serving on http://{args.host}:{port}/api/v1/feedback/ (Ctrl-C stops)", flush=True)
     devserver.serve(args.host, port)
@@ -344,6 +369,9 @@ def parser() -> argparse.ArgumentParser:
                                 " new tenant")
     configure.add_argument("--time-zone", help="the IANA time zone of the tenant's mornings (digests), such as"
                                                " Europe/Berlin; an empty value restores SLA_TIMEZONE")
+    configure.add_argument("--status-link-days", type=int, metavar="N",
+                           help="how many days a submitter's status link works after it was made (every mail carries"
+                                " a fresh one); 0: for good, as for a new tenant")
     configure.set_defaults(func=cmd_tenants_configure)
 
     show = tenants.add_parser("show", parents=[common], help="a tenant's settings")
@@ -377,7 +405,7 @@ def parser() -> argparse.ArgumentParser:
     pa.add_argument("--tenant", required=True, type=uuid.UUID)
     pa.add_argument("--email", required=True)
     pa.add_argument("--name", required=True)
-    pa.add_argument("--role", required=True, choices=tenancy.PERSON_ROLES)
+    pa.add_argument("--role", required=True, choices=team.PERSON_ROLES)
     pa.set_defaults(func=cmd_people_add)
     pc = people.add_parser("configure", parents=[common], help="which mails a team member gets")
     pc.add_argument("--email", required=True)
@@ -389,6 +417,17 @@ def parser() -> argparse.ArgumentParser:
     pl = people.add_parser("list", parents=[common], help="every team member")
     pl.add_argument("--tenant", type=uuid.UUID)
     pl.set_defaults(func=cmd_people_list)
+    pr = people.add_parser("remove", parents=[common],
+                           help="a team member leaves: signed out, no more links or mail, open items unassigned")
+    pr.add_argument("--email", required=True)
+    pr.set_defaults(func=cmd_people_remove)
+    pro = people.add_parser("role", parents=[common], help="make a team member admin or staff (ends their sessions)")
+    pro.add_argument("--email", required=True)
+    pro.add_argument("--role", required=True, choices=team.PERSON_ROLES)
+    pro.set_defaults(func=cmd_people_role)
+    ps = people.add_parser("signout", parents=[common], help="end every console session of a team member")
+    ps.add_argument("--email", required=True)
+    ps.set_defaults(func=cmd_people_signout)
     link = sub.add_parser("signin-link", parents=[common], help="a one-time console sign-in link for a team member")
     link.add_argument("--email", required=True)
     link.set_defaults(func=cmd_signin_link)

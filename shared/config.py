@@ -187,8 +187,8 @@ class Settings:
     smtp_password_secret: str  # projects/P/secrets/S/versions/latest
     smtp_ca_file: str  # a private relay's CA; the system's CAs otherwise
     mail_from: str
-    # Without SMTP, whole mails go to the log only when this asks for it (the local demo).
-    mail_log_bodies: bool
+    # Without SMTP, mails are written to this folder as .eml files (the local demo's mailbox).
+    mail_dir: str
     # Feedback by mail: tenants' addresses are feedback+<slug>@INTAKE_DOMAIN; a larger mail
     # is refused. Mailgun's inbound webhook is verified with its signing key (the Secret
     # Manager version deployed; the value locally), and may be this old.
@@ -306,7 +306,7 @@ def read(environ: Mapping[str, str]) -> Settings:
         smtp_password_secret=r.secret_version("SMTP_PASSWORD_SECRET"),
         smtp_ca_file=r.text("SMTP_CA_FILE"),
         mail_from=r.text("MAIL_FROM", "Pilot Feedback <feedback@localhost>"),
-        mail_log_bodies=r.flag("MAIL_LOG_BODIES", False),
+        mail_dir=r.text("MAIL_DIR"),
         intake_domain=r.matching("INTAKE_DOMAIN", DOMAIN, "a mail domain such as feedback.example.com", "localhost"),
         intake_max_mail_bytes=r.int("INTAKE_MAX_MAIL_BYTES", 10 * 1024 * 1024, 1024),
         mailgun_signing_key=r.text("MAILGUN_SIGNING_KEY"),

@@ -147,6 +147,7 @@ INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
 SELECT f.tenant_id, f.id, 'mail', jsonb_build_object(
     'notice', 'alert', 'to', p.email, 'name', p.name, 'summary', f.summary, 'priority', {priority})
   FROM {source} JOIN people p ON p.tenant_id = f.tenant_id AND p.role = 'admin' AND p.alerts
+                    AND p.removed_at IS NULL
  WHERE ({where})
    AND ({priority} = 'urgent'
         OR ({priority} = 'high' AND (SELECT t.alert_high FROM tenants t WHERE t.id = f.tenant_id)))
@@ -290,12 +291,14 @@ SELECT f.vote_count,
                                        AND v.user_id = :user)
   FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :id"""
 
-# Counts by type, status and priority come from one index-only scan; the mean
-# response time from a partial covering index.
+# Counts by type, status and priority, and the mean response time, from the counts the
+# triggers keep (sql/0014_feedback_counts.sql): a read of at most a few hundred rows, however
+# many items the tenant has.
 STATS = scoped("""
 WITH counts AS (
-    SELECT f.type, f.status, f.priority, count(*)::int AS n
-      FROM feedback f WHERE <scope> GROUP BY 1, 2, 3
+    SELECT f.type, f.status, f.priority, sum(f.items)::bigint AS n,
+           sum(f.answered) AS answered, sum(f.response_seconds) AS response_seconds
+      FROM feedback_counts f WHERE <scope> GROUP BY 1, 2, 3 HAVING sum(f.items) <> 0
 )
 SELECT json_build_object(
     'total', (SELECT coalesce(sum(n), 0) FROM counts),
@@ -306,8 +309,7 @@ SELECT json_build_object(
     'by_priority', (SELECT coalesce(json_object_agg(priority, n), '{}')
                       FROM (SELECT priority, sum(n)::int AS n FROM counts GROUP BY 1) p),
     'avg_response_time_hours', (
-        SELECT round(CAST(avg(extract(epoch FROM f.acknowledged_at - f.created_at)) / 3600 AS numeric), 2)
-          FROM feedback f WHERE <scope> AND f.acknowledged_at IS NOT NULL),
+        SELECT round(sum(response_seconds) / nullif(sum(answered), 0) / 3600, 2) FROM counts),
     'open_count', (SELECT coalesce(sum(n), 0) FROM counts
                     WHERE status NOT IN ('completed', 'declined', 'duplicate')),
     'resolved_count', (SELECT coalesce(sum(n), 0) FROM counts
@@ -315,10 +317,11 @@ SELECT json_build_object(
 )::text""")
 
 
-# The triage view's figures: by type, status and priority from one index-only
-# scan in index order, open items per assignee from a second; the summary sums
-# those groups.
-# SLA: met when answered in time, breached when answered late or overdue unanswered.
+# The triage view's figures: by type, status and priority, and open items per assignee,
+# from the kept counts; the summary sums those groups.
+# SLA: met when answered in time, breached when answered late or overdue unanswered. Being
+# overdue changes with the clock alone, so the unanswered items overdue now are counted
+# here, from the partial index of unanswered items (the open queue, not the history).
 def _summary(where: str) -> str:
     """The stats object over the rows of `counts` that match `where`."""
     kinds = f"{where} AND c.by_kind"
@@ -349,21 +352,30 @@ def _summary(where: str) -> str:
 
 
 _STATS_COUNTS = f"""
-WITH kinds AS (
-    SELECT f.tenant_id, f.type, f.status, f.priority,
-           count(*) AS n,
-           count(*) FILTER (WHERE f.status NOT IN ('completed', 'declined', 'duplicate')) AS open,
-           count(*) FILTER (WHERE f.acknowledged_at <= f.sla_due_at) AS met,
-           count(*) FILTER (WHERE f.acknowledged_at > f.sla_due_at
-                               OR (f.acknowledged_at IS NULL AND now() > f.sla_due_at)) AS breached,
-           count(f.acknowledged_at) AS answered,
-           sum(extract(epoch FROM f.acknowledged_at - f.created_at)) AS response_seconds
-      FROM feedback f WHERE {_SCOPE}
+WITH kept AS (
+    SELECT f.tenant_id, f.type, f.status, f.priority, sum(f.items) AS n, sum(f.met) AS met, sum(f.late) AS late,
+           sum(f.answered) AS answered, sum(f.response_seconds) AS response_seconds
+      FROM feedback_counts f WHERE {_SCOPE}
+     GROUP BY 1, 2, 3, 4 HAVING sum(f.items) <> 0
+), overdue AS (
+    SELECT f.tenant_id, f.type, f.status, f.priority, count(*) AS n
+      FROM feedback f WHERE {_SCOPE} AND f.acknowledged_at IS NULL AND f.sla_due_at < now()
      GROUP BY 1, 2, 3, 4
+), kinds AS (
+    SELECT k.tenant_id, k.type, k.status, k.priority, k.n,
+           CASE WHEN k.status NOT IN ('completed', 'declined', 'duplicate') THEN k.n ELSE 0 END AS open,
+           k.met, k.late + coalesce(o.n, 0) AS breached, k.answered, k.response_seconds
+      FROM kept k LEFT JOIN overdue o USING (tenant_id, type, status, priority)
+), assigned AS (
+    SELECT f.tenant_id, f.assignee_id, sum(f.open) AS open
+      FROM feedback_assignee_counts f WHERE {_SCOPE}
+     GROUP BY 1, 2 HAVING sum(f.open) <> 0
 ), assignees AS (
-    SELECT f.tenant_id, f.assignee_id, count(*) AS open
-      FROM feedback f WHERE {_SCOPE} AND f.status NOT IN ('completed', 'declined', 'duplicate')
-     GROUP BY 1, 2
+    SELECT tenant_id, assignee_id, open FROM assigned
+    UNION ALL  -- nobody's: the open items less the assigned ones
+    SELECT k.tenant_id, NULL, sum(k.open) - coalesce((SELECT sum(a.open) FROM assigned a
+                                                       WHERE a.tenant_id = k.tenant_id), 0)
+      FROM kinds k GROUP BY 1
 ), counts AS (
     SELECT tenant_id, type, status, priority, NULL::uuid AS assignee_id, true AS by_kind,
            n, open, met, breached, answered, response_seconds FROM kinds
@@ -462,7 +474,7 @@ DIGEST_TENANTS = "SELECT id, time_zone FROM tenants ORDER BY id"
 # runs at once make one digest each.
 DIGEST_DUE_PEOPLE = """
 SELECT id, email, name, last_digest_at FROM people
- WHERE tenant_id = :tenant AND role = 'admin' AND digest
+ WHERE tenant_id = :tenant AND role = 'admin' AND digest AND removed_at IS NULL
    AND (last_digest_at IS NULL OR last_digest_at < :day_start)
  ORDER BY id FOR UPDATE SKIP LOCKED"""
 _DIGEST_ITEMS = """(SELECT coalesce(json_agg(json_build_object('id', d.id, 'summary', d.summary,
@@ -473,8 +485,9 @@ _DIGEST_ITEMS = """(SELECT coalesce(json_agg(json_build_object('id', d.id, 'summ
 DIGEST_CONTENT = "SELECT " + ", ".join(_DIGEST_ITEMS.format(where=where) + f" AS {name}" for name, where in (
     ("due_today", "f.acknowledged_at IS NULL AND f.status <> ALL (CAST(:closed AS text[]))"
                   " AND f.sla_due_at >= CAST(:now AS timestamptz) AND f.sla_due_at < CAST(:day_end AS timestamptz)"),
-    ("breached", "f.status <> ALL (CAST(:closed AS text[]))"
-                 " AND sla_status(f.sla_due_at, f.acknowledged_at, f.created_at) = 'breached'"),
+    # sla_status()'s 'breached', at the digest's clock rather than the database's.
+    ("breached", "f.status <> ALL (CAST(:closed AS text[])) AND (f.acknowledged_at > f.sla_due_at"
+                 " OR (f.acknowledged_at IS NULL AND CAST(:now AS timestamptz) > f.sla_due_at))"),
     ("new", "f.created_at > CAST(:since AS timestamptz)"),
 ))
 ENQUEUE_DIGEST = """
@@ -493,11 +506,20 @@ INBOUND_MAIL_TAKEN = """
 INSERT INTO inbound_mails (tenant_id, message_id, feedback_id, outcome)
 VALUES (:tenant, :message_id, :item, :outcome)
 ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING 1"""
-# The item one of our mails was about (named in its Message-ID), if `sender` submitted it.
-ANSWERED_ITEM = """
-SELECT f.id FROM feedback f
- WHERE f.tenant_id = :tenant AND f.id = ANY (CAST(:items AS uuid[])) AND lower(f.submitter_email) = :sender
- LIMIT 1"""
+# The submitters of the items our mails were about (named in their Message-IDs).
+ITEM_SUBMITTERS = """
+SELECT f.id, lower(f.submitter_email) AS email FROM feedback f
+ WHERE f.tenant_id = :tenant AND f.id = ANY (CAST(:items AS uuid[]))"""
+# Whether an address submitted any of the tenant's items (a bounce names it).
+IS_SUBMITTER = """
+SELECT EXISTS (SELECT 1 FROM feedback f WHERE f.tenant_id = :tenant AND lower(f.submitter_email) = :email)"""
+MARK_BOUNCING = """
+INSERT INTO mail_bounces (tenant_id, email, status, diagnostic) VALUES (:tenant, :email, :status, :diagnostic)
+ON CONFLICT (tenant_id, email) DO UPDATE
+   SET status = EXCLUDED.status, diagnostic = EXCLUDED.diagnostic, bounced_at = clock_timestamp()"""
+BOUNCING = "SELECT status, diagnostic, bounced_at FROM mail_bounces WHERE tenant_id = :tenant AND email = lower(:email)"
+# A Mailgun post's token: False when it signed another post before (a replay).
+MAILGUN_TOKEN_FRESH = "SELECT mailgun_token_fresh(:token, :digest, to_timestamp(:expires_at))"
 
 # The row, locked for its delivery; a row another delivery holds is skipped, not waited for.
 CLAIM_EVENT = """
@@ -558,6 +580,14 @@ HONOURED_SIGNING_KEY = """
 SELECT key FROM signing_keys
  WHERE name = :name AND (retired_at IS NULL OR retired_at > now() - make_interval(secs => :grace_seconds))"""
 
+# Every key of a purpose still honoured (signed links, Message-IDs of our mails), the newest
+# last as itsdangerous takes them.
+HONOURED_SIGNING_KEYS = """
+SELECT key FROM signing_keys
+ WHERE (name = :prefix OR name LIKE :prefix || '-%')
+   AND (retired_at IS NULL OR retired_at > now() - make_interval(secs => :grace_seconds))
+ ORDER BY created_at, name"""
+
 # The tenant an intake key names and the origins whose pages may use it.
 INTAKE_ORIGINS = "SELECT tenant_id, allowed_origins FROM auth_intake_origins(:key_hash)"
 INTAKE_ORIGINS_TENANT = "SELECT tenant_id FROM auth_intake_origins(:key_hash)"
@@ -567,12 +597,21 @@ FOLLOWED_ITEM = """
 SELECT summary, type, status, public_response, decline_reason, created_at, updated_at
   FROM feedback WHERE tenant_id = :tenant AND id = :id"""
 
+# How many days a tenant's status links work (NULL: for good).
+STATUS_LINK_DAYS = "SELECT status_link_days FROM tenants WHERE id = :tenant"
+
 STATUS_CHANGES = """
 SELECT created_at AS at, new_value ->> 'status' AS status FROM feedback_audit
  WHERE tenant_id = :tenant AND feedback_id = :id AND action = 'status'
  ORDER BY created_at, id"""
 
-OPTED_OUT = "SELECT EXISTS (SELECT 1 FROM mail_opt_outs WHERE tenant_id = :tenant AND email = :email)"
+# No mail to an address that opted out or whose mail bounces, nor about an item whose
+# sender's domain did not vouch for its mail (shared/mail_intake.py).
+MAIL_SUPPRESSED = """
+SELECT EXISTS (SELECT 1 FROM mail_opt_outs WHERE tenant_id = :tenant AND email = :email)
+    OR EXISTS (SELECT 1 FROM mail_bounces WHERE tenant_id = :tenant AND email = :email)
+    OR EXISTS (SELECT 1 FROM feedback f WHERE f.tenant_id = :tenant AND f.id = :item
+                                          AND f.context ->> 'unauthenticated_sender' IS NOT NULL)"""
 
 OPT_OUT = """
 INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:tenant, :email)
@@ -644,7 +683,8 @@ UPDATE feedback f SET status = CAST(:status AS text),
  WHERE f.tenant_id = :tenant AND f.id = :id"""
 
 
-# --- operators' actions on tenants and keys (tenancy.py, over the owner's connection)
+# --- operators' actions on tenants, keys and people (tenants.py, api_keys.py, team.py, signing_keys.py,
+# over the owner's connection)
 
 # The slug names the tenant in its intake address; a taken one gets the id's start behind it.
 INSERT_TENANT = """
@@ -666,7 +706,7 @@ SELECT id, tenant_id, role, label, user_id, created_at, expires_at, revoked_at F
  WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
  ORDER BY tenant_id, created_at"""
 TENANT_FIELDS = ("id, name, slug, created_at, github_repository, anonymous_priority, allowed_origins, alert_high,"
-                 " time_zone")
+                 " time_zone, status_link_days")
 LIST_TENANTS = f"SELECT {TENANT_FIELDS} FROM tenants ORDER BY created_at"
 SHOW_TENANT = f"SELECT {TENANT_FIELDS} FROM tenants WHERE id = :id"
 CONFIGURE_TENANT = f"""
@@ -675,7 +715,9 @@ UPDATE tenants SET github_repository = CASE WHEN :set_repository THEN CAST(:repo
        anonymous_priority = coalesce(CAST(:anonymous_priority AS boolean), anonymous_priority),
        allowed_origins = coalesce(CAST(:allowed_origins AS text[]), allowed_origins),
        alert_high = coalesce(CAST(:alert_high AS boolean), alert_high),
-       time_zone = CASE WHEN :set_time_zone THEN CAST(:time_zone AS text) ELSE time_zone END
+       time_zone = CASE WHEN :set_time_zone THEN CAST(:time_zone AS text) ELSE time_zone END,
+       status_link_days = CASE WHEN :set_status_link_days THEN CAST(:status_link_days AS integer)
+                               ELSE status_link_days END
  WHERE id = :id RETURNING {TENANT_FIELDS}"""
 ROTATE_INTAKE_KEY = "UPDATE tenants SET intake_key_hash = :key_hash WHERE id = :id RETURNING id"
 RETIRE_SIGNING_KEYS = """
@@ -689,10 +731,27 @@ RETURNING id, email, name, role, tenant_id"""
 # A person's mails: alerts about urgent items, the morning digest (NULL: unchanged).
 CONFIGURE_PERSON = """
 UPDATE people SET alerts = coalesce(CAST(:alerts AS boolean), alerts), digest = coalesce(CAST(:digest AS boolean), digest)
- WHERE email = lower(:email) RETURNING id, email, name, role, tenant_id, alerts, digest"""
+ WHERE email = lower(:email) AND removed_at IS NULL RETURNING id, email, name, role, tenant_id, alerts, digest"""
+# A person leaves: their sessions end, their links stop working (auth_signin_link), and
+# their open items go back to the queue. Each answers what it changed.
+REMOVE_PERSON = """
+UPDATE people SET removed_at = now() WHERE email = lower(:email) AND removed_at IS NULL
+RETURNING id, email, name, role, tenant_id"""
+END_PERSON_SESSIONS = """
+UPDATE console_sessions SET ended_at = now()
+ WHERE person_id = :person AND ended_at IS NULL AND expires_at > now() RETURNING id_hash"""
+UNASSIGN_PERSON = """
+UPDATE feedback AS f SET assignee_id = NULL, assignee_email = NULL, updated_at = now()
+ WHERE f.assignee_id = :person AND f.status <> ALL (CAST(:closed AS text[]))
+RETURNING f.tenant_id, f.id"""
+SET_PERSON_ROLE = """
+UPDATE people SET role = :role WHERE email = lower(:email) AND removed_at IS NULL
+RETURNING id, email, name, role, tenant_id"""
+PERSON_BY_ADDRESS = """
+SELECT id, email, name, role, tenant_id FROM people WHERE email = lower(:email) AND removed_at IS NULL"""
 LIST_PEOPLE = """
 SELECT id, email, name, role, tenant_id, created_at FROM people
- WHERE tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL
+ WHERE (tenant_id = CAST(:tenant AS uuid) OR CAST(:tenant AS uuid) IS NULL) AND removed_at IS NULL
  ORDER BY tenant_id, name"""
 
 
@@ -746,6 +805,19 @@ SELECT p.tenant_id, NULL, 'mail',
   FROM people p WHERE p.tenant_id = :tenant AND p.id = :person
 RETURNING id, kind"""
 
+# A request for a link, the same row whatever the address (the mail function looks it up).
+ENQUEUE_SIGNIN_REQUEST = """
+INSERT INTO outbox (tenant_id, feedback_id, kind, payload)
+VALUES (NULL, NULL, 'mail', jsonb_build_object('notice', 'signin_request', 'to', CAST(:email AS text)))
+RETURNING id, kind"""
+
+# A source's requests in the current window: the count and the seconds since it began.
+SIGNIN_THROTTLE_HIT = """
+INSERT INTO signin_throttle AS t (bucket, window_start, hits)
+VALUES (:bucket, to_timestamp(floor(extract(epoch FROM now()) / :seconds) * :seconds), 1)
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = t.hits + 1
+RETURNING t.hits, extract(epoch FROM t.window_start - now())::float8"""
+
 USE_SIGNIN_LINK = _person_found_by("auth_signin_link(:hash)")
 
 INSERT_SESSION = """
@@ -773,19 +845,34 @@ SELECT f.id, f.summary, f.status, ts_rank(f.search, q) AS rank
 # The tenants a caller sees (staff: all of them), for staff's tenant filter.
 TENANT_NAMES = "SELECT id, name FROM tenants ORDER BY name"
 
-# The inbox's counts per status (an index-only scan).
+# The inbox's counts per status, from the kept counts.
 STATUS_COUNTS = scoped("""
 SELECT coalesce(json_object_agg(status, n), '{}')::text
-  FROM (SELECT f.status, count(*) AS n FROM feedback f WHERE <scope> GROUP BY 1) s""")
+  FROM (SELECT f.status, sum(f.items)::bigint AS n FROM feedback_counts f WHERE <scope>
+         GROUP BY 1 HAVING sum(f.items) <> 0) s""")
 
 # Who may be assigned the tenant's items (or, for staff over every tenant, anyone's):
 # the tenant's admins, and staff.
 TEAM = scoped("""
 SELECT f.id, f.name, f.email, f.role FROM people f
- WHERE <scope> OR f.role = 'staff'
+ WHERE (<scope> OR f.role = 'staff') AND f.removed_at IS NULL
  ORDER BY f.name""")
 
-TEAM_MEMBER = "SELECT id, name, email FROM people WHERE id = :id"
+TEAM_MEMBER = "SELECT id, name, email FROM people WHERE id = :id AND removed_at IS NULL"
+
+# Whose team a person is on (a person the caller cannot see: no row).
+PERSON_TENANT = "SELECT tenant_id, role FROM people WHERE id = :id"
+
+# A message for the session's next page, and taking it there (console_web).
+KEEP_CONSOLE_MESSAGE = "UPDATE console_sessions SET message = :message WHERE id_hash = :hash"
+TAKE_CONSOLE_MESSAGE = """
+UPDATE console_sessions s SET message = NULL
+  FROM (SELECT id_hash, message FROM console_sessions WHERE id_hash = :hash AND message IS NOT NULL) kept
+ WHERE s.id_hash = kept.id_hash
+RETURNING kept.message"""
+
+# The first statement of a transaction whose reads must agree (an export's pages).
+ONE_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 # The last 12 weeks (Monday to Sunday, UTC), oldest first: items made per type, and the
 # mean hours to acknowledgement of the items made that week.

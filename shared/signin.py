@@ -2,28 +2,36 @@
 the server-side session it opens.
 
 A link is good for LINK_MINUTES and once; a session for SESSION_HOURS or until
-sign-out. Only hashes of their secrets are stored. Asking for a link answers the
-same whether or not the address belongs to anyone, and is rate-limited per address.
+sign-out. Only hashes of their secrets are stored.
+
+Asking for a link does the same work whatever the address: the request is counted
+against its source (REQUESTS_PER_SOURCE a window) and queued as an outbox row that
+names only the address. The mail function then looks the address up and, for a team
+member, makes the link and queues its mail, at most LINKS_PER_WINDOW a window. A link
+lives as long as a window, so a person whose address someone else keeps asking for
+always has a working link in their mailbox: nobody can lock them out.
 """
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from typing import Any
 
-from shared import auth, db, errors, logs, outbox, queries
+from shared import auth, db, errors, outbox, queries
+from shared.console_paths import BASE as CONSOLE_BASE
 from shared.config import settings
 from shared.db import Tx
 
 LINK_MINUTES = 15
 SESSION_HOURS = 12
-LINKS_PER_WINDOW = 5  # per address
-LINK_WINDOW_SECONDS = 15 * 60
-CONSOLE_PATH = "/console/"
+LINK_WINDOW_SECONDS = LINK_MINUTES * 60
+LINKS_PER_WINDOW = 5  # mailed per address
+REQUESTS_PER_SOURCE = 10  # asked for by one source (an IP address), whatever the addresses
 
 
 def link_url(token: str) -> str:
-    return f"{settings().public_base_url}{CONSOLE_PATH}signin/{token}"
+    return f"{settings().public_base_url}{CONSOLE_BASE}/signin/{token}"
 
 
 def _new_link(tx: Tx, person_id: uuid.UUID, tenant_id: uuid.UUID) -> str:
@@ -38,21 +46,34 @@ def _person(tx: Tx, email: str) -> dict[str, Any] | None:
     return tx.record(queries.PERSON_BY_EMAIL, email=email.strip().lower())
 
 
-def request_link(email: str) -> None:
-    """Mail a sign-in link to the address if it is a team member's (through the outbox)."""
+def request_link(email: str, source: str) -> None:
+    """Queue a request for a link to the address (RateLimited once its source asked too often)."""
+    address = email.strip().lower()
     with db.transaction() as tx:
-        person = _person(tx, email)
-        if person is None:
-            logs.log("INFO", "sign-in link asked for an unknown address")
-            return
-        rows = tx.rows(queries.RATE_HIT, tenant=person["tenant_id"], buckets=[f"signin:{email.strip().lower()}"],
-                       windows=[LINK_WINDOW_SECONDS])
-        if rows[0][1] > LINKS_PER_WINDOW:
-            raise errors.RateLimited("Too many sign-in links asked for; wait a few minutes.",
-                                     int(LINK_WINDOW_SECONDS + rows[0][2]))
-        token = _new_link(tx, person["person_id"], person["tenant_id"])
-        outbox.enqueue(tx, queries.ENQUEUE_SIGNIN_MAIL, tenant=person["tenant_id"], person=person["person_id"],
-                       link=link_url(token), minutes=LINK_MINUTES)
+        [[hits, since_start]] = tx.rows(queries.SIGNIN_THROTTLE_HIT, bucket=f"ip:{source}"[:100],
+                                        seconds=LINK_WINDOW_SECONDS)
+        if hits <= REQUESTS_PER_SOURCE:
+            outbox.enqueue(tx, queries.ENQUEUE_SIGNIN_REQUEST, email=address)
+    if hits > REQUESTS_PER_SOURCE:
+        raise errors.RateLimited("Too many sign-in links asked for from here; wait a few minutes.",
+                                 math.ceil(LINK_WINDOW_SECONDS + since_start))
+
+
+def answer_request(tx: Tx, email: str) -> bool:
+    """The mail function's half of a request: whether a link was made and its mail queued
+    (not for an unknown address, nor past LINKS_PER_WINDOW: the links mailed in this
+    window stay good past its end)."""
+    person = _person(tx, email)
+    if person is None:
+        return False
+    [[_, mailed, _]] = tx.rows(queries.RATE_HIT, tenant=person["tenant_id"], buckets=[f"signin:{email}"],
+                               windows=[LINK_WINDOW_SECONDS])
+    if mailed > LINKS_PER_WINDOW:
+        return False
+    token = _new_link(tx, person["person_id"], person["tenant_id"])
+    outbox.enqueue(tx, queries.ENQUEUE_SIGNIN_MAIL, tenant=person["tenant_id"], person=person["person_id"],
+                   link=link_url(token), minutes=LINK_MINUTES)
+    return True
 
 
 def operator_link(email: str) -> str:
@@ -74,11 +95,13 @@ def start_session(token: str) -> str:
 
 
 def session_for(email: str) -> str:
-    """A new session for the person with this address (whom Identity-Aware Proxy vouched for)."""
+    """A new session for the person with this address (whom Identity-Aware Proxy vouched for),
+    in place of any they had: one session per person, however many requests come without one."""
     with db.transaction() as tx:
         person = _person(tx, email)
         if person is None:
             raise errors.Forbidden(f"{email} is not a member of the team: an operator adds people with `people add`.")
+        tx.rows(queries.END_PERSON_SESSIONS, person=person["person_id"])
         return _open_session(tx, person["person_id"], person["tenant_id"])
 
 

@@ -53,6 +53,7 @@ UPDATE outbox SET payload = payload - 'to' - 'name',
 # Records keyed by the address itself.
 FORGET_RECORDS = [
     "DELETE FROM mail_opt_outs WHERE email = :email",
+    "DELETE FROM mail_bounces WHERE email = :email",
     "DELETE FROM idempotency_keys WHERE principal = 'anonymous:' || :email",
     "DELETE FROM rate_counters WHERE bucket = 'email:' || :email",
 ]

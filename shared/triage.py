@@ -71,10 +71,23 @@ def respond(tx: Tx, p: Principal, item_id: uuid.UUID, response: str, status: str
 
 def assign(tx: Tx, p: Principal, item_id: uuid.UUID, assignee_id: uuid.UUID | None, email: str | None) -> str:
     item = lock(tx, p, item_id)
+    if assignee_id is not None:
+        _check_assignable(tx, item.tenant_id, assignee_id)
     new = {"assignee_id": str(assignee_id) if assignee_id else None, "assignee_email": email}
     audit(tx, p, item.tenant_id, item_id, "assignment", {k: item.before[k] for k in new}, new)
     return tx.scalar_and_commit(queries.ASSIGN, tenant=item.tenant_id, id=item_id, assignee_id=assignee_id,
                           assignee_email=email, **viewer(p))
+
+
+def _check_assignable(tx: Tx, tenant_id: uuid.UUID, assignee_id: uuid.UUID) -> None:
+    """A person of another tenant's team is nobody to assign this tenant's items to (staff
+    are everyone's). An id of no person the caller sees is let through: API callers name
+    their own users."""
+    person = tx.record(queries.PERSON_TENANT, id=assignee_id)
+    if person is not None and person["tenant_id"] != tenant_id and person["role"] != "staff":
+        raise errors.ValidationFailed(
+            "The assignee is on another tenant's team.",
+            errors=[{"field": "assignee_id", "message": "Not on this tenant's team", "type": "other_tenant"}])
 
 
 def link_github(tx: Tx, p: Principal, item_id: uuid.UUID, url: str | None) -> str:

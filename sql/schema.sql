@@ -1,5 +1,16 @@
 -- The schema sql/NNNN_*.sql produce, dumped by `python manage.py schema`: read it, never edit or apply it.
 
+CREATE TYPE public.feedback_count_change AS (
+	tenant_id uuid,
+	type character varying(20),
+	status character varying(20),
+	priority character varying(20),
+	assignee_id uuid,
+	seconds numeric,
+	in_time boolean,
+	sign integer
+);
+
 CREATE FUNCTION public.app_is_staff() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT coalesce(current_setting('app.staff', true), '') = 'on' $$;
@@ -31,7 +42,7 @@ CREATE FUNCTION public.auth_intake_origins(p_key_hash bytea) RETURNS TABLE(tenan
 CREATE FUNCTION public.auth_person_by_email(p_email text) RETURNS TABLE(person_id uuid, tenant_id uuid)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
-    AS $$ SELECT p.id, p.tenant_id FROM people p WHERE p.email = lower(p_email) $$;
+    AS $$ SELECT p.id, p.tenant_id FROM people p WHERE p.email = lower(p_email) AND p.removed_at IS NULL $$;
 
 CREATE FUNCTION public.auth_session(p_id_hash bytea) RETURNS TABLE(person_id uuid, tenant_id uuid, role character varying, email character varying, name character varying)
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -39,7 +50,7 @@ CREATE FUNCTION public.auth_session(p_id_hash bytea) RETURNS TABLE(person_id uui
     AS $$
     SELECT p.id, p.tenant_id, p.role, p.email, p.name
       FROM console_sessions s JOIN people p ON p.id = s.person_id
-     WHERE s.id_hash = p_id_hash AND s.ended_at IS NULL AND s.expires_at > now()
+     WHERE s.id_hash = p_id_hash AND s.ended_at IS NULL AND s.expires_at > now() AND p.removed_at IS NULL
 $$;
 
 CREATE FUNCTION public.auth_signin_link(p_token_hash bytea) RETURNS TABLE(person_id uuid, tenant_id uuid)
@@ -47,7 +58,9 @@ CREATE FUNCTION public.auth_signin_link(p_token_hash bytea) RETURNS TABLE(person
     SET search_path TO 'pg_catalog', 'public'
     AS $$
     UPDATE signin_links l SET used_at = clock_timestamp()
+      FROM people p
      WHERE l.token_hash = p_token_hash AND l.used_at IS NULL AND l.expires_at > clock_timestamp()
+       AND p.id = l.person_id AND p.removed_at IS NULL
     RETURNING l.person_id, l.tenant_id
 $$;
 
@@ -55,6 +68,133 @@ CREATE FUNCTION public.auth_tenant_exists(p_tenant_id uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$ SELECT EXISTS (SELECT 1 FROM tenants t WHERE t.id = p_tenant_id) $$;
+
+CREATE FUNCTION public.count_feedback(changes public.feedback_count_change[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_shard smallint;
+BEGIN
+    -- A shard no other open transaction counts this tenant on (an advisory lock held to the
+    -- end of the transaction says it is taken), from the backend's own onwards. Counter rows
+    -- stay locked until the commit is flushed: writers sharing one would flush in turn.
+    FOR v_try IN 0..15 LOOP
+        v_shard := (pg_backend_pid() + v_try) % 16;
+        EXIT WHEN pg_try_advisory_xact_lock(hashtext(changes[1].tenant_id::text), v_shard);
+    END LOOP;
+    INSERT INTO feedback_counts AS c (tenant_id, type, status, priority, shard,
+                                      items, answered, response_seconds, met, late)
+    SELECT s.tenant_id, s.type, s.status, s.priority, v_shard, s.items, s.answered, s.response_seconds, s.met, s.late
+      FROM (SELECT d.tenant_id, d.type, d.status, d.priority, sum(d.sign) AS items,
+                   coalesce(sum(d.sign) FILTER (WHERE d.seconds IS NOT NULL), 0) AS answered,
+                   coalesce(sum(d.seconds * d.sign), 0) AS response_seconds,
+                   coalesce(sum(d.sign) FILTER (WHERE d.in_time), 0) AS met,
+                   coalesce(sum(d.sign) FILTER (WHERE NOT d.in_time), 0) AS late
+              FROM unnest(changes) d
+             GROUP BY 1, 2, 3, 4) s
+     WHERE (s.items, s.answered, s.response_seconds, s.met, s.late) <> (0, 0, 0, 0, 0)
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, type, status, priority, shard) DO UPDATE
+       SET items = c.items + EXCLUDED.items,
+           answered = c.answered + EXCLUDED.answered,
+           response_seconds = c.response_seconds + EXCLUDED.response_seconds,
+           met = c.met + EXCLUDED.met,
+           late = c.late + EXCLUDED.late;
+    INSERT INTO feedback_assignee_counts AS c (tenant_id, assignee_id, shard, open)
+    SELECT d.tenant_id, d.assignee_id, v_shard, sum(d.sign)
+      FROM unnest(changes) d
+     WHERE d.assignee_id IS NOT NULL AND d.status NOT IN ('completed', 'declined', 'duplicate')
+     GROUP BY 1, 2
+    HAVING sum(d.sign) <> 0
+     ORDER BY 1, 2
+    ON CONFLICT (tenant_id, assignee_id, shard) DO UPDATE SET open = c.open + EXCLUDED.open;
+END
+$$;
+
+CREATE TABLE public.feedback (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    type character varying(20) NOT NULL,
+    summary character varying(255) NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    priority character varying(20) DEFAULT 'medium'::character varying NOT NULL,
+    priority_rank smallint GENERATED ALWAYS AS (
+CASE priority
+    WHEN 'urgent'::text THEN 4
+    WHEN 'high'::text THEN 3
+    WHEN 'medium'::text THEN 2
+    ELSE 1
+END) STORED,
+    status character varying(20) DEFAULT 'new'::character varying NOT NULL,
+    submitted_by uuid,
+    submitter_email character varying(254),
+    submitter_name character varying(200),
+    source character varying(20) DEFAULT 'api'::character varying NOT NULL,
+    context jsonb DEFAULT '{}'::jsonb NOT NULL,
+    tags jsonb DEFAULT '[]'::jsonb NOT NULL,
+    rating integer,
+    github_issue_url character varying(500),
+    public_response text,
+    vote_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    acknowledged_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, (((summary)::text || ' '::text) || description))) STORED,
+    decline_reason text,
+    duplicate_of uuid,
+    assignee_id uuid,
+    assignee_email character varying(254),
+    sla_due_at timestamp with time zone NOT NULL,
+    github_sync_error text,
+    github_updated_at timestamp with time zone,
+    erased_at timestamp with time zone,
+    CONSTRAINT feedback_context_check CHECK ((jsonb_typeof(context) = 'object'::text)),
+    CONSTRAINT feedback_decline_reason_check CHECK ((length(decline_reason) <= 2000)),
+    CONSTRAINT feedback_description_check CHECK ((length(description) <= 20000)),
+    CONSTRAINT feedback_duplicate_not_self CHECK ((duplicate_of <> id)),
+    CONSTRAINT feedback_duplicate_status CHECK ((((status)::text = 'duplicate'::text) = (duplicate_of IS NOT NULL))),
+    CONSTRAINT feedback_github_sync_error_check CHECK ((length(github_sync_error) <= 2000)),
+    CONSTRAINT feedback_has_submitter CHECK (((submitted_by IS NOT NULL) OR (submitter_email IS NOT NULL) OR (erased_at IS NOT NULL))),
+    CONSTRAINT feedback_priority_check CHECK (((priority)::text = ANY ((ARRAY['low'::character varying, 'medium'::character varying, 'high'::character varying, 'urgent'::character varying])::text[]))),
+    CONSTRAINT feedback_public_response_size CHECK ((length(public_response) <= 10000)),
+    CONSTRAINT feedback_rating_check CHECK (((rating >= 1) AND (rating <= 5))),
+    CONSTRAINT feedback_source_check CHECK (((source)::text = ANY ((ARRAY['web_app'::character varying, 'cli'::character varying, 'ide_plugin'::character varying, 'email'::character varying, 'api'::character varying, 'other'::character varying])::text[]))),
+    CONSTRAINT feedback_status_check CHECK (((status)::text = ANY ((ARRAY['new'::character varying, 'acknowledged'::character varying, 'in_review'::character varying, 'planned'::character varying, 'in_progress'::character varying, 'completed'::character varying, 'declined'::character varying, 'duplicate'::character varying])::text[]))),
+    CONSTRAINT feedback_summary_check CHECK ((length(btrim((summary)::text)) > 0)),
+    CONSTRAINT feedback_tags_check CHECK ((jsonb_typeof(tags) = 'array'::text)),
+    CONSTRAINT feedback_type_check CHECK (((type)::text = ANY ((ARRAY['bug'::character varying, 'feature'::character varying, 'performance'::character varying, 'docs'::character varying, 'ux'::character varying, 'other'::character varying])::text[]))),
+    CONSTRAINT feedback_vote_count_check CHECK ((vote_count >= 0))
+);
+
+ALTER TABLE ONLY public.feedback FORCE ROW LEVEL SECURITY;
+
+CREATE FUNCTION public.feedback_count_change(f public.feedback, sign integer) RETURNS public.feedback_count_change
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT ROW(f.tenant_id, f.type, f.status, f.priority, f.assignee_id,
+               extract(epoch FROM f.acknowledged_at - f.created_at), f.acknowledged_at <= f.sla_due_at,
+               sign)::feedback_count_change
+$$;
+
+CREATE FUNCTION public.feedback_counts_follow() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM count_feedback(ARRAY(SELECT feedback_count_change(n, 1) FROM new_rows n));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM count_feedback(ARRAY(SELECT feedback_count_change(o, -1) FROM old_rows o
+                                     UNION ALL SELECT feedback_count_change(n, 1) FROM new_rows n));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM count_feedback(ARRAY(SELECT feedback_count_change(o, -1) FROM old_rows o));
+    ELSE
+        TRUNCATE feedback_counts, feedback_assignee_counts;
+    END IF;
+    RETURN NULL;
+END
+$$;
 
 CREATE FUNCTION public.guard_tenant_table(t regclass) RETURNS void
     LANGUAGE plpgsql
@@ -73,6 +213,18 @@ CREATE FUNCTION public.intake_tenant(p_slug text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$ SELECT t.id FROM tenants t WHERE t.slug = lower(p_slug) $$;
+
+CREATE FUNCTION public.mailgun_token_fresh(p_token text, p_digest bytea, p_expires_at timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    DELETE FROM mailgun_tokens WHERE expires_at < clock_timestamp();
+    INSERT INTO mailgun_tokens (token, digest, expires_at) VALUES (p_token, p_digest, p_expires_at)
+    ON CONFLICT (token) DO NOTHING;
+    RETURN (SELECT t.digest = p_digest FROM mailgun_tokens t WHERE t.token = p_token);
+END
+$$;
 
 CREATE FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) RETURNS TABLE(what text, purged bigint)
     LANGUAGE plpgsql SECURITY DEFINER
@@ -95,6 +247,23 @@ BEGIN
     what := 'rate_counters';
     DELETE FROM rate_counters WHERE ctid = ANY (ARRAY(
         SELECT ctid FROM rate_counters WHERE window_start < now() - interval '1 day' LIMIT batch));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN NEXT;
+    what := 'signin_throttle';
+    DELETE FROM signin_throttle WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM signin_throttle WHERE window_start < now() - interval '1 day' LIMIT batch));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN NEXT;
+    -- A link or a session is of no use once expired (a day's grace, for the logs' sake).
+    what := 'signin_links';
+    DELETE FROM signin_links WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM signin_links WHERE expires_at < now() - interval '1 day' LIMIT batch));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN NEXT;
+    what := 'console_sessions';
+    DELETE FROM console_sessions WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM console_sessions
+         WHERE least(expires_at, coalesce(ended_at, expires_at)) < now() - interval '1 day' LIMIT batch));
     GET DIAGNOSTICS purged = ROW_COUNT;
     RETURN NEXT;
     what := 'github_deliveries';
@@ -164,68 +333,20 @@ CREATE TABLE public.console_sessions (
     person_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
-    ended_at timestamp with time zone
+    ended_at timestamp with time zone,
+    message text
 );
 
 ALTER TABLE ONLY public.console_sessions FORCE ROW LEVEL SECURITY;
 
-CREATE TABLE public.feedback (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+CREATE TABLE public.feedback_assignee_counts (
     tenant_id uuid NOT NULL,
-    type character varying(20) NOT NULL,
-    summary character varying(255) NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    priority character varying(20) DEFAULT 'medium'::character varying NOT NULL,
-    priority_rank smallint GENERATED ALWAYS AS (
-CASE priority
-    WHEN 'urgent'::text THEN 4
-    WHEN 'high'::text THEN 3
-    WHEN 'medium'::text THEN 2
-    ELSE 1
-END) STORED,
-    status character varying(20) DEFAULT 'new'::character varying NOT NULL,
-    submitted_by uuid,
-    submitter_email character varying(254),
-    submitter_name character varying(200),
-    source character varying(20) DEFAULT 'api'::character varying NOT NULL,
-    context jsonb DEFAULT '{}'::jsonb NOT NULL,
-    tags jsonb DEFAULT '[]'::jsonb NOT NULL,
-    rating integer,
-    github_issue_url character varying(500),
-    public_response text,
-    vote_count integer DEFAULT 0 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    acknowledged_at timestamp with time zone,
-    completed_at timestamp with time zone,
-    search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, (((summary)::text || ' '::text) || description))) STORED,
-    decline_reason text,
-    duplicate_of uuid,
-    assignee_id uuid,
-    assignee_email character varying(254),
-    sla_due_at timestamp with time zone NOT NULL,
-    github_sync_error text,
-    github_updated_at timestamp with time zone,
-    erased_at timestamp with time zone,
-    CONSTRAINT feedback_context_check CHECK ((jsonb_typeof(context) = 'object'::text)),
-    CONSTRAINT feedback_decline_reason_check CHECK ((length(decline_reason) <= 2000)),
-    CONSTRAINT feedback_description_check CHECK ((length(description) <= 20000)),
-    CONSTRAINT feedback_duplicate_not_self CHECK ((duplicate_of <> id)),
-    CONSTRAINT feedback_duplicate_status CHECK ((((status)::text = 'duplicate'::text) = (duplicate_of IS NOT NULL))),
-    CONSTRAINT feedback_github_sync_error_check CHECK ((length(github_sync_error) <= 2000)),
-    CONSTRAINT feedback_has_submitter CHECK (((submitted_by IS NOT NULL) OR (submitter_email IS NOT NULL) OR (erased_at IS NOT NULL))),
-    CONSTRAINT feedback_priority_check CHECK (((priority)::text = ANY ((ARRAY['low'::character varying, 'medium'::character varying, 'high'::character varying, 'urgent'::character varying])::text[]))),
-    CONSTRAINT feedback_public_response_size CHECK ((length(public_response) <= 10000)),
-    CONSTRAINT feedback_rating_check CHECK (((rating >= 1) AND (rating <= 5))),
-    CONSTRAINT feedback_source_check CHECK (((source)::text = ANY ((ARRAY['web_app'::character varying, 'cli'::character varying, 'ide_plugin'::character varying, 'email'::character varying, 'api'::character varying, 'other'::character varying])::text[]))),
-    CONSTRAINT feedback_status_check CHECK (((status)::text = ANY ((ARRAY['new'::character varying, 'acknowledged'::character varying, 'in_review'::character varying, 'planned'::character varying, 'in_progress'::character varying, 'completed'::character varying, 'declined'::character varying, 'duplicate'::character varying])::text[]))),
-    CONSTRAINT feedback_summary_check CHECK ((length(btrim((summary)::text)) > 0)),
-    CONSTRAINT feedback_tags_check CHECK ((jsonb_typeof(tags) = 'array'::text)),
-    CONSTRAINT feedback_type_check CHECK (((type)::text = ANY ((ARRAY['bug'::character varying, 'feature'::character varying, 'performance'::character varying, 'docs'::character varying, 'ux'::character varying, 'other'::character varying])::text[]))),
-    CONSTRAINT feedback_vote_count_check CHECK ((vote_count >= 0))
+    assignee_id uuid NOT NULL,
+    shard smallint NOT NULL,
+    open bigint NOT NULL
 );
 
-ALTER TABLE ONLY public.feedback FORCE ROW LEVEL SECURITY;
+ALTER TABLE ONLY public.feedback_assignee_counts FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.feedback_audit (
     id bigint NOT NULL,
@@ -249,6 +370,21 @@ ALTER TABLE public.feedback_audit ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     NO MAXVALUE
     CACHE 1
 );
+
+CREATE TABLE public.feedback_counts (
+    tenant_id uuid NOT NULL,
+    type character varying(20) NOT NULL,
+    status character varying(20) NOT NULL,
+    priority character varying(20) NOT NULL,
+    shard smallint NOT NULL,
+    items bigint NOT NULL,
+    answered bigint NOT NULL,
+    response_seconds numeric NOT NULL,
+    met bigint NOT NULL,
+    late bigint NOT NULL
+);
+
+ALTER TABLE ONLY public.feedback_counts FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.feedback_notes (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -290,6 +426,16 @@ CREATE TABLE public.inbound_mails (
 
 ALTER TABLE ONLY public.inbound_mails FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE public.mail_bounces (
+    tenant_id uuid NOT NULL,
+    email character varying(320) NOT NULL,
+    status character varying(20),
+    diagnostic character varying(500),
+    bounced_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+ALTER TABLE ONLY public.mail_bounces FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE public.mail_opt_outs (
     tenant_id uuid NOT NULL,
     email character varying(254) NOT NULL,
@@ -299,9 +445,15 @@ CREATE TABLE public.mail_opt_outs (
 
 ALTER TABLE ONLY public.mail_opt_outs FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE public.mailgun_tokens (
+    token character varying(200) NOT NULL,
+    digest bytea NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.outbox (
     id bigint NOT NULL,
-    tenant_id uuid NOT NULL,
+    tenant_id uuid,
     feedback_id uuid,
     kind character varying(40) NOT NULL,
     payload jsonb NOT NULL,
@@ -338,6 +490,7 @@ CREATE TABLE public.people (
     alerts boolean DEFAULT true NOT NULL,
     digest boolean DEFAULT true NOT NULL,
     last_digest_at timestamp with time zone,
+    removed_at timestamp with time zone,
     CONSTRAINT people_email_check CHECK ((((email)::text = lower((email)::text)) AND (POSITION(('@'::text) IN (email)) > 1))),
     CONSTRAINT people_name_check CHECK ((length(btrim((name)::text)) > 0)),
     CONSTRAINT people_role_check CHECK (((role)::text = ANY ((ARRAY['admin'::character varying, 'staff'::character varying])::text[])))
@@ -372,6 +525,12 @@ CREATE TABLE public.signin_links (
 
 ALTER TABLE ONLY public.signin_links FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE public.signin_throttle (
+    bucket character varying(100) NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    hits integer DEFAULT 0 NOT NULL
+);
+
 CREATE TABLE public.signing_keys (
     name character varying(40) NOT NULL,
     key bytea NOT NULL,
@@ -391,10 +550,12 @@ CREATE TABLE public.tenants (
     slug character varying(63) NOT NULL,
     alert_high boolean DEFAULT false NOT NULL,
     time_zone character varying(64),
+    status_link_days integer,
     CONSTRAINT tenants_allowed_origins_check CHECK ((cardinality(allowed_origins) <= 50)),
     CONSTRAINT tenants_github_repository_check CHECK (((github_repository)::text ~ '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$'::text)),
     CONSTRAINT tenants_name_check CHECK ((length(btrim((name)::text)) > 0)),
-    CONSTRAINT tenants_slug_check CHECK (((slug)::text ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))
+    CONSTRAINT tenants_slug_check CHECK (((slug)::text ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text)),
+    CONSTRAINT tenants_status_link_days_check CHECK (((status_link_days >= 1) AND (status_link_days <= 3650)))
 );
 
 ALTER TABLE ONLY public.tenants FORCE ROW LEVEL SECURITY;
@@ -417,8 +578,14 @@ ALTER TABLE ONLY public.api_keys
 ALTER TABLE ONLY public.console_sessions
     ADD CONSTRAINT console_sessions_pkey PRIMARY KEY (id_hash);
 
+ALTER TABLE ONLY public.feedback_assignee_counts
+    ADD CONSTRAINT feedback_assignee_counts_pkey PRIMARY KEY (tenant_id, assignee_id, shard);
+
 ALTER TABLE ONLY public.feedback_audit
     ADD CONSTRAINT feedback_audit_pkey PRIMARY KEY (tenant_id, feedback_id, id);
+
+ALTER TABLE ONLY public.feedback_counts
+    ADD CONSTRAINT feedback_counts_pkey PRIMARY KEY (tenant_id, type, status, priority, shard);
 
 ALTER TABLE ONLY public.feedback_notes
     ADD CONSTRAINT feedback_notes_pkey PRIMARY KEY (tenant_id, feedback_id, id);
@@ -438,8 +605,14 @@ ALTER TABLE ONLY public.idempotency_keys
 ALTER TABLE ONLY public.inbound_mails
     ADD CONSTRAINT inbound_mails_pkey PRIMARY KEY (tenant_id, message_id);
 
+ALTER TABLE ONLY public.mail_bounces
+    ADD CONSTRAINT mail_bounces_pkey PRIMARY KEY (tenant_id, email);
+
 ALTER TABLE ONLY public.mail_opt_outs
     ADD CONSTRAINT mail_opt_outs_pkey PRIMARY KEY (tenant_id, email);
+
+ALTER TABLE ONLY public.mailgun_tokens
+    ADD CONSTRAINT mailgun_tokens_pkey PRIMARY KEY (token);
 
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
@@ -455,6 +628,9 @@ ALTER TABLE ONLY public.schema_migrations
 
 ALTER TABLE ONLY public.signin_links
     ADD CONSTRAINT signin_links_pkey PRIMARY KEY (token_hash);
+
+ALTER TABLE ONLY public.signin_throttle
+    ADD CONSTRAINT signin_throttle_pkey PRIMARY KEY (bucket, window_start);
 
 ALTER TABLE ONLY public.signing_keys
     ADD CONSTRAINT signing_keys_pkey PRIMARY KEY (name);
@@ -472,6 +648,8 @@ ALTER TABLE ONLY public.votes
     ADD CONSTRAINT votes_pkey PRIMARY KEY (tenant_id, feedback_id, user_id);
 
 CREATE INDEX api_keys_tenant_idx ON public.api_keys USING btree (tenant_id, created_at);
+
+CREATE INDEX console_sessions_age_idx ON public.console_sessions USING btree (expires_at);
 
 CREATE INDEX feedback_audit_github_issue_idx ON public.feedback_audit USING btree (tenant_id, created_at) WHERE ((action)::text = 'github_issue'::text);
 
@@ -499,6 +677,8 @@ CREATE INDEX feedback_tenant_status_priority_idx ON public.feedback USING btree 
 
 CREATE INDEX feedback_tenant_submitter_idx ON public.feedback USING btree (tenant_id, submitted_by, created_at, id);
 
+CREATE INDEX feedback_tenant_unanswered_idx ON public.feedback USING btree (tenant_id, sla_due_at) INCLUDE (type, status, priority) WHERE (acknowledged_at IS NULL);
+
 CREATE INDEX feedback_tenant_votes_idx ON public.feedback USING btree (tenant_id, vote_count, created_at, id);
 
 CREATE INDEX github_deliveries_age_idx ON public.github_deliveries USING btree (received_at);
@@ -509,19 +689,33 @@ CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree
 
 CREATE INDEX inbound_mails_age_idx ON public.inbound_mails USING btree (received_at);
 
+CREATE INDEX mailgun_tokens_expiry_idx ON public.mailgun_tokens USING btree (expires_at);
+
 CREATE INDEX outbox_done_idx ON public.outbox USING btree (done_at) WHERE (done_at IS NOT NULL);
 
 CREATE INDEX outbox_due_idx ON public.outbox USING btree (sweep_after) WHERE (done_at IS NULL);
 
 CREATE INDEX outbox_item_idx ON public.outbox USING btree (tenant_id, feedback_id);
 
-CREATE UNIQUE INDEX people_email_idx ON public.people USING btree (email);
+CREATE UNIQUE INDEX people_email_idx ON public.people USING btree (email) WHERE (removed_at IS NULL);
 
 CREATE INDEX people_tenant_idx ON public.people USING btree (tenant_id, name);
 
 CREATE INDEX rate_counters_age_idx ON public.rate_counters USING btree (window_start);
 
+CREATE INDEX signin_links_age_idx ON public.signin_links USING btree (expires_at);
+
 CREATE INDEX signin_links_person_idx ON public.signin_links USING btree (tenant_id, person_id, created_at);
+
+CREATE INDEX signin_throttle_age_idx ON public.signin_throttle USING btree (window_start);
+
+CREATE TRIGGER feedback_counts_delete AFTER DELETE ON public.feedback REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.feedback_counts_follow();
+
+CREATE TRIGGER feedback_counts_insert AFTER INSERT ON public.feedback REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.feedback_counts_follow();
+
+CREATE TRIGGER feedback_counts_truncate AFTER TRUNCATE ON public.feedback FOR EACH STATEMENT EXECUTE FUNCTION public.feedback_counts_follow();
+
+CREATE TRIGGER feedback_counts_update AFTER UPDATE ON public.feedback REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.feedback_counts_follow();
 
 CREATE TRIGGER votes_count AFTER INSERT OR DELETE ON public.votes FOR EACH ROW EXECUTE FUNCTION public.votes_maintain_count();
 
@@ -534,8 +728,14 @@ ALTER TABLE ONLY public.console_sessions
 ALTER TABLE ONLY public.console_sessions
     ADD CONSTRAINT console_sessions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
+ALTER TABLE ONLY public.feedback_assignee_counts
+    ADD CONSTRAINT feedback_assignee_counts_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
 ALTER TABLE ONLY public.feedback_audit
     ADD CONSTRAINT feedback_audit_tenant_id_feedback_id_fkey FOREIGN KEY (tenant_id, feedback_id) REFERENCES public.feedback(tenant_id, id);
+
+ALTER TABLE ONLY public.feedback_counts
+    ADD CONSTRAINT feedback_counts_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.feedback
     ADD CONSTRAINT feedback_duplicate_of_fk FOREIGN KEY (tenant_id, duplicate_of) REFERENCES public.feedback(tenant_id, id);
@@ -554,6 +754,9 @@ ALTER TABLE ONLY public.inbound_mails
 
 ALTER TABLE ONLY public.inbound_mails
     ADD CONSTRAINT inbound_mails_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.mail_bounces
+    ADD CONSTRAINT mail_bounces_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.mail_opt_outs
     ADD CONSTRAINT mail_opt_outs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
@@ -582,13 +785,19 @@ ALTER TABLE public.console_sessions ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.feedback ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.feedback_assignee_counts ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.feedback_audit ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.feedback_counts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.feedback_notes ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.inbound_mails ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.mail_bounces ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.mail_opt_outs ENABLE ROW LEVEL SECURITY;
 
@@ -612,19 +821,29 @@ ALTER TABLE public.rate_counters ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.signin_links ENABLE ROW LEVEL SECURITY;
 
+CREATE POLICY signin_request ON public.outbox FOR INSERT TO pilot_feedback_app WITH CHECK (((tenant_id IS NULL) AND (feedback_id IS NULL) AND ((kind)::text = 'mail'::text) AND ((payload ->> 'notice'::text) = 'signin_request'::text)));
+
+CREATE POLICY signin_request_returned ON public.outbox FOR SELECT TO pilot_feedback_app USING (((tenant_id IS NULL) AND (feedback_id IS NULL) AND ((kind)::text = 'mail'::text) AND ((payload ->> 'notice'::text) = 'signin_request'::text)));
+
 CREATE POLICY tenant_isolation ON public.api_keys USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.console_sessions USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.feedback USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
+CREATE POLICY tenant_isolation ON public.feedback_assignee_counts USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
 CREATE POLICY tenant_isolation ON public.feedback_audit USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.feedback_counts USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.feedback_notes USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.inbound_mails USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
+
+CREATE POLICY tenant_isolation ON public.mail_bounces USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
 CREATE POLICY tenant_isolation ON public.mail_opt_outs USING (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff))) WITH CHECK (((tenant_id = ( SELECT public.app_tenant_id() AS app_tenant_id)) OR ( SELECT public.app_is_staff() AS app_is_staff)));
 
@@ -667,10 +886,21 @@ GRANT ALL ON FUNCTION public.auth_signin_link(p_token_hash bytea) TO pilot_feedb
 REVOKE ALL ON FUNCTION public.auth_tenant_exists(p_tenant_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.auth_tenant_exists(p_tenant_id uuid) TO pilot_feedback_app;
 
+REVOKE ALL ON FUNCTION public.count_feedback(changes public.feedback_count_change[]) FROM PUBLIC;
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.feedback TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.feedback_count_change(f public.feedback, sign integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.feedback_counts_follow() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.guard_tenant_table(t regclass) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.intake_tenant(p_slug text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.intake_tenant(p_slug text) TO pilot_feedback_app;
+
+REVOKE ALL ON FUNCTION public.mailgun_token_fresh(p_token text, p_digest bytea, p_expires_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mailgun_token_fresh(p_token text, p_digest bytea, p_expires_at timestamp with time zone) TO pilot_feedback_app;
 
 REVOKE ALL ON FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.purge_expired(idempotency_hours integer, retention_days integer, batch integer) TO pilot_feedback_app;
@@ -679,9 +909,13 @@ GRANT SELECT,INSERT ON TABLE public.console_sessions TO pilot_feedback_app;
 
 GRANT UPDATE(ended_at) ON TABLE public.console_sessions TO pilot_feedback_app;
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.feedback TO pilot_feedback_app;
+GRANT UPDATE(message) ON TABLE public.console_sessions TO pilot_feedback_app;
+
+GRANT SELECT ON TABLE public.feedback_assignee_counts TO pilot_feedback_app;
 
 GRANT SELECT,INSERT ON TABLE public.feedback_audit TO pilot_feedback_app;
+
+GRANT SELECT ON TABLE public.feedback_counts TO pilot_feedback_app;
 
 GRANT SELECT,INSERT ON TABLE public.feedback_notes TO pilot_feedback_app;
 
@@ -690,6 +924,14 @@ GRANT SELECT,INSERT ON TABLE public.github_deliveries TO pilot_feedback_app;
 GRANT SELECT,INSERT ON TABLE public.idempotency_keys TO pilot_feedback_app;
 
 GRANT SELECT,INSERT ON TABLE public.inbound_mails TO pilot_feedback_app;
+
+GRANT SELECT,INSERT ON TABLE public.mail_bounces TO pilot_feedback_app;
+
+GRANT UPDATE(status) ON TABLE public.mail_bounces TO pilot_feedback_app;
+
+GRANT UPDATE(diagnostic) ON TABLE public.mail_bounces TO pilot_feedback_app;
+
+GRANT UPDATE(bounced_at) ON TABLE public.mail_bounces TO pilot_feedback_app;
 
 GRANT SELECT,INSERT ON TABLE public.mail_opt_outs TO pilot_feedback_app;
 
@@ -709,11 +951,17 @@ GRANT UPDATE(outcome) ON TABLE public.outbox TO pilot_feedback_app;
 
 GRANT SELECT ON TABLE public.people TO pilot_feedback_app;
 
+GRANT UPDATE(role) ON TABLE public.people TO pilot_feedback_app;
+
 GRANT UPDATE(last_digest_at) ON TABLE public.people TO pilot_feedback_app;
+
+GRANT UPDATE(removed_at) ON TABLE public.people TO pilot_feedback_app;
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.rate_counters TO pilot_feedback_app;
 
 GRANT SELECT,INSERT ON TABLE public.signin_links TO pilot_feedback_app;
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.signin_throttle TO pilot_feedback_app;
 
 GRANT SELECT ON TABLE public.signing_keys TO pilot_feedback_app;
 
@@ -732,5 +980,7 @@ GRANT SELECT(slug) ON TABLE public.tenants TO pilot_feedback_app;
 GRANT SELECT(alert_high) ON TABLE public.tenants TO pilot_feedback_app;
 
 GRANT SELECT(time_zone) ON TABLE public.tenants TO pilot_feedback_app;
+
+GRANT SELECT(status_link_days) ON TABLE public.tenants TO pilot_feedback_app;
 
 GRANT SELECT,INSERT,DELETE ON TABLE public.votes TO pilot_feedback_app;

@@ -55,13 +55,13 @@ locals {
         email_intake   = 1
       }
       concurrency = {
-        feedback       = 4
+        feedback       = 3
         admin          = 1 # the team triages in the console
         github_webhook = 1
         notify         = 1
         github_sync    = 1
         sweep          = 1
-        console        = 1
+        console        = 2 # a CSV export holds its connection while it streams: a page is served beside it
         email_intake   = 1
       }
     }

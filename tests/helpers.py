@@ -20,7 +20,7 @@ import pg8000.native
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared import embedded, tenancy  # noqa: E402
+from shared import api_keys, embedded, tenants  # noqa: E402
 from shared.db import parse_database_url  # noqa: E402
 
 SERVER_URL_VARS = ("TEST_DATABASE_URL", "DATABASE_URL")
@@ -107,11 +107,11 @@ class Tenant:
     """A tenant with an API key per role."""
 
     def __init__(self, name: str) -> None:
-        made = tenancy.create_tenant(name)
+        made = tenants.create_tenant(name)
         self.id = uuid.UUID(made["id"])
         self.intake_key = made["intake_key"]
-        self.keys = {role: tenancy.create_key(self.id, role)["token"] for role in ("member", "admin", "staff")}
-        self.other_member = tenancy.create_key(self.id, "member")["token"]
+        self.keys = {role: api_keys.create_key(self.id, role)["token"] for role in ("member", "admin", "staff")}
+        self.other_member = api_keys.create_key(self.id, "member")["token"]
 
     def auth(self, role: str = "member") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}

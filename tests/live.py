@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-from shared import tenancy
+from shared import api_keys, tenants
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,10 +57,10 @@ def function_process(args: list[str], env: dict[str, str], output: Path | None =
 
 class LiveServer:
     def __init__(self, database_url: str, log_path: Path, **extra_env: str) -> None:
-        made = tenancy.create_tenant("live")
+        made = tenants.create_tenant("live")
         self.tenant_id = made["id"]
         self.intake_key = made["intake_key"]
-        self.tokens = {r: tenancy.create_key(made["id"], r)["token"] for r in ("member", "admin")}
+        self.tokens = {r: api_keys.create_key(made["id"], r)["token"] for r in ("member", "admin")}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path

@@ -10,7 +10,7 @@ import pytest
 from events import deliverer
 from helpers import BASE, manage, sql, submit
 
-from shared import digest, tenancy
+from shared import digest, team, tenants
 
 MONDAY_MORNING = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 
@@ -21,9 +21,9 @@ def notify(function_app):
 
 
 def _admin(tenant, name: str, **mails: bool) -> dict:
-    person = tenancy.add_person(tenant.id, f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com", name, "admin")
+    person = team.add_person(tenant.id, f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com", name, "admin")
     if mails:
-        tenancy.configure_person(person["email"], **mails)
+        team.configure_person(person["email"], **mails)
     return person
 
 
@@ -58,7 +58,7 @@ FAKE_LINES = ("Checkout is down\r\nReset your password: https://evil.example/res
 
 
 def test_item_text_in_team_mails_is_one_quoted_clipped_line(client, tenant, database_url, mailbox, notify):
-    tenancy.configure(tenant.id, time_zone="UTC")
+    tenants.configure(tenant.id, time_zone="UTC")
     _admin(tenant, "Ada")
     item = submit(client, tenant, priority="urgent", summary=FAKE_LINES)
     sql(database_url, "UPDATE feedback SET created_at = :at, sla_due_at = :due WHERE id = :id",
@@ -97,7 +97,7 @@ def test_raising_an_items_priority_alerts_once(client, tenant, database_url):
 
 
 def test_each_admin_gets_one_digest_each_working_morning(client, tenant, database_url, mailbox, notify):
-    tenancy.configure(tenant.id, time_zone="UTC")
+    tenants.configure(tenant.id, time_zone="UTC")
     ada = _admin(tenant, "Ada")
     _admin(tenant, "Quiet", digest=False)
     sql(database_url, "UPDATE people SET last_digest_at = :at WHERE tenant_id = :t",
@@ -127,7 +127,7 @@ def test_each_admin_gets_one_digest_each_working_morning(client, tenant, databas
 
 
 def test_a_digest_with_nothing_in_it_is_not_sent(tenant, database_url):
-    tenancy.configure(tenant.id, time_zone="Pacific/Auckland")  # already Tuesday morning there
+    tenants.configure(tenant.id, time_zone="Pacific/Auckland")  # already Tuesday morning there
     _admin(tenant, "Idle")
     made = digest.run(MONDAY_MORNING - dt.timedelta(hours=1))
     assert made["empty"] >= 1
@@ -137,7 +137,7 @@ def test_a_digest_with_nothing_in_it_is_not_sent(tenant, database_url):
 
 
 def test_before_the_morning_hour_no_digest_is_made(tenant, database_url, client):
-    tenancy.configure(tenant.id, time_zone="America/Los_Angeles")  # 01:00 there
+    tenants.configure(tenant.id, time_zone="America/Los_Angeles")  # 01:00 there
     _admin(tenant, "Early")
     submit(client, tenant, summary="Night owl")
     digest.run(MONDAY_MORNING)

@@ -136,10 +136,10 @@ def test_the_schema_refuses_the_special_use_domains_the_validator_refuses():
 
 
 def test_mail_and_web_intake_each_have_their_own_allowance(client, env, database_url):
-    from shared import errors, feedback, tenancy
+    from shared import errors, feedback, tenants
 
     env(ANON_LIMIT_PER_TENANT_HOUR="20")
-    tenant = tenancy.create_tenant(f"Both ways {uuid.uuid4().hex[:4]}")
+    tenant = tenants.create_tenant(f"Both ways {uuid.uuid4().hex[:4]}")
     for n in range(20):
         feedback.meter_mail(tenant["slug"], f"m{n}@customer.example")
     with pytest.raises(errors.RateLimited):

@@ -12,7 +12,7 @@ import pytest
 from helpers import BASE, item_body, sql, submit
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared import tenancy
+from shared import api_keys
 
 ISSUER = "https://id.example.test/"
 AUDIENCE = "pilot-feedback"
@@ -28,10 +28,10 @@ def test_missing_or_malformed_credentials_are_401(client):
 
 
 def test_a_revoked_key_stops_working(client, tenant):
-    made = tenancy.create_key(tenant.id, "member")
+    made = api_keys.create_key(tenant.id, "member")
     headers = {"Authorization": f"Bearer {made['token']}"}
     assert client.get(BASE, headers=headers).status_code == 200
-    tenancy.revoke_key(made["id"])
+    api_keys.revoke_key(made["id"])
     assert client.get(BASE, headers=headers).status_code == 401
 
 
@@ -244,10 +244,10 @@ def test_a_remembered_key_once_revoked_can_neither_read_nor_write(client, tenant
     """The key's lookup travels with the request's first statement; revoked, it sets
     no tenant, so row-level security leaves that statement nothing to read or write."""
     item = submit(client, tenant)
-    made = tenancy.create_key(tenant.id, "admin")
+    made = api_keys.create_key(tenant.id, "admin")
     headers = {"Authorization": f"Bearer {made['token']}"}
     assert client.get(BASE, headers=headers).status_code == 200  # now remembered
-    tenancy.revoke_key(made["id"])
+    api_keys.revoke_key(made["id"])
     before = sql(database_url, "SELECT f::text, (SELECT count(*) FROM votes) FROM feedback f WHERE f.tenant_id = :t ORDER BY id",
                       t=tenant.id)
     attempts = [

@@ -5,7 +5,7 @@ import json
 
 from helpers import BASE, item_body, outbox_rows, sql, submit
 
-from shared import tenancy
+from shared import tenants
 
 
 def _problem(response, status: int) -> dict:
@@ -79,7 +79,7 @@ def test_asking_for_a_github_issue_with_no_repository_is_409_with_the_reason(cli
     doc = _problem(admin.post(f"{BASE}{item['id']}/github/issue/", headers=tenant.auth("admin")), 409)
     assert "--github-repository" in doc["detail"] and "GITHUB_REPOSITORY" in doc["detail"]
     assert outbox_rows(database_url, item["id"], "github") == []
-    tenancy.configure(tenant.id, github_repository="acme/app")
+    tenants.configure(tenant.id, github_repository="acme/app")
     assert admin.post(f"{BASE}{item['id']}/github/issue/", headers=tenant.auth("admin")).status_code == 202
 
 
@@ -99,10 +99,10 @@ def test_each_triage_change_says_whether_it_mailed_the_submitter(client, admin, 
 
 
 def test_a_mail_queued_before_an_opt_out_is_not_sent(client, admin, tenant, database_url):
-    from shared import mail, outbox
+    from shared import mail_delivery, outbox
 
     item = submit(client, tenant, role="admin", submitter_email="late@example.com")
     admin.post(f"{BASE}{item['id']}/respond/", json={"response": "Seen."}, headers=tenant.auth("admin"))
     sql(database_url, "INSERT INTO mail_opt_outs (tenant_id, email) VALUES (:t, 'late@example.com')", t=tenant.id)
     [row] = outbox_rows(database_url, item["id"], "mail")
-    assert outbox.deliver(row["id"], {"mail": mail.send_notice}) == "skipped"
+    assert outbox.deliver(row["id"], {"mail": mail_delivery.send_notice}) == "skipped"

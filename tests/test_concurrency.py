@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from helpers import BASE, item_body, sql, submit
 
-from shared import tenancy
+from shared import api_keys
 
 
 def _count(database_url: str, statement: str, **params) -> int:
@@ -56,7 +56,7 @@ def test_idempotency_keys_are_per_caller(client, tenant):
 def test_concurrent_votes_keep_the_count_exact(function_app, tenant, database_url):
     app = function_app("feedback")
     item = submit(app.test_client(), tenant)
-    tokens = [tenancy.create_key(tenant.id, "member")["token"] for _ in range(24)]
+    tokens = [api_keys.create_key(tenant.id, "member")["token"] for _ in range(24)]
     url = BASE + item["id"] + "/vote/"
 
     def vote(token: str) -> list[int]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared import tenancy
+from shared import tenants
 
 TOOLS = Path(__file__).resolve().parent.parent / ".venv-tools" / "bin"
 DOCUMENTS = {"feedback_client": "/api/v1/feedback/openapi.json", "admin_client": "/api/v1/feedback/admin/openapi.json"}
@@ -125,7 +125,7 @@ def _triage(live, item_id):
     assert isinstance(notes, Notes) and [n.body for n in notes.items] == ["Seen in 2.3 too."]
     nowhere = _op(a, "post_request_github_issue").sync_detailed(client=admin, id=item_id)
     assert nowhere.status_code == 409 and "--github-repository" in nowhere.parsed.detail
-    tenancy.configure(uuid.UUID(live.tenant_id), github_repository="acme/app")
+    tenants.configure(uuid.UUID(live.tenant_id), github_repository="acme/app")
     requested = _op(a, "post_request_github_issue").sync_detailed(client=admin, id=item_id)
     assert requested.status_code == 202
     unlinked = _op(a, "post_link_github").sync(client=admin, id=item_id, body=GitHubLinkBody(url=None))

@@ -204,7 +204,7 @@ def test_an_event_moves_every_item_linked_to_the_issue_in_every_tenant(client, a
 
 
 def test_an_admin_links_only_issues_of_its_tenants_repository(client, admin, tenant, database_url, env):
-    from shared import tenancy
+    from shared import tenants
 
     env(GITHUB_REPOSITORY="acme/app", GITHUB_API_URL="https://api.github.com")
     item = submit(client, tenant)
@@ -215,7 +215,7 @@ def test_an_admin_links_only_issues_of_its_tenants_repository(client, admin, ten
     assert on_enterprise.status_code == 403
     assert _link(admin, item["id"], "https://github.com/acme/app/issues/1", tenant.auth("admin")).status_code == 200
     # A tenant with a repository of its own links only that one.
-    tenancy.configure(tenant.id, github_repository="tenant/own")
+    tenants.configure(tenant.id, github_repository="tenant/own")
     assert _link(admin, item["id"], "https://github.com/acme/app/issues/2", tenant.auth("admin")).status_code == 403
     assert _link(admin, item["id"], "https://github.com/Tenant/Own/issues/2", tenant.auth("admin")).status_code == 200
     # Staff link any issue, on any host.
@@ -224,7 +224,7 @@ def test_an_admin_links_only_issues_of_its_tenants_repository(client, admin, ten
     env(GITHUB_API_URL="https://ghe.example.com/api/v3")
     assert _link(admin, item["id"], "https://ghe.example.com/tenant/own/issues/4", tenant.auth("admin")).status_code == 200
     env(GITHUB_REPOSITORY="")
-    tenancy.configure(tenant.id, github_repository=None)
+    tenants.configure(tenant.id, github_repository=None)
     nowhere = _link(admin, item["id"], "https://ghe.example.com/tenant/own/issues/5", tenant.auth("admin"))
     assert nowhere.status_code == 403 and "none is configured" in nowhere.get_json()["detail"]
 

@@ -12,7 +12,7 @@ import pytest
 from helpers import BASE, item_body, sql
 from live import LiveServer, free_port
 
-from shared import tenancy
+from shared import tenants
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def _mail(port: int, tenant: dict, sender: str) -> int:
 
 def test_one_loud_address_leaves_the_tenant_open_to_everyone_else(served, database_url):
     server, smtp_port = served
-    tenant = tenancy.create_tenant(f"Flooded {uuid.uuid4().hex[:4]}")
+    tenant = tenants.create_tenant(f"Flooded {uuid.uuid4().hex[:4]}")
     with _client(server, "127.0.0.1") as loud:
         codes = [_post(loud, tenant, n) for n in range(500)]
     assert codes.count(201) == 20 and codes[20:] == [429] * 480
@@ -61,7 +61,7 @@ def test_one_loud_address_leaves_the_tenant_open_to_everyone_else(served, databa
 
 def test_a_refused_attempt_spends_nothing_of_the_tenants_allowance(served, database_url):
     server, _ = served
-    tenant = tenancy.create_tenant(f"Counted {uuid.uuid4().hex[:4]}")
+    tenant = tenants.create_tenant(f"Counted {uuid.uuid4().hex[:4]}")
     with _client(server, "127.0.0.3") as loud:
         [_post(loud, tenant, n) for n in range(60)]
     [[spent]] = sql(database_url, "SELECT hits FROM rate_counters WHERE tenant_id = :t AND bucket = 'tenant:web'",

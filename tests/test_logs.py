@@ -15,7 +15,7 @@ import requests
 from helpers import BASE, item_body, wait_until
 from live import LiveServer
 
-from shared import db, logs, mail, signin, tenancy
+from shared import db, logs, opt_outs, signin, team
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def _refused_by_gunicorn(server: LiveServer, request_line: str) -> None:
 def test_no_url_or_header_secret_reaches_the_server_log(server):
     admin = {"Authorization": f"Bearer {server.tokens['admin']}"}
     email, submitter = (f"{name}-{uuid.uuid4().hex[:6]}@example.com" for name in ("ada", "grace"))
-    tenancy.add_person(uuid.UUID(server.tenant_id), email, "Ada", "admin")
+    team.add_person(uuid.UUID(server.tenant_id), email, "Ada", "admin")
     signin_token = signin.operator_link(email).rpartition("/")[2]
 
     made = requests.post(f"{server.base}{BASE}?tenant_key={server.intake_key}", timeout=5,
@@ -52,7 +52,7 @@ def test_no_url_or_header_secret_reaches_the_server_log(server):
     assert requests.post(f"{server.base}{BASE}{made.json()['id']}/respond/", json={"response": "On it."},
                          headers=admin, timeout=5).status_code == 200
     with db.transaction() as tx:
-        opt_out_token = mail.opt_out_token(tx, uuid.UUID(server.tenant_id), submitter)
+        opt_out_token = opt_outs.sign(tx, uuid.UUID(server.tenant_id), submitter)
 
     wait_until(lambda: '"mail (no SMTP configured)"' in server.log_path.read_text(), what="the mail in the log")
     assert requests.get(status_url, timeout=5).status_code == 200

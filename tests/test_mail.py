@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import email
+import email.policy
 import hmac
 import json
 import re
@@ -17,7 +19,7 @@ from events import deliverer, push
 from live import LiveServer
 from standins.smtp import Mailbox
 
-from shared import mail, outbox, signing, tenancy
+from shared import db, mail_delivery, mail_ids, outbox, signing, tenants
 
 
 
@@ -60,8 +62,14 @@ def test_a_public_response_mails_the_submitter_exactly_once(client, admin, tenan
     assert mailbox.wait_for(2, timeout=0.5) == [message]
     assert message["To"] == "Ada <ada@example.com>"
     assert message["Subject"] == "Update on your feedback: Login fails with SAML SSO"
-    item_in_22 = signing.b64(uuid.UUID(item["id"]).bytes)  # the item, named so that a reply finds it
-    assert message["Message-ID"] == f"<feedback-event-{event['id']}.{item_in_22}@example.com>"
+    # The item, named so that a reply finds it, with a tag only our key makes.
+    item_in_22 = signing.b64(uuid.UUID(item["id"]).bytes)
+    assert re.fullmatch(rf"<feedback-event-{event['id']}\.{re.escape(item_in_22)}\.[\w-]{{16}}@example\.com>",
+                        message["Message-ID"]), message["Message-ID"]
+    with db.transaction() as tx:
+        assert mail_ids.items_named(tx, message["Message-ID"]) == [uuid.UUID(item["id"])]
+        forged = message["Message-ID"].replace(f"feedback-event-{event['id']}.", f"feedback-event-{event['id'] + 1}.")
+        assert mail_ids.items_named(tx, forged) == []  # the tag covers the mail too
     body = message.get_content()
     assert "Fixed in 2.4.1." in body and "Status: new" in body
     assert message["List-Unsubscribe"].startswith("<https://feedback.example.com/api/v1/feedback/mail/opt-out/?token=")
@@ -95,7 +103,7 @@ def test_each_telling_change_writes_one_mail(client, admin, tenant, database_url
     ("/github/", {"url": "https://github.com/acme/app/issues/7"}),
 ])
 def test_changes_the_submitter_is_not_told_of_write_no_mail(client, admin, tenant, database_url, path, body):
-    tenancy.configure(tenant.id, github_repository="acme/app")  # the repository its admins may link
+    tenants.configure(tenant.id, github_repository="acme/app")  # the repository its admins may link
     item = _anonymous_item(client, tenant)
     response = admin.post(BASE + item["id"] + path, json=body, headers=tenant.auth("admin"))
     assert response.status_code in (200, 201)
@@ -218,16 +226,20 @@ def test_a_rotated_signing_key_keeps_earlier_links_working_for_a_grace_period(cl
     new_key = rotated["mail_link"]["key_id"]
     assert code == 0 and new_key.startswith("mail_link-")
     after = mailed_link()
-    assert after.endswith("." + new_key) and not before.endswith("." + new_key)
-    # A link from before key ids (body.signature) was signed with the first key.
+    # Links mailed before itsdangerous signed them: from before key ids (body.signature), signed
+    # with the first key, and naming the key that signed them (body.signature.key_id).
     first_key = bytes(sql(database_url, "SELECT key FROM signing_keys WHERE name = 'mail_link'")[0][0])
     body = signing.b64(f"{tenant.id}\nold@example.com".encode())
     legacy = f"{BASE}mail/opt-out/?token={body}.{signing.b64(hmac.new(first_key, body.encode(), hashlib.sha256).digest())}"
-    for link in (before, after, legacy):
+    named = legacy + ".mail_link"
+    for link in (before, after, legacy, named):
         assert client.get(link).status_code == 200, link
+    assert "old@example.com" in client.get(named).get_data(as_text=True)
+    assert client.get(legacy + ".mail_link-0").status_code == 403  # a key that never was
     sql(database_url, "UPDATE signing_keys SET retired_at = now() - make_interval(days => :d)"
-                      " WHERE retired_at IS NOT NULL", d=mail.SIGNING_KEY_GRACE_DAYS + 1)
-    assert client.get(before).status_code == 403 and client.get(legacy).status_code == 403
+                      " WHERE retired_at IS NOT NULL", d=mail_ids.GRACE_DAYS + 1)
+    for link in (before, legacy, named):
+        assert client.get(link).status_code == 403, link
     assert client.get(after).status_code == 200
 
 
@@ -246,15 +258,21 @@ def test_without_smtp_the_mail_is_written_to_the_log(client, admin, tenant, data
     assert _one_event(database_url, item["id"])["outcome"] == "sent"
 
 
-def test_the_demo_asks_for_whole_mails_in_the_log(client, admin, tenant, database_url, env, notify, capfd):
-    env(SMTP_HOST="", PUBLIC_BASE_URL="https://feedback.example.com", MAIL_LOG_BODIES="true")
+def test_the_demos_mailbox_is_a_folder_the_log_names(client, admin, tenant, database_url, env, notify, capfd,
+                                                    tmp_path):
+    env(SMTP_HOST="", PUBLIC_BASE_URL="https://feedback.example.com", MAIL_DIR=str(tmp_path / "mail"))
     item = _anonymous_item(client, tenant)
-    admin.post(BASE + item["id"] + "/respond/", json={"response": "Logged answer."}, headers=tenant.auth("admin"))
+    admin.post(BASE + item["id"] + "/respond/", json={"response": "Kept answer."}, headers=tenant.auth("admin"))
     capfd.readouterr()
-    assert notify(_one_event(database_url, item["id"])["id"]) == 200
+    event = _one_event(database_url, item["id"])
+    assert notify(event["id"]) == 200
     lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
     [logged] = [line for line in lines if line["message"] == "mail (no SMTP configured)"]
-    assert logged["to"] == "Ada <ada@example.com>" and "Logged answer." in logged["body"]
+    kept = email.message_from_bytes((tmp_path / "mail" / f"{event['id']}.eml").read_bytes(),
+                                    policy=email.policy.default)
+    assert logged["file"] == str(tmp_path / "mail" / f"{event['id']}.eml") and "body" not in logged
+    assert kept["To"] == "Ada <ada@example.com>" and "Kept answer." in kept.get_content()
+    assert "token=" in kept.get_content() and "token=" not in json.dumps(lines)  # the links, in the file only
 
 
 def test_without_a_public_url_mail_waits_rather_than_go_without_its_link(client, admin, tenant, database_url,
@@ -269,7 +287,7 @@ def test_without_a_public_url_mail_waits_rather_than_go_without_its_link(client,
 
 def test_the_smtp_password_is_read_from_secret_manager_and_cached(client, admin, tenant, database_url, mailbox,
                                                                    notify, secret_store, env, capfd):
-    name = mail.settings().smtp_password_secret.removesuffix("/versions/latest")
+    name = mail_delivery.settings().smtp_password_secret.removesuffix("/versions/latest")
     for _ in range(2):
         item = _anonymous_item(client, tenant)
         admin.post(BASE + item["id"] + "/complete/", json={}, headers=tenant.auth("admin"))
@@ -315,8 +333,8 @@ def test_the_sweep_republishes_what_was_not_delivered(client, admin, tenant, dat
     assert outbox.Event(event["id"], "mail") in swept
     assert event["id"] not in [e.id for e in outbox.sweep()]  # pushed back by its backoff
     # What the event function then does with it:
-    assert outbox.deliver(event["id"], {"mail": mail.send_notice}) == "sent"
-    assert outbox.deliver(event["id"], {"mail": mail.send_notice}) == "none"
+    assert outbox.deliver(event["id"], {"mail": mail_delivery.send_notice}) == "sent"
+    assert outbox.deliver(event["id"], {"mail": mail_delivery.send_notice}) == "none"
     assert len(mailbox.wait_for(2, timeout=0.5)) == 1
 
 
@@ -328,7 +346,7 @@ def test_an_event_too_old_to_send_is_given_up(client, admin, tenant, database_ur
     assert event["id"] not in [e.id for e in outbox.sweep()]
     expired = _one_event(database_url, item["id"])
     assert expired["outcome"] == "dead" and expired["last_error"].startswith("expired")
-    assert outbox.deliver(event["id"], {"mail": mail.send_notice}) == "none"
+    assert outbox.deliver(event["id"], {"mail": mail_delivery.send_notice}) == "none"
     assert mailbox.messages == []
 
 

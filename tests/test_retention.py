@@ -8,6 +8,8 @@ import uuid
 import pytest
 from helpers import BASE, item_body, manage, outbox_rows, sql, submit
 
+from shared import team
+
 
 @pytest.fixture
 def sweep_app(function_app):
@@ -44,8 +46,9 @@ def test_the_sweep_purges_expired_records_and_keeps_the_rest(client, admin, tena
 
     response = sweep_app.test_client().post("/")
     assert response.status_code == 200
-    assert all(count >= 1 for count in response.get_json()["purged"].values()), response.get_json()
-    assert set(response.get_json()["purged"]) == {"idempotency_keys", "rate_counters", "github_deliveries", "outbox",
+    assert all(response.get_json()["purged"][table] >= 1 for table in ("idempotency_keys", "rate_counters",
+               "github_deliveries", "outbox", "inbound_mails")), response.get_json()
+    assert set(response.get_json()["purged"]) >= {"idempotency_keys", "rate_counters", "github_deliveries", "outbox",
                                                    "inbound_mails"}
     assert _count(database_url, "inbound_mails", "tenant_id = :t", t=tenant.id) == 1
 
@@ -55,6 +58,34 @@ def test_the_sweep_purges_expired_records_and_keeps_the_rest(client, admin, tena
     assert _count(database_url, "github_deliveries", "delivery_id IN (:o, :n)", o=old_delivery, n=new_delivery) == 1
     assert outbox_rows(database_url, done["id"], "mail") == []
     assert len(outbox_rows(database_url, pending["id"], "mail")) == 1  # never purged until finished
+
+
+def test_spent_sign_in_links_sessions_and_throttles_are_purged(database_url, tenant, sweep_app):
+    from shared import signin
+
+    person = team.add_person(tenant.id, f"leaver-{uuid.uuid4().hex[:6]}@example.com", "Lee Vance", "admin")
+    for _ in range(3):
+        signin.operator_link(person["email"])
+    sessions = [signin.session_for(person["email"]) for _ in range(3)]
+    where = "person_id = CAST(:p AS uuid)"
+    # One link expired two days ago, one a few hours ago (kept a day), one live; the same for
+    # sessions, one of which ended two days ago.
+    sql(database_url, f"""UPDATE signin_links SET expires_at = now() + CASE
+          WHEN token_hash = (SELECT token_hash FROM signin_links WHERE {where} ORDER BY 1 LIMIT 1) THEN interval '-2 days'
+          WHEN token_hash = (SELECT token_hash FROM signin_links WHERE {where} ORDER BY 1 DESC LIMIT 1) THEN interval '-3 hours'
+          ELSE interval '10 minutes' END WHERE {where}""", p=person["id"])
+    sql(database_url, f"""UPDATE console_sessions SET ended_at = CASE
+          WHEN id_hash = (SELECT id_hash FROM console_sessions WHERE {where} ORDER BY 1 LIMIT 1) THEN now() - interval '2 days' END,
+          expires_at = CASE WHEN id_hash = (SELECT id_hash FROM console_sessions WHERE {where} ORDER BY 1 DESC LIMIT 1)
+          THEN now() - interval '3 days' ELSE expires_at END WHERE {where}""", p=person["id"])
+    sql(database_url, "INSERT INTO signin_throttle (bucket, window_start, hits) VALUES"
+                      " (:old, now() - interval '2 days', 3), (:new, now(), 3)",
+        old=f"ip:old-{uuid.uuid4().hex[:6]}", new=f"ip:new-{uuid.uuid4().hex[:6]}")
+    purged = sweep_app.test_client().post("/").get_json()["purged"]
+    assert purged["signin_links"] >= 1 and purged["console_sessions"] >= 2 and purged["signin_throttle"] >= 1
+    assert _count(database_url, "signin_links", where, p=person["id"]) == 2
+    assert _count(database_url, "console_sessions", where, p=person["id"]) == 1
+    assert len(sessions) == 3 and _count(database_url, "signin_throttle", "bucket LIKE 'ip:old-%'") == 0
 
 
 def test_retention_has_floors_whatever_the_settings_say(client, tenant, database_url, sweep_app, env):
@@ -75,7 +106,8 @@ def test_retention_has_floors_whatever_the_settings_say(client, tenant, database
 
 
 def test_the_service_cannot_delete_what_it_purges(database_url):
-    for table in ("idempotency_keys", "rate_counters", "github_deliveries", "outbox", "inbound_mails"):
+    for table in ("idempotency_keys", "rate_counters", "github_deliveries", "outbox", "inbound_mails",
+                  "signin_throttle", "signin_links", "console_sessions"):
         sql(database_url, "BEGIN")
         sql(database_url, "SET LOCAL ROLE pilot_feedback_app")
         sql(database_url, "SELECT set_config('app.staff', 'on', true)")

@@ -8,16 +8,18 @@ import html
 import http.server
 import re
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import requests
+from itsdangerous import TimestampSigner
 from events import deliverer
 from helpers import BASE, item_body, manage, outbox_rows, sql
 
-from shared import db, mail, tenancy
+from shared import db, opt_outs, team
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def test_the_page_shows_status_response_and_dates_and_nothing_of_the_team(client
     assert "Export &lt;b&gt;crashes&lt;/b&gt; on save" in page.get_data(as_text=True)
     assert "Status: new" in _text(page)
 
-    person = tenancy.add_person(tenant.id, f"triager-{uuid.uuid4().hex[:6]}@example.com", "Tri Ager", "admin")
+    person = team.add_person(tenant.id, f"triager-{uuid.uuid4().hex[:6]}@example.com", "Tri Ager", "admin")
     auth = tenant.auth("admin")
     url = BASE + item["id"]
     assert admin.post(url + "/acknowledge/", headers=auth).status_code == 200
@@ -91,7 +93,59 @@ def test_rotating_the_signing_key_ends_the_links(client, tenant, database_url, e
     assert code == 0 and rotated["status_link"]["key_id"].startswith("status_link-")
     assert client.get(before).status_code == 403
     after = _anonymous(client, tenant)["status_url"]
-    assert after.endswith("." + rotated["status_link"]["key_id"]) and client.get(after).status_code == 200
+    assert client.get(after).status_code == 200
+
+
+def test_a_retired_key_is_honoured_for_its_grace_period_and_no_longer(client, tenant, database_url, env):
+    env(SECRET_TTL_SECONDS="3600")  # the grace: a process may go on signing with the old key that long
+    before = _anonymous(client, tenant)["status_url"]
+    code, rotated = manage(database_url, "signing-keys", "rotate", "--json")
+    assert code == 0 and rotated["status_link"]["retired"]
+    assert client.get(before).status_code == 200  # retired, still honoured
+    sql(database_url, "UPDATE signing_keys SET retired_at = now() - make_interval(secs => 3601)"
+                      " WHERE retired_at IS NOT NULL AND name LIKE 'status_link%'")
+    assert client.get(before).status_code == 403  # past the grace
+    env(SECRET_TTL_SECONDS="0")  # this process reads the newest key again
+    assert client.get(_anonymous(client, tenant)["status_url"]).status_code == 200
+
+
+@contextlib.contextmanager
+def _signed_days_ago(days: int) -> Iterator[None]:
+    """Links made inside are signed as if `days` days ago (itsdangerous reads the clock here)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - days * 86400)
+        yield
+
+
+def test_a_tenant_may_let_its_status_links_expire(client, tenant, other_tenant, database_url):
+    code, shown = manage(database_url, "tenants", "show", str(tenant.id), "--json")
+    assert code == 0 and shown["status_link_days"] is None  # the default: links work for good
+    with _signed_days_ago(3):
+        old = _anonymous(client, tenant, summary="Export crashes")["status_url"]
+        theirs = _anonymous(client, other_tenant)["status_url"]
+    fresh = _anonymous(client, tenant)["status_url"]
+    assert client.get(old).status_code == 200
+
+    code, shown = manage(database_url, "tenants", "configure", str(tenant.id), "--status-link-days", "2", "--json")
+    assert code == 0 and shown["status_link_days"] == 2
+    expired = client.get(old)
+    assert expired.status_code == 410 and expired.mimetype == "text/html"
+    _assert_page_headers(expired)
+    shown_text = _text(expired)
+    assert "This link has expired" in shown_text and "work for 2 days" in shown_text
+    assert "carries a fresh link" in shown_text and "Export crashes" not in shown_text
+    assert client.get(fresh).status_code == 200 and client.get(theirs).status_code == 200  # a tenant's own setting
+
+    code, shown = manage(database_url, "tenants", "configure", str(tenant.id), "--status-link-days", "0", "--json")
+    assert code == 0 and shown["status_link_days"] is None and client.get(old).status_code == 200
+
+
+@pytest.mark.parametrize("days", ["-1", "3651"])
+def test_a_status_link_expiry_out_of_range_is_refused_and_changes_nothing(tenant, database_url, days):
+    manage(database_url, "tenants", "configure", str(tenant.id), "--status-link-days", "30", "--json")
+    code, refused = manage(database_url, "tenants", "configure", str(tenant.id), "--status-link-days", days, "--json")
+    assert code == 1 and "1 to 3650 days" in refused["error"]
+    assert manage(database_url, "tenants", "show", str(tenant.id), "--json")[1]["status_link_days"] == 30
 
 
 def test_every_mail_to_the_submitter_links_to_the_page(client, admin, tenant, database_url, mailbox, notify):
@@ -128,7 +182,7 @@ def _assert_page_headers(response) -> None:
 def test_the_pages_from_a_mail_forbid_framing_sniffing_and_referrers(client, tenant, database_url):
     item = _anonymous(client, tenant)
     with db.transaction() as tx:
-        token = mail.opt_out_token(tx, tenant.id, "ada@example.com")
+        token = opt_outs.sign(tx, tenant.id, "ada@example.com")
     opt_out = BASE + "mail/opt-out/?token=" + urllib.parse.quote(token)
     for response in (client.get(item["status_url"]), client.get(opt_out), client.post(opt_out)):
         assert response.status_code == 200 and response.mimetype == "text/html"
@@ -177,7 +231,7 @@ def test_in_a_browser_the_pages_keep_their_style_and_form_and_no_site_frames_the
     made = requests.post(live.base + BASE, json=item_body(submitter_email="ada@example.com"),
                          headers={"X-Tenant-Key": live.intake_key}, timeout=5).json()
     with db.transaction() as tx:
-        token = mail.opt_out_token(tx, uuid.UUID(live.tenant_id), "ada@example.com")
+        token = opt_outs.sign(tx, uuid.UUID(live.tenant_id), "ada@example.com")
     context = chromium.new_context()
     page = context.new_page()
     violations: list[str] = []
@@ -196,3 +250,27 @@ def test_in_a_browser_the_pages_keep_their_style_and_form_and_no_site_frames_the
         assert "Your feedback" not in framed.content()
     finally:
         context.close()
+
+
+def test_a_status_link_mailed_before_links_told_their_time_still_opens(client, tenant, database_url):
+    """Links of the form before itsdangerous (BODY.HMAC.KEY) keep working while their key is
+    honoured; where the tenant lets links expire, such a link (of unknown age) counts as old."""
+    import base64
+    import hashlib
+    import hmac as hmac_
+
+    item = _anonymous(client, tenant)
+    [[name, key]] = sql(database_url, "SELECT name, key FROM signing_keys WHERE name LIKE 'status_link%'"
+                                      " AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1")
+    b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
+    body = b64(uuid.UUID(str(tenant.id)).bytes + uuid.UUID(item["id"]).bytes)
+    earlier = f"{body}.{b64(hmac_.digest(bytes(key), body.encode(), hashlib.sha256))}.{name}"
+    url = item["status_url"].split("?", 1)[0] + "?token=" + earlier
+    assert client.get(url).status_code == 200
+    forged = earlier[:len(body) + 1] + ("A" if earlier[len(body) + 1] != "A" else "B") + earlier[len(body) + 2:]
+    assert client.get(url.replace(earlier, forged)).status_code == 403
+    code, _ = manage(database_url, "tenants", "configure", str(tenant.id), "--status-link-days", "30", "--json")
+    try:
+        assert code == 0 and client.get(url).status_code == 410
+    finally:
+        manage(database_url, "tenants", "configure", str(tenant.id), "--status-link-days", "0", "--json")

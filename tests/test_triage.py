@@ -6,7 +6,7 @@ import uuid
 import pytest
 from helpers import BASE, sql, submit
 
-from shared import db, errors, tenancy, workflow
+from shared import db, errors, tenants, workflow
 
 STATUSES = ["new", "acknowledged", "in_review", "planned", "in_progress", "completed", "declined", "duplicate"]
 
@@ -83,9 +83,9 @@ def test_declining_needs_a_reason_the_submitter_sees(admin, client, tenant):
 
 def test_a_duplicate_hands_its_voters_to_the_original_once_each(admin, client, tenant, database_url):
     original, duplicate = submit(client, tenant), submit(client, tenant)
-    from shared import tenancy
+    from shared import api_keys
 
-    voters = [tenancy.create_key(tenant.id, "member")["token"] for _ in range(3)]
+    voters = [api_keys.create_key(tenant.id, "member")["token"] for _ in range(3)]
     for token, items in ((voters[0], [original]), (voters[1], [original, duplicate]), (voters[2], [duplicate])):
         for it in items:
             client.post(BASE + it["id"] + "/vote/", headers={"Authorization": f"Bearer {token}"})
@@ -238,7 +238,7 @@ def test_github_links_must_be_issue_pages(admin, client, tenant, url, ok):
 
 
 def test_github_link_and_unlink_are_audited(admin, client, tenant, database_url):
-    tenancy.configure(tenant.id, github_repository="acme/app")
+    tenants.configure(tenant.id, github_repository="acme/app")
     item = submit(client, tenant)
     url = BASE + item["id"] + "/github/"
     link = "https://github.com/acme/app/issues/7"
@@ -273,9 +273,9 @@ def test_stats_grow_the_triage_view(admin, client, tenant, other_tenant, databas
 def test_the_list_filters_by_assignee_sla_state_and_creation_day(client, admin, tenant, database_url):
     import datetime
 
-    from shared import tenancy
+    from shared import api_keys
 
-    holder = tenancy.create_key(tenant.id, "admin", uuid.uuid4())
+    holder = api_keys.create_key(tenant.id, "admin", uuid.uuid4())
     mine = {"Authorization": f"Bearer {holder['token']}"}
     assigned, breached, other = (submit(client, tenant, summary=s) for s in ("assigned", "breached", "other"))
     assert admin.post(BASE + assigned["id"] + "/assign/", json={"assignee_id": holder["user_id"]},
@@ -301,10 +301,10 @@ def test_the_list_filters_by_assignee_sla_state_and_creation_day(client, admin, 
 
 
 def test_the_team_lists_who_may_be_assigned(admin, tenant, other_tenant):
-    from shared import tenancy
+    from shared import team
 
-    ada = tenancy.add_person(tenant.id, f"ada-{uuid.uuid4().hex[:6]}@example.com", "Ada", "admin")
-    tenancy.add_person(other_tenant.id, f"eve-{uuid.uuid4().hex[:6]}@example.com", "Eve", "admin")
+    ada = team.add_person(tenant.id, f"ada-{uuid.uuid4().hex[:6]}@example.com", "Ada", "admin")
+    team.add_person(other_tenant.id, f"eve-{uuid.uuid4().hex[:6]}@example.com", "Eve", "admin")
     shown = admin.get(BASE + "team/", headers=tenant.auth("admin"))
     assert shown.status_code == 200
     assert [p["email"] for p in shown.get_json()["items"]] == [ada["email"]]  # not another tenant's

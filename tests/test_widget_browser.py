@@ -17,7 +17,7 @@ import requests
 from helpers import wait_until
 from live import LiveServer
 
-from shared import tenancy
+from shared import tenants
 
 browser.require_chromium()
 
@@ -81,7 +81,7 @@ def site(database_url, tmp_path_factory):
     page = HOST_PAGE.format(api=api.base, key=api.intake_key)
     allowed, allowed_origin = _host(page)
     refused, refused_origin = _host(page)
-    tenancy.configure(uuid.UUID(api.tenant_id), allowed_origins=[allowed_origin])
+    tenants.configure(uuid.UUID(api.tenant_id), allowed_origins=[allowed_origin])
     yield api, allowed_origin, refused_origin
     allowed.shutdown()
     refused.shutdown()

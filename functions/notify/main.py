@@ -14,12 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import functions_framework  # noqa: E402
 
-from shared import mail, outbox  # noqa: E402
+from shared import mail_delivery, outbox  # noqa: E402
 from shared.config import start  # noqa: E402
 
 start()
 
-HANDLERS = {"mail": mail.send_notice}
+HANDLERS = {"mail": mail_delivery.send_notice}
 
 
 @functions_framework.cloud_event

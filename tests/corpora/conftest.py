@@ -1,0 +1,2 @@
+# The downloaded packages' own tests are theirs to run, not this suite's.
+collect_ignore = ["unpacked"]
