@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shared import db, errors, outbox, queries, sla, status_page
+from shared import db, errors, queries, status_page
 from shared.auth import Credentials, Principal, authenticate
 from shared.config import settings
 from shared.db import Tx
@@ -81,6 +81,8 @@ def submit(
 def _insert(tx: Tx, p: Principal, body: FeedbackCreate, *, commit: bool) -> str:
     """The new item's JSON, with the submitter's status page; an item that qualifies asks
     for its GitHub issue, and alerts the tenant's admins, in the same statement."""
+    from shared import outbox, sla  # only writes need them: a list's cold start loads neither
+
     github = body.priority in settings().github_priorities
     signer = status_page.signer(tx)
     item, item_id, event_id, alert_ids = (tx.rows_and_commit if commit else tx.rows)(
@@ -247,13 +249,13 @@ def _tsquery(text: str, joiner: str = " & ") -> str | None:
     return joiner.join(f"'{w}':*" for w in words) or None
 
 
-def similar(tx: Tx, p: Principal, item_id: uuid.UUID, text: str) -> list[dict[str, Any]]:
-    """Other items of the tenant that share words with `text`, the closest first: the
-    originals a duplicate is likely to have."""
+def similar(tx: Tx, p: Principal, item_id: uuid.UUID, text: str, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Other items of the item's tenant that share words with `text`, the closest first:
+    the originals a duplicate is likely to have."""
     words = _tsquery(text, " | ")
     if words is None:
         return []
-    s = scope(p)
+    s = scope(p, tenant_id)
     return tx.records(s.sql(queries.SIMILAR), id=item_id, words=words, **s.params)
 
 
@@ -336,6 +338,8 @@ def update(tx: Tx, p: Principal, item_id: uuid.UUID, body: FeedbackUpdate) -> st
         if name in values:
             values[name] = json.dumps(values[name])
     if "priority" in values:
+        from shared import outbox, sla
+
         values["sla_due_at"] = sla.due_at(values["priority"], item.created_at)
         if values["priority"] in settings().github_priorities:
             outbox.enqueue(tx, queries.ENQUEUE_GITHUB, tenant=item.tenant_id, id=item_id, reason="priority")

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import pytest
 
-from shared import tenancy
+from shared import api_keys, team
 
 CLI = str(Path(sys.executable).parent / "pilot-feedback")
 
@@ -182,7 +182,7 @@ def test_vote_unvote_and_stats(run, live):
 
 
 def test_triage_commands(run, live):
-    person = tenancy.add_person(uuid.UUID(live.tenant_id), f"grace-{uuid.uuid4().hex[:6]}@example.com",
+    person = team.add_person(uuid.UUID(live.tenant_id), f"grace-{uuid.uuid4().hex[:6]}@example.com",
                                 "Grace Hopper", "admin")
     item = as_json(run("submit", "--summary", "Slow search", "--type", "performance", "--json"))
     assert as_json(run("ack", item["id"], "--json"))["status"] == "acknowledged"
@@ -202,8 +202,8 @@ def test_triage_commands(run, live):
 
 
 def test_refusals_exit_1_with_the_detail(run, live):
-    revoked = tenancy.create_key(uuid.UUID(live.tenant_id), "admin")["token"]
-    tenancy.revoke_key(revoked)
+    revoked = api_keys.create_key(uuid.UUID(live.tenant_id), "admin")["token"]
+    api_keys.revoke_key(revoked)
     bad = run("list", token=revoked)
     assert bad.returncode == 1
     assert bad.stderr.startswith("Error: The API key is unknown or revoked.")
@@ -219,8 +219,8 @@ def test_refusals_exit_1_with_the_detail(run, live):
 
 
 def test_errors_under_json_are_problem_documents_on_stderr(run, live, tmp_path):
-    revoked = tenancy.create_key(uuid.UUID(live.tenant_id), "admin")["token"]
-    tenancy.revoke_key(revoked)
+    revoked = api_keys.create_key(uuid.UUID(live.tenant_id), "admin")["token"]
+    api_keys.revoke_key(revoked)
     assert error_json(run("list", "--json", token=revoked)) == {
         "status": 401, "title": "Unauthorized", "detail": "The API key is unknown or revoked.", "errors": []}
     item = as_json(run("submit", "--summary", "Mine", "--json"))
@@ -241,10 +241,11 @@ def test_errors_under_json_are_problem_documents_on_stderr(run, live, tmp_path):
 
 
 def test_every_command_takes_json():
-    from pilot_feedback_cli.commands import COMMANDS
-    from pilot_feedback_cli.main import SUMMARIES
+    from pilot_feedback_cli.group import group
+    from pilot_feedback_cli.main import COMMANDS
 
-    assert [name for name in SUMMARIES if not any("--json" in p.opts for p in COMMANDS[name].params)] == []
+    ctx = click.Context(group)
+    assert [name for name in COMMANDS if not any("--json" in p.opts for p in group.get_command(ctx, name).params)] == []
 
 
 def test_an_answer_that_is_not_json_is_an_error_naming_the_url(run, other_host):
@@ -390,11 +391,38 @@ def test_respond_without_a_message_opens_the_editor(run, tmp_path):
     assert answered["public_response"] == "Fixed in 2.4.1."
 
 
-def test_help_imports_neither_the_http_client_nor_the_commands(run):
-    """`--help` answers at click's speed: the HTTP client and the subcommands load when one runs."""
+def test_help_imports_neither_click_nor_the_http_client_nor_the_commands(run):
+    """`--help` answers at the interpreter's speed: click, the HTTP client and the subcommands load
+    when something else runs."""
     done = subprocess.run([sys.executable, "-X", "importtime", CLI, "--help"], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert done.returncode == 0 and "Commands:" in done.stdout
     imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
-    assert "click" in imported
-    assert not imported & {"httpx", "pilot_feedback_cli.commands", "pilot_feedback_cli.api", "shutil"}
+    assert "pilot_feedback_cli.main" in imported
+    assert not imported & {"click", "httpx", "pilot_feedback_cli.commands", "pilot_feedback_cli.api", "shutil"}
+
+
+@pytest.mark.parametrize("columns", ["", "100", "80", "64", "50", "20"])
+@pytest.mark.parametrize("args, stream, code", [(["--help"], "stdout", 0), (["-h"], "stdout", 0), ([], "stderr", 2)])
+def test_help_without_click_is_clicks_own(columns, args, stream, code):
+    """The group's help, printed without click, is the text click renders for the group, at every
+    terminal width, with click's exit code: no arguments is a usage error, shown on stderr."""
+    from pilot_feedback_cli.group import group
+
+    done = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": columns})
+    width = max(min(int(columns or 80), 80) - 2, 50)
+    ctx = click.Context(group, info_name="pilot-feedback", **{**group.context_settings, "terminal_width": width})
+    assert (done.returncode, getattr(done, stream)) == (code, group.get_help(ctx) + "\n")
+
+
+def test_a_long_program_name_gets_clicks_help(tmp_path):
+    """A name that leaves the usage's arguments too little room: click lays that help out."""
+    from pilot_feedback_cli.group import group
+
+    script = tmp_path / ("pilot-feedback-" + "x" * 30)
+    script.symlink_to(CLI)
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "50"})
+    ctx = click.Context(group, info_name=script.name, **{**group.context_settings, "terminal_width": 50})
+    assert (done.returncode, done.stdout) == (0, group.get_help(ctx) + "\n")

@@ -1,6 +1,7 @@
-"""The subcommands of `pilot-feedback` (main.py loads them when one runs). Exit codes: 0
-done, 1 the API refused or could not be reached (its problem's detail is printed), 2 a
-usage error. Errors are click's exceptions, which main.py prints, as JSON with --json."""
+"""The subcommands of `pilot-feedback` (group.py loads them when one runs; main.COMMANDS
+lists them). Exit codes: 0 done, 1 the API refused or could not be reached (its problem's
+detail is printed), 2 a usage error. Errors are click's exceptions, which group.py prints,
+as JSON with --json."""
 from __future__ import annotations
 
 import functools
@@ -10,14 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pilot_feedback_cli.main import SUMMARIES, cli
-
 if TYPE_CHECKING:
     import uuid
 
 # What only running a command needs (config, output, uuid, the HTTP client) is imported
 # there, so that one command's usage error answers fast.
-COMMANDS: dict[str, click.Command] = {}
 
 TYPES = ("bug", "feature", "performance", "docs", "ux", "other")
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -46,8 +44,8 @@ def client() -> Any:
 
 
 def command(name: str, **settings: Any) -> Callable[[Callable[..., tuple[Any, Renderer]]], click.Command]:
-    """A subcommand, named and summed up as main.SUMMARIES says and kept in COMMANDS, that
-    returns what it got and how to show it: printed for people, or as JSON with --json."""
+    """A subcommand, named as main.COMMANDS lists it, that returns what it got and how to
+    show it: printed for people, or as JSON with --json."""
     def wrap(fn: Callable[..., tuple[Any, Renderer]]) -> click.Command:
         @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts (errors too, on stderr).")
         @functools.wraps(fn)
@@ -59,8 +57,7 @@ def command(name: str, **settings: Any) -> Callable[[Callable[..., tuple[Any, Re
                 output.as_json(data)
             else:
                 show(data)
-        COMMANDS[name] = click.command(name, short_help=SUMMARIES[name], **settings)(run)
-        return COMMANDS[name]
+        return click.command(name, **settings)(run)
     return wrap
 
 
@@ -111,9 +108,11 @@ def completion(shell: str) -> tuple[Any, Renderer]:
     """Print the shell's completion script: eval "$(pilot-feedback completion bash)"."""
     from click.shell_completion import get_completion_class
 
+    from pilot_feedback_cli.group import group
+
     found = get_completion_class(shell)
     assert found is not None  # every one of SHELLS has a class in click
-    script = found(cli, {}, "pilot-feedback", "_PILOT_FEEDBACK_COMPLETE").source()
+    script = found(group, {}, "pilot-feedback", "_PILOT_FEEDBACK_COMPLETE").source()
     return {"shell": shell, "script": script}, lambda it: click.echo(it["script"])
 
 

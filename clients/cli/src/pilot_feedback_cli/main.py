@@ -1,96 +1,54 @@
-"""The `pilot-feedback` command: the group, and each subcommand's one-line summary.
+"""The `pilot-feedback` command's entry: its one list of subcommands, and its help.
 
-The subcommands (commands.py) are imported only when one runs: `--help` and the
-group's usage errors need no more than click, so they answer about as fast as the
-interpreter starts (`make bench` measures it).
+Nothing here imports click: the group's own help (`--help`, `-h`, or no arguments) is
+printed from the list below exactly as click renders it, so it answers about as fast as
+the interpreter starts (`make bench` measures it). Everything else runs through the
+click group in group.py, which imports a subcommand only when it runs.
 """
 from __future__ import annotations
 
-import contextlib
+import collections
 import os
 import sys
-from collections.abc import Iterator
-from typing import Any
 
-import click
+Subcommand = collections.namedtuple("Subcommand", "target summary")  # "module.attribute", its line in the help
 
-from pilot_feedback_cli import __version__
-
-SUMMARIES = {
-    "submit": "Send feedback (no --summary: $EDITOR opens).",
-    "list": "Feedback, with the API's filters; --all follows every page.",
-    "show": "One item, every field.",
-    "vote": "Vote for an item.",
-    "unvote": "Take your vote back.",
-    "stats": "Counts by status, type and priority.",
-    "ack": "Acknowledge an item (admins).",
-    "respond": "Answer the submitter in public (admins).",
-    "status": "Move an item through the workflow (admins).",
-    "assign": "Assign an item to a team member (admins).",
-    "note": "Add an internal note (admins).",
-    "history": "An item's audit trail (admins).",
-    "login": "Check a token and keep it for the next commands.",
-    "logout": "Forget the token login kept for a host.",
-    "completion": "Print a shell's completion script.",
+COMMANDS = {
+    "submit": Subcommand("pilot_feedback_cli.commands.submit", "Send feedback (no --summary: $EDITOR opens)."),
+    "list": Subcommand("pilot_feedback_cli.commands.list_",
+                       "Feedback, with the API's filters; --all follows every page."),
+    "show": Subcommand("pilot_feedback_cli.commands.show", "One item, every field."),
+    "vote": Subcommand("pilot_feedback_cli.commands.vote", "Vote for an item."),
+    "unvote": Subcommand("pilot_feedback_cli.commands.unvote", "Take your vote back."),
+    "stats": Subcommand("pilot_feedback_cli.commands.stats", "Counts by status, type and priority."),
+    "ack": Subcommand("pilot_feedback_cli.commands.ack", "Acknowledge an item (admins)."),
+    "respond": Subcommand("pilot_feedback_cli.commands.respond", "Answer the submitter in public (admins)."),
+    "status": Subcommand("pilot_feedback_cli.commands.status", "Move an item through the workflow (admins)."),
+    "assign": Subcommand("pilot_feedback_cli.commands.assign", "Assign an item to a team member (admins)."),
+    "note": Subcommand("pilot_feedback_cli.commands.note", "Add an internal note (admins)."),
+    "history": Subcommand("pilot_feedback_cli.commands.history", "An item's audit trail (admins)."),
+    "login": Subcommand("pilot_feedback_cli.commands.login", "Check a token and keep it for the next commands."),
+    "logout": Subcommand("pilot_feedback_cli.commands.logout", "Forget the token login kept for a host."),
+    "completion": Subcommand("pilot_feedback_cli.commands.completion", "Print a shell's completion script."),
 }
 
+DESCRIPTION = """Send feedback to Pilot Feedback, follow it, and triage it.
 
-JSON_ERRORS = "pilot_feedback.json_errors"  # ctx.meta's key: whether errors are printed as JSON
+The API's address comes from PILOT_FEEDBACK_URL (such as
+http://127.0.0.1:8080/api/v1) and the token from PILOT_FEEDBACK_TOKEN, or else
+from `pilot-feedback login`, which keeps a token per host: it goes to that host
+alone. Every command takes --json; with it, errors are JSON on stderr. Exit codes:
+0 done, 1 the API refused or could not be reached, 2 a usage error."""
 
-
-class Commands(click.Group):
-    """Lists the subcommands from SUMMARIES; imports them when one is asked for. With --json,
-    errors, usage errors included, are printed as JSON on stderr."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta[JSON_ERRORS] = _asks_for_json(args)
-        with _errors_as_json(ctx):
-            return super().parse_args(ctx, args)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        with _errors_as_json(ctx):
-            return super().invoke(ctx)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(SUMMARIES)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in SUMMARIES:
-            return None
-        from pilot_feedback_cli.commands import COMMANDS
-
-        return COMMANDS[name]
-
-    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl(list(SUMMARIES.items()))
+HELP_OPTIONS = ["-h", "--help"]
+USAGE_ARGS = "[OPTIONS] COMMAND [ARGS]..."
+# The group's options as its help lists them (group.py declares them to click).
+OPTIONS = [("--version", "Show the version and exit."), (", ".join(HELP_OPTIONS), "Show this message and exit.")]
 
 
-def _asks_for_json(args: list[str]) -> bool:
-    """Whether --json is among the options (before any `--`): read before click parses them,
-    so that an error in parsing them is JSON too."""
-    return "--json" in (args[: args.index("--")] if "--" in args else args)
-
-
-@contextlib.contextmanager
-def _errors_as_json(ctx: click.Context) -> Iterator[None]:
-    """click's errors (an API refusal is one, api.ApiError) as JSON, when --json was asked for:
-    the problem document on stderr, the exit code unchanged."""
-    try:
-        yield
-    except click.ClickException as exc:
-        if not ctx.meta.get(JSON_ERRORS):
-            raise
-        from pilot_feedback_cli import output
-        from pilot_feedback_cli.api import problem
-
-        output.as_json(problem(exc), err=True)
-        ctx.exit(exc.exit_code)
-
-
-def _help_width() -> int:
+def help_width() -> int:
     """What click's help formatter would measure, without its import of shutil (which brings
-    bz2, lzma and zlib: a tenth of `--help`'s time): the terminal's columns, at most 80."""
+    bz2, lzma and zlib): the terminal's columns, at most 80, less 2."""
     try:
         given = os.environ.get("COLUMNS")
         columns = int(given) if given else os.get_terminal_size(sys.stdout.fileno()).columns
@@ -99,14 +57,49 @@ def _help_width() -> int:
     return max(min(columns, 80) - 2, 50)
 
 
-@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "terminal_width": _help_width()})
-@click.version_option(__version__, prog_name="pilot-feedback")
-def cli() -> None:
-    """Send feedback to Pilot Feedback, follow it, and triage it.
+def help_text(prog: str, width: int) -> str:
+    """The group's help as click's HelpFormatter lays it out at this width: the usage line,
+    the description's paragraphs, then the options and the commands as two-column lists."""
+    import textwrap
 
-    The API's address comes from PILOT_FEEDBACK_URL (such as
-    http://127.0.0.1:8080/api/v1) and the token from PILOT_FEEDBACK_TOKEN, or else
-    from `pilot-feedback login`, which keeps a token per host: it goes to that host
-    alone. Every command takes --json; with it, errors are JSON on stderr. Exit codes:
-    0 done, 1 the API refused or could not be reached, 2 a usage error.
-    """
+    def fill(text: str, width: int, first: str = "", rest: str = "") -> str:
+        # click's wrap_text: a paragraph's lines joined, white space inside kept as it is
+        return textwrap.fill(text.replace("\n", " "), width, initial_indent=first, subsequent_indent=rest,
+                             replace_whitespace=False)
+
+    def rows(pairs: list[tuple[str, str]]) -> list[str]:
+        first_col = max(len(term) for term, _ in pairs) + 2
+        return [f"  {term:<{first_col}}" + fill(text, width - first_col - 2).replace("\n", "\n" + " " * (first_col + 2))
+                for term, text in pairs]
+
+    prefix = f"Usage: {prog} "
+    return "\n".join([
+        fill(USAGE_ARGS, width, prefix, " " * len(prefix)), "",
+        "\n\n".join(fill(p, width, "  ", "  ") for p in DESCRIPTION.split("\n\n")), "",
+        "Options:", *rows(OPTIONS), "",
+        "Commands:", *rows([(name, c.summary) for name, c in COMMANDS.items()]),
+    ])
+
+
+def _renders_alike(prog: str, width: int) -> bool:
+    """Whether help_text lays the help out as click would: click puts the usage's arguments on a
+    line of their own when the name leaves them fewer than 20 columns, and a term longer than
+    30 characters on a line of its own; help_text does neither."""
+    terms = [term for term, _ in OPTIONS] + list(COMMANDS)
+    return width >= len(f"Usage: {prog} ") + 20 and max(map(len, terms)) <= 30
+
+
+def _completing(prog: str) -> bool:
+    """Whether the shell asks for completions, in the variable click reads for them."""
+    return f"_{prog.replace('-', '_').replace('.', '_')}_COMPLETE".upper() in os.environ
+
+
+def cli() -> int | None:
+    """`pilot-feedback`: its help from here, anything else through click."""
+    args, prog, width = sys.argv[1:], os.path.basename(sys.argv[0]), help_width()
+    if args in ([], *([option] for option in HELP_OPTIONS)) and _renders_alike(prog, width) and not _completing(prog):
+        print(help_text(prog, width), file=sys.stdout if args else sys.stderr)
+        return 0 if args else 2  # click's exit codes: no arguments is a usage error
+    from pilot_feedback_cli.group import group
+
+    return group()
