@@ -323,6 +323,14 @@ def cmd_gateway_spec(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_client_values(args: argparse.Namespace) -> int:
+    from shared import client_values
+
+    for path in client_values.write():
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object")
@@ -341,6 +349,8 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_schema)
     sub.add_parser("gateway-spec", help="print API Gateway's OpenAPI 2.0 routes (terraform/api_gateway.json.tftpl)"
                    ).set_defaults(func=cmd_gateway_spec)
+    sub.add_parser("client-values", help="write the clients' copies of shared/choices.py (CLI, VS Code, widget)"
+                   ).set_defaults(func=cmd_client_values)
     serve = sub.add_parser("serve", parents=[common], help="run every function group on one port")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="default: $PORT or 8080")

@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from shared.choices import PRIORITIES
+
 T = TypeVar("T")
-PRIORITIES = ("low", "medium", "high", "urgent")
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
                   "HS256", "HS384", "HS512")
 SECRET_VERSION = re.compile(r"projects/[^/]+/secrets/[^/]+/versions/[^/]+")
@@ -146,6 +147,7 @@ class Settings:
     # Anonymous submissions.
     default_tenant_id: uuid.UUID | None
     anon_limit_per_ip: int
+    signin_limit_per_ip: int  # console sign-in links one source may ask for in 15 minutes
     anon_limit_per_email: int
     anon_window_seconds: int
     anon_limit_per_tenant_hour: int  # anonymous submissions a tenant takes an hour, all callers together
@@ -277,6 +279,7 @@ def read(environ: Mapping[str, str]) -> Settings:
         db_pool_size=r.int("DB_POOL_SIZE", 8, 1, 100),
         default_tenant_id=r.uuid("DEFAULT_TENANT_ID"),
         anon_limit_per_ip=r.int("ANON_LIMIT_PER_IP", 20, 1),
+        signin_limit_per_ip=r.int("SIGNIN_LIMIT_PER_IP", 10, 1),
         anon_limit_per_email=r.int("ANON_LIMIT_PER_EMAIL", 5, 1),
         anon_window_seconds=r.int("ANON_WINDOW_SECONDS", 3600, 1),
         anon_limit_per_tenant_hour=r.int("ANON_LIMIT_PER_TENANT_HOUR", 200, 1),

@@ -23,15 +23,9 @@ from pydantic import (  # noqa: E402
 from typing_extensions import TypeAliasType  # noqa: E402
 
 from shared import errors  # noqa: E402
+from shared.choices import DEFAULT_PRIORITY, FeedbackType, Priority, SlaStatus, Source, Status  # noqa: E402
 
-FeedbackType = Literal["bug", "feature", "performance", "docs", "ux", "other"]
-Priority = Literal["low", "medium", "high", "urgent"]
-Status = Literal[
-    "new", "acknowledged", "in_review", "planned", "in_progress", "completed", "declined", "duplicate"
-]
-Source = Literal["web_app", "cli", "ide_plugin", "email", "api", "other"]
 SortOrder = Literal["newest", "oldest", "votes", "priority", "sla"]
-SlaStatus = Literal["on_track", "due_soon", "breached", "met"]
 
 
 def _iso_day(value: Any) -> Any:
@@ -209,7 +203,7 @@ class FeedbackCreate(_Body):
     feedback_type: FeedbackType
     summary: Summary
     description: Description = ""
-    priority: Priority = "medium"
+    priority: Priority = DEFAULT_PRIORITY
     source: Source = "api"
     context: Context = Field(default_factory=dict)
     tags: Tags = Field(default_factory=list)

@@ -863,7 +863,7 @@ TEAM_MEMBER = "SELECT id, name, email FROM people WHERE id = :id AND removed_at 
 # Whose team a person is on (a person the caller cannot see: no row).
 PERSON_TENANT = "SELECT tenant_id, role FROM people WHERE id = :id"
 
-# A message for the session's next page, and taking it there (console_web).
+# A message for the session's next page, and taking it there (console_session).
 KEEP_CONSOLE_MESSAGE = "UPDATE console_sessions SET message = :message WHERE id_hash = :hash"
 TAKE_CONSOLE_MESSAGE = """
 UPDATE console_sessions s SET message = NULL

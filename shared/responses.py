@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.models import FeedbackType, Priority, Source, Status
+from shared.choices import FeedbackType, Priority, SlaStatus, Source, Status
 
 
 class FeedbackOut(BaseModel):
@@ -47,7 +47,7 @@ class FeedbackOut(BaseModel):
     acknowledged_at: datetime | None
     completed_at: datetime | None
     sla_due_at: datetime = Field(description="When the first response is due.")
-    sla_status: Literal["on_track", "due_soon", "breached", "met"]
+    sla_status: SlaStatus
     status_url: str | None = Field(
         None, description="In the answer to a submission only: the submitter's read-only status page (a signed link).")
 

@@ -5,7 +5,7 @@ A link is good for LINK_MINUTES and once; a session for SESSION_HOURS or until
 sign-out. Only hashes of their secrets are stored.
 
 Asking for a link does the same work whatever the address: the request is counted
-against its source (REQUESTS_PER_SOURCE a window) and queued as an outbox row that
+against its source (SIGNIN_LIMIT_PER_IP a window) and queued as an outbox row that
 names only the address. The mail function then looks the address up and, for a team
 member, makes the link and queues its mail, at most LINKS_PER_WINDOW a window. A link
 lives as long as a window, so a person whose address someone else keeps asking for
@@ -27,7 +27,6 @@ LINK_MINUTES = 15
 SESSION_HOURS = 12
 LINK_WINDOW_SECONDS = LINK_MINUTES * 60
 LINKS_PER_WINDOW = 5  # mailed per address
-REQUESTS_PER_SOURCE = 10  # asked for by one source (an IP address), whatever the addresses
 
 
 def link_url(token: str) -> str:
@@ -52,9 +51,10 @@ def request_link(email: str, source: str) -> None:
     with db.transaction() as tx:
         [[hits, since_start]] = tx.rows(queries.SIGNIN_THROTTLE_HIT, bucket=f"ip:{source}"[:100],
                                         seconds=LINK_WINDOW_SECONDS)
-        if hits <= REQUESTS_PER_SOURCE:
+        allowed = hits <= settings().signin_limit_per_ip
+        if allowed:
             outbox.enqueue(tx, queries.ENQUEUE_SIGNIN_REQUEST, email=address)
-    if hits > REQUESTS_PER_SOURCE:
+    if not allowed:
         raise errors.RateLimited("Too many sign-in links asked for from here; wait a few minutes.",
                                  math.ceil(LINK_WINDOW_SECONDS + since_start))
 

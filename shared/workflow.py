@@ -7,9 +7,12 @@ any open state. Completed, declined and duplicate items are closed.
 from __future__ import annotations
 
 from shared import errors
+from shared.choices import STATUSES
 
-FORWARD = ("new", "acknowledged", "in_review", "planned", "in_progress", "completed")
-CLOSED = frozenset({"completed", "declined", "duplicate"})
+# The ways out of the workflow, open from any open state; the other statuses are its steps, in order.
+EXITS = ("declined", "duplicate")
+FORWARD = tuple(s for s in STATUSES if s not in EXITS)
+CLOSED = frozenset({FORWARD[-1], *EXITS})
 
 
 def next_states(status: str) -> list[str]:
@@ -17,7 +20,7 @@ def next_states(status: str) -> list[str]:
     if status in CLOSED:
         return []
     later = list(FORWARD[FORWARD.index(status) + 1 :])
-    return later + ["declined", "duplicate"]
+    return later + list(EXITS)
 
 
 def check_transition(status: str, target: str) -> None:

@@ -194,6 +194,7 @@ locals {
   source_patterns = [
     "requirements.txt", "functions/*/main.py", "shared/*.py",
     "shared/console_templates/*.html", "shared/console_static/*", # the console's pages
+    "shared/page_templates/*", "shared/mail_templates/*.txt",     # pages opened from a mail; mail bodies
     "shared/widget/widget.js",                                    # the web widget's script
   ]
   source_files = sort(distinct(flatten([for p in local.source_patterns : fileset(local.source_root, p)])))

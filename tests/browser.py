@@ -39,3 +39,18 @@ def axe_violations(page: Any) -> list[tuple]:
     found = page.evaluate("async () => (await axe.run()).violations")
     return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
             if v["impact"] in ("serious", "critical")]
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+def too_wide(page: Any) -> list[str]:
+    """What makes the page scroll sideways at its viewport's width: the document when wider, and
+    each element whose right edge lies beyond (a phone's browser would otherwise zoom out to fit)."""
+    return page.evaluate("""width => {
+        const wide = document.documentElement.scrollWidth > width ? ['the document'] : [];
+        return wide.concat([...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > width + 0.5)
+            .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '')));
+    }""", page.viewport_size["width"])

@@ -67,7 +67,7 @@ class LiveServer:
         # GitHub itself is never called: a closed local port answers at once (a test that
         # wants issues passes its stand-in's URL).
         env = {**os.environ, "DATABASE_URL": database_url, "DEFAULT_TENANT_ID": made["id"],
-               "ANON_LIMIT_PER_IP": "100000", "ANON_LIMIT_PER_EMAIL": "100000",
+               "ANON_LIMIT_PER_IP": "100000", "ANON_LIMIT_PER_EMAIL": "100000", "SIGNIN_LIMIT_PER_IP": "100000",
                "GITHUB_API_URL": "http://127.0.0.1:9",
                # No morning digests from the server's sweeper: tests/test_alerts.py makes them.
                "DIGEST_HOUR": "24", **extra_env}

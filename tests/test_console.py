@@ -9,13 +9,13 @@ import uuid
 import pytest
 from helpers import sql, submit
 
-from shared import signin, tenancy
+from shared import signin, team
 
 CONSOLE = "/console/"
 
 
 def _team_member(tenant, role: str = "admin", name: str = "Ada Lovelace") -> dict:
-    return tenancy.add_person(tenant.id, f"{name.split()[0].lower()}-{uuid.uuid4().hex[:6]}@example.com", name, role)
+    return team.add_person(tenant.id, f"{name.split()[0].lower()}-{uuid.uuid4().hex[:6]}@example.com", name, role)
 
 
 def _sign_in(client, person: dict) -> str:
@@ -48,9 +48,17 @@ def signed_in(console, tenant):
 def test_the_guides_address_and_a_visitor_without_a_session_are_led_to_sign_in(console):
     assert console.get("/admin/feedback/").headers["Location"] == CONSOLE
     inbox = console.get(CONSOLE)
-    assert inbox.status_code == 303 and inbox.headers["Location"].startswith("/console/signin?next=")
+    assert inbox.status_code == 303 and inbox.headers["Location"] == "/console/signin"
     page = console.get("/console/signin")
     assert page.status_code == 200 and 'type="email"' in page.text
+
+
+def test_the_bare_address_leads_to_the_inbox_and_other_methods_are_refused(console):
+    bare = console.get("/console")
+    assert bare.status_code == 301 and bare.headers["Location"] == CONSOLE
+    for method in ("OPTIONS", "PUT", "DELETE"):
+        refused = console.open(CONSOLE, method=method)
+        assert refused.status_code == 405 and refused.headers["X-Frame-Options"] == "DENY", method
 
 
 def test_signing_in_sets_a_guarded_cookie_and_a_new_session_each_time(console, tenant):
@@ -133,6 +141,35 @@ def test_a_form_without_its_csrf_token_changes_nothing(signed_in, client, tenant
     assert "Acknowledge</button>" in console.get(url).text  # still new
 
 
+def test_each_answer_carries_a_csrf_token_of_its_own_good_for_its_session_only(signed_in, client, tenant,
+                                                                               function_app):
+    """Beside the search text a page reflects, the token differs in every answer (one repeated
+    in each could be read out through compression); each is good, and only for its session."""
+    console, _ = signed_in
+    item = submit(client, tenant)
+    url = f"{CONSOLE}items/{item['id']}/"
+    first, second = (_csrf(console.get(CONSOLE + "?q=token").text) for _ in range(2))
+    assert first != second
+    for token in (first, second):
+        assert console.post(url + "note", data={"csrf": token, "body": "Seen"}).status_code == 303
+    other = function_app("console").test_client()
+    _sign_in(other, _team_member(tenant, name="Otto Other"))
+    assert other.post(url + "note", data={"csrf": first, "body": "Not mine"}).status_code == 403
+
+
+def test_a_bulk_change_leads_back_to_a_search_of_any_characters(signed_in, client, tenant):
+    import html
+
+    console, _ = signed_in
+    item = submit(client, tenant, summary="It's a draft (really)")
+    page = console.get(CONSOLE, query_string={"q": "it's (draft)*!;@$", "sort": "newest"}).text
+    back = html.unescape(re.search(r'name="back" value="([^"]+)"', page).group(1))
+    done = console.post(f"{CONSOLE}bulk", data={"csrf": _csrf(page), "ids": item["id"], "action": "acknowledge",
+                                                "back": back})
+    assert done.status_code == 303 and done.headers["Location"] == back
+    assert "1 of 1 done." in console.get(back).text
+
+
 def test_another_tenants_admin_sees_and_changes_nothing(signed_in, client, other_tenant):
     console, _ = signed_in
     theirs = submit(client, other_tenant)
@@ -206,7 +243,7 @@ def test_bulk_changes_check_and_audit_each_item_and_say_which_were_refused(signe
                         id=uuid.UUID(item["id"]))
         assert actor == "Ada Lovelace"
     assigned = console.post(f"{CONSOLE}bulk", data={"csrf": csrf, "action": "assign", "ids": ids,
-                                                    "assignee": person["id"]})
+                                                    "assignee_id": person["id"]})
     assert "3 of 3 done." in console.get(assigned.headers["Location"]).text
     mine = console.get(CONSOLE + "?assignee=me&sort=newest").text
     assert all(i["summary"] in mine for i in fresh)
@@ -273,3 +310,163 @@ def test_a_duplicate_is_marked_from_the_similar_items_or_a_search(signed_in, cli
     assert "Now duplicate." in console.get(marked.headers["Location"]).text
     shown = client.get(f"/api/v1/feedback/{copy['id']}/", headers=tenant.auth("admin")).get_json()
     assert shown["status"] == "duplicate" and shown["duplicate_of"] == original["id"]
+
+
+def test_the_bulk_form_declines_with_a_reason_and_leaves_duplicates_to_the_items_page(signed_in, client, tenant,
+                                                                                      database_url):
+    console, _ = signed_in
+    tag = f"spam{uuid.uuid4().hex[:6]}"
+    made = [submit(client, tenant, summary=f"Spam {n}", tags=[tag], submitter_email=f"s{n}@example.com")
+            for n in range(3)]
+    page = console.get(f"{CONSOLE}?tag={tag}&sort=newest").text
+    moves = re.findall(r'<option value="(\w+)">', page.split('id="bulk-status"')[1].split("</select>")[0])
+    assert "declined" in moves and "duplicate" not in moves and "new" not in moves
+    assert 'id="bulk-reason" name="reason"' in page
+    ids = [i["id"] for i in made]
+    form = {"csrf": _csrf(page), "ids": ids, "action": "status", "status": "declined",
+            "back": f"{CONSOLE}?tag={tag}&sort=newest"}
+    unexplained = console.get(console.post(f"{CONSOLE}bulk", data=form).headers["Location"]).text
+    assert "0 of 3 done." in unexplained and "Declining needs a reason for the submitter." in unexplained
+    declined = console.post(f"{CONSOLE}bulk", data={**form, "reason": "Not feedback about the product."})
+    assert "3 of 3 done." in console.get(declined.headers["Location"]).text
+    for item in made:
+        shown = client.get(f"/api/v1/feedback/{item['id']}/", headers=tenant.auth("admin")).get_json()
+        assert (shown["status"], shown["decline_reason"]) == ("declined", "Not feedback about the product.")
+        [[mails]] = sql(database_url, "SELECT count(*) FROM outbox WHERE feedback_id = :id AND kind = 'mail'",
+                        id=uuid.UUID(item["id"]))
+        assert mails == 1  # each submitter is told why
+
+
+def test_saving_an_unchanged_item_does_nothing_and_clearing_its_tags_works(signed_in, client, tenant, database_url):
+    console, _ = signed_in
+    item = submit(client, tenant, role="admin", summary="Urgent crash", priority="high", tags=["crash", "ios"])
+    url = f"{CONSOLE}items/{item['id']}/"
+    page = console.get(url).text
+
+    def rows() -> list:
+        return sql(database_url, "SELECT (SELECT count(*) FROM feedback_audit WHERE feedback_id = :id),"
+                                 " (SELECT count(*) FROM outbox WHERE feedback_id = :id),"
+                                 " (SELECT sla_due_at FROM feedback WHERE id = :id)", id=uuid.UUID(item["id"]))[0]
+
+    before = rows()
+    unchanged = {"csrf": _csrf(page), "priority": "high", "feedback_type": "bug", "tags": "crash, ios"}
+    assert 'value="crash, ios"' in page
+    saved = console.post(url + "edit", data=unchanged)
+    assert saved.status_code == 303 and "Nothing changed." in console.get(url).text
+    assert rows() == before  # no audit row, no GitHub event, the same SLA
+    console.post(url + "edit", data={**unchanged, "tags": ""})
+    assert "Saved." in console.get(url).text
+    shown = client.get(f"/api/v1/feedback/{item['id']}/", headers=tenant.auth("admin")).get_json()
+    assert shown["tags"] == [] and shown["priority"] == "high"
+    [[old, new]] = sql(database_url, "SELECT old_value, new_value FROM feedback_audit WHERE feedback_id = :id"
+                                     " AND action = 'edit'", id=uuid.UUID(item["id"]))
+    assert (old, new) == ({"tags": ["crash", "ios"]}, {"tags": []})
+    assert rows()[1] == before[1]  # tags alone ask GitHub for nothing
+
+
+def test_a_long_bulk_result_is_shown_whole(signed_in, client, tenant):
+    """A hundred refusals are longer than a cookie holds (4 KB); the message is kept with the session."""
+    console, _ = signed_in
+    tag = f"many{uuid.uuid4().hex[:6]}"
+    ids = [submit(client, tenant, summary=f"Many {n}", tags=[tag])["id"] for n in range(100)]
+    csrf = _csrf(console.get(CONSOLE).text)
+    form = {"csrf": csrf, "ids": ids, "action": "acknowledge", "back": f"{CONSOLE}?tag={tag}"}
+    assert "100 of 100 done." in console.get(console.post(f"{CONSOLE}bulk", data=form).headers["Location"]).text
+    again = console.post(f"{CONSOLE}bulk", data=form)  # each refused now, and says why
+    assert all(len(cookie) < 4096 for cookie in again.headers.getlist("Set-Cookie"))
+    shown = console.get(again.headers["Location"]).text
+    message = re.search(r'<p class="flash" role="status">(.*?)</p>', shown, re.S).group(1)
+    assert len(message) > 4096 and message.startswith("0 of 100 done. Refused: ")
+    assert all(f"{i[:8]}: An item that is acknowledged cannot become acknowledged." in message for i in ids)
+    assert 'class="flash"' not in console.get(again.headers["Location"]).text  # shown once
+
+
+def test_staff_are_offered_and_may_assign_only_the_items_tenants_team(console, client, admin, tenant, other_tenant):
+    _sign_in(console, _team_member(tenant, role="staff", name="Sam Staff"))
+    word = f"zebra{uuid.uuid4().hex[:6]}"
+    ours = submit(client, tenant, summary=f"Export {word} crashes")
+    ours_similar = submit(client, tenant, summary=f"Export {word} fails")
+    theirs_similar = submit(client, other_tenant, summary=f"Export {word} breaks")
+    colleague = _team_member(tenant, name="Ada Lovelace")
+    stranger = _team_member(other_tenant, name="Olga Other")
+    url = f"{CONSOLE}items/{ours['id']}/"
+    page = console.get(url).text
+    assert ours_similar["summary"] in page and theirs_similar["summary"] not in page
+    assignees = page.split('id="assignee"')[1].split("</select>")[0]
+    assert colleague["name"] in assignees and "Sam Staff" in assignees and stranger["name"] not in assignees
+    refused = console.post(url + "assign", data={"csrf": _csrf(page), "assignee": stranger["id"]})
+    assert "The assignee is on another tenant&#39;s team." in console.get(refused.headers["Location"]).text
+    # The API refuses as well: the rule is the shared operation's.
+    api = admin.post(f"/api/v1/feedback/{ours['id']}/assign/", json={"assignee_id": stranger["id"]},
+                     headers=tenant.auth("staff"))
+    assert api.status_code == 422 and api.get_json()["errors"][0]["field"] == "assignee_id"
+    # Over every tenant, the bulk form offers staff only, and a bulk assignment is refused item by item.
+    inbox = console.get(CONSOLE + "?sort=newest").text
+    bulk_choices = inbox.split('id="bulk-assignee"')[1].split("</select>")[0]
+    assert "Sam Staff" in bulk_choices
+    assert stranger["name"] not in bulk_choices and colleague["name"] not in bulk_choices
+    bulk = console.post(f"{CONSOLE}bulk", data={"csrf": _csrf(inbox), "ids": [ours["id"]], "action": "assign",
+                                                "assignee_id": stranger["id"]})
+    assert "0 of 1 done. Refused: " in console.get(bulk.headers["Location"]).text
+    shown = client.get(f"/api/v1/feedback/{ours['id']}/", headers=tenant.auth("admin")).get_json()
+    assert shown["assignee_id"] is None
+
+
+def test_signing_in_leads_back_to_the_page_asked_for(console, client, tenant):
+    item = submit(client, tenant)
+    asked = f"{CONSOLE}items/{item['id']}/?find=crash"
+    sent = console.get(asked)
+    assert sent.status_code == 303 and sent.headers["Location"] == "/console/signin"
+    person = _team_member(tenant)
+    token = signin.operator_link(person["email"]).rsplit("/", 1)[1]
+    used = console.post(f"{CONSOLE}signin/{token}")
+    assert used.status_code == 303 and used.headers["Location"] == asked
+    assert "Signed in." in console.get(asked).text
+    _sign_in(console, person)  # used once: the next sign-in leads to the inbox
+    console.delete_cookie("pf_console", path="/console/")
+    assert console.post(f"{CONSOLE}bulk", data={}).headers["Location"] == "/console/signin"
+    assert console.get_cookie("pf_next", path="/console/") is None  # a form is not gone back to
+
+
+@pytest.mark.parametrize("kept", ["//evil.example/", "https://evil.example/console/", "/console//evil.example",
+                                  "/console/../admin/", "/console/\r\nSet-Cookie: x=1", "/admin/feedback/", ""])
+def test_signing_in_leads_nowhere_but_a_console_page(console, tenant, kept):
+    console.set_cookie("pf_next", kept, path="/console/")
+    _sign_in(console, _team_member(tenant))  # to the inbox
+
+
+def _export_started(console, client, tenant, n: int = 130):
+    """A CSV export of `n` items, newest first, read up to the end of its first page (the
+    next is not read yet); the items, oldest first, and the rest of the answer."""
+    tag = f"csv{uuid.uuid4().hex[:6]}"
+    made = [submit(client, tenant, summary=f"row {k}", tags=[tag]) for k in range(n)]
+    answer = console.get(f"{CONSOLE}export.csv?tag={tag}&sort=newest", buffered=False)
+    assert answer.status_code == 200
+    chunks = iter(answer.response)
+    first_page = [next(chunks) for _ in range(1 + 100)]  # the header and a page
+    return made, first_page, chunks
+
+
+def test_the_csv_is_read_from_one_snapshot(signed_in, client, tenant, database_url):
+    console, _ = signed_in
+    made, first_page, rest = _export_started(console, client, tenant)
+    oldest = made[0]["id"]  # on the second page, not read yet
+    sql(database_url, "UPDATE feedback SET summary = 'changed meanwhile' WHERE id = :id", id=uuid.UUID(oldest))
+    sql(database_url, "DELETE FROM feedback WHERE id = :id", id=uuid.UUID(made[1]["id"]))
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(first_page + list(rest)).decode())))
+    assert len(rows) == len(made) and {r["id"]: r["summary"] for r in rows}[oldest] == "row 0"
+
+
+def test_a_csv_cut_short_says_so_in_its_last_line(signed_in, client, tenant, database_url):
+    console, _ = signed_in
+    made, first_page, rest = _export_started(console, client, tenant)
+    [[ended]] = sql(database_url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                  " WHERE datname = current_database() AND state = 'idle in transaction'"
+                                  " AND application_name = 'pilot-feedback'")
+    assert ended == 1  # the export's connection, between its pages
+    last = b"".join(rest).decode().splitlines()
+    assert last == ["EXPORT INCOMPLETE: the database stopped answering after 100 items; this file lacks the rest."]
+    assert console.get(CONSOLE).status_code == 200  # the console goes on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from helpers import SMTP_PASSWORD, wait_until
 from live import LiveServer
 from standins.smtp import Mailbox
 
-from shared import signin, tenancy
+from shared import db, opt_outs, signin, team
 
 browser.require_chromium()
 
@@ -51,7 +52,7 @@ def page(chromium):
 
 
 def _person(server, name: str = "Ada Lovelace") -> dict:
-    return tenancy.add_person(uuid.UUID(server.tenant_id), f"{name.split()[0].lower()}-{uuid.uuid4().hex[:6]}@example.com",
+    return team.add_person(uuid.UUID(server.tenant_id), f"{name.split()[0].lower()}-{uuid.uuid4().hex[:6]}@example.com",
                               name, "admin")
 
 
@@ -65,7 +66,7 @@ def _submit(server, **fields) -> dict:
 
 def _sign_in_by_mail(page: Page, server, box, person: dict) -> None:
     page.goto(f"{server.base}/console/")
-    expect(page).to_have_url(re.compile(r"/console/signin\?next="))
+    expect(page).to_have_url(re.compile(r"/console/signin$"))
     page.get_by_label("Email").fill(person["email"])
     page.get_by_role("button", name="Mail me a link").click()
     expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
@@ -197,3 +198,94 @@ def test_a_bulk_acknowledge_and_the_csv_of_the_view(page, served):
     lines = text.splitlines()
     assert lines[0].startswith("id,created_at,feedback_type") and len(lines) == 3  # the header and both items
     assert all(",acknowledged," in line for line in lines[1:])
+
+
+def test_single_key_shortcuts_can_be_turned_off_and_stay_off(page, served):
+    """WCAG 2.1.4: a speech-input user's words must not set off single-key shortcuts."""
+    server, box = served
+    _sign_in_by_mail(page, server, box, _person(server, "Kim Keys"))
+    _submit(server, summary=f"Keys {uuid.uuid4().hex[:4]}")
+    page.goto(f"{server.base}/console/?sort=newest")
+    keys = page.get_by_role("dialog", name="Keys")
+    toggle = keys.get_by_label("Single-key shortcuts")
+    page.keyboard.press("?")
+    expect(toggle).to_be_checked()
+    toggle.uncheck()
+    keys.get_by_role("button", name="Close").click()
+    page.keyboard.press("j")
+    expect(page.locator("tr.current")).to_have_count(0)
+
+    page.reload()  # remembered in this browser
+    page.keyboard.press("?")
+    expect(keys).to_be_hidden()
+    page.keyboard.press("j")
+    expect(page.locator("tr.current")).to_have_count(0)
+    page.get_by_role("button", name="Keyboard shortcuts").click()  # the list is still reachable
+    expect(keys).to_be_visible()
+    expect(toggle).not_to_be_checked()
+    toggle.check()
+    keys.get_by_role("button", name="Close").click()
+    page.keyboard.press("j")
+    expect(page.locator("tr.current")).to_have_count(1)
+
+
+# A summary with one long unbroken word, as a pasted URL or formula is.
+LONG_WORD = "https://example.com/" + "averyveryverylongpathsegment" * 6
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_every_page_fits_the_screen_and_passes_axe(chromium, served, size):
+    """Nothing scrolls sideways, at a phone's 390 px as at a desktop's width, and axe passes."""
+    server, _ = served
+    context = chromium.new_context(**getattr(browser, size.upper()), bypass_csp=True)  # axe is injected
+    page = context.new_page()
+    phone = size == "phone"
+
+    def fits(what: str) -> None:
+        assert browser.too_wide(page) == [], what
+        assert browser.axe_violations(page) == [], what
+
+    try:
+        page.goto(f"{server.base}/console/signin")
+        fits("sign-in")
+        person = _person(server, "Wendy Width")
+        page.goto(f"{server.base}/console/signin/" + signin.operator_link(person["email"]).rsplit("/", 1)[1])
+        fits("the link's page")
+        page.get_by_role("button", name="Sign in").click()  # not by mail: the server limits how many it sends
+        expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+        item = _submit(server, summary="Crash at " + LONG_WORD, description="See " + LONG_WORD,
+                       submitter_email="wide@example.com", context={"page": LONG_WORD})
+        page.goto(f"{server.base}/console/?sort=newest")
+        fits("inbox")
+        header = page.locator("header.top")
+        assert header.bounding_box()["height"] < 60  # one line
+        assert page.get_by_role("button", name="Keyboard shortcuts").is_visible() != phone
+        first_row = page.locator("tr.row").first.bounding_box()
+        assert first_row["y"] < page.viewport_size["height"]  # items on the first screen
+        page.goto(f"{server.base}/console/?sort=newest&type=bug&priority=high")
+        fits("filtered inbox")
+        if phone:
+            assert page.get_by_label("Type").is_hidden()
+            page.get_by_text("Filters (2)").click()  # no script needed: a <details>
+            expect(page.get_by_label("Type")).to_be_visible()
+            expect(page.get_by_label("Type")).to_have_value("bug")
+            page.get_by_role("link", name="Remove the filter type: bug").click()
+            expect(page).to_have_url(re.compile(r"priority=high"))
+            assert "type=" not in page.url
+        page.goto(f"{server.base}/console/items/{item['id']}/")
+        fits("item")
+        acknowledge = page.get_by_role("button", name="Acknowledge").bounding_box()
+        history = page.get_by_role("heading", name="History").bounding_box()
+        assert (acknowledge["y"] < history["y"]) and (acknowledge["y"] < page.viewport_size["height"] or not phone)
+        page.goto(f"{server.base}/console/dashboard")
+        fits("dashboard")
+        page.goto(f"{server.base}/console/team")
+        fits("team")
+        page.goto(item["status_url"])
+        fits("status page")
+        with db.transaction() as tx:
+            token = opt_outs.sign(tx, uuid.UUID(server.tenant_id), "wide@example.com")
+        page.goto(f"{server.base}/api/v1/feedback/mail/opt-out/?token={urllib.parse.quote(token)}")
+        fits("opt-out page")
+    finally:
+        context.close()

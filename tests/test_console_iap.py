@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from shared import tenancy
+from shared import team
 
 AUDIENCE = "/projects/123456789/global/backendServices/987654321"
 ISSUER = "https://cloud.google.com/iap"
@@ -57,7 +57,7 @@ def behind_iap(env, keys, function_app):
 
 def test_the_person_iap_vouches_for_gets_a_session_and_the_inbox(behind_iap, tenant):
     console, private = behind_iap
-    person = tenancy.add_person(tenant.id, f"iap-{uuid.uuid4().hex[:6]}@example.com", "Ivy Proxy", "admin")
+    person = team.add_person(tenant.id, f"iap-{uuid.uuid4().hex[:6]}@example.com", "Ivy Proxy", "admin")
     header = {"x-goog-iap-jwt-assertion": _assertion(private, person["email"].upper())}
     first = console.get("/console/?sort=newest", headers=header)
     assert first.status_code == 303 and first.headers["Location"] == "/console/?sort=newest"
@@ -70,7 +70,7 @@ def test_the_person_iap_vouches_for_gets_a_session_and_the_inbox(behind_iap, ten
 def test_without_a_valid_assertion_for_a_team_member_nothing_is_shown(behind_iap, tenant, case):
     console, private = behind_iap
     email = f"iap-{uuid.uuid4().hex[:6]}@example.com"
-    tenancy.add_person(tenant.id, email, "Ivy Proxy", "admin")
+    team.add_person(tenant.id, email, "Ivy Proxy", "admin")
     tokens = {
         "none": None,
         "other audience": _assertion(private, email, aud="/projects/1/global/backendServices/2"),
@@ -87,7 +87,7 @@ def test_without_a_valid_assertion_for_a_team_member_nothing_is_shown(behind_iap
 
 def test_a_session_goes_with_its_person_not_with_whoever_holds_the_cookie(behind_iap, tenant):
     console, private = behind_iap
-    ada, bob = (tenancy.add_person(tenant.id, f"{n}-{uuid.uuid4().hex[:6]}@example.com", n.title(), "admin")
+    ada, bob = (team.add_person(tenant.id, f"{n}-{uuid.uuid4().hex[:6]}@example.com", n.title(), "admin")
                 for n in ("ada", "bob"))
     as_ada = {"x-goog-iap-jwt-assertion": _assertion(private, ada["email"])}
     assert console.get("/console/", headers=as_ada).status_code == 303  # Ada's session, in the cookie jar
@@ -95,3 +95,40 @@ def test_a_session_goes_with_its_person_not_with_whoever_holds_the_cookie(behind
     again = console.get("/console/", headers=as_bob)
     assert again.status_code == 303  # a session of Bob's own, not Ada's
     assert "Bob" in console.get("/console/", headers=as_bob).text
+
+
+def test_one_session_per_person_however_many_requests_come_without_one(behind_iap, tenant, database_url,
+                                                                        function_app):
+    from helpers import sql
+
+    _, private = behind_iap
+    person = team.add_person(tenant.id, f"iap-{uuid.uuid4().hex[:6]}@example.com", "Ivy Proxy", "admin")
+    header = {"x-goog-iap-jwt-assertion": _assertion(private, person["email"])}
+    for _ in range(3):  # each a client with no cookie yet (scripts, a second browser)
+        assert function_app("console").test_client().get("/console/", headers=header).status_code == 303
+    live = sql(database_url, "SELECT count(*) FROM console_sessions WHERE person_id = CAST(:p AS uuid)"
+                             " AND ended_at IS NULL", p=person["id"])
+    assert live == [[1]]
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/console/signin"), ("POST", "/console/signin"),
+                                          ("GET", "/console/signin/abc"), ("POST", "/console/signin/abc")])
+def test_behind_iap_the_link_sign_in_pages_are_off(behind_iap, method, path):
+    console, _ = behind_iap
+    answer = console.open(path, method=method)
+    assert answer.status_code == 404 and "pf_console=" not in answer.headers.get("Set-Cookie", "")
+
+
+def test_behind_iap_sign_out_is_not_offered(behind_iap, tenant):
+    console, private = behind_iap
+    person = team.add_person(tenant.id, f"iap-{uuid.uuid4().hex[:6]}@example.com", "Ivy Proxy", "admin")
+    header = {"x-goog-iap-jwt-assertion": _assertion(private, person["email"])}
+    console.get("/console/", headers=header)
+    inbox = console.get("/console/", headers=header)
+    assert inbox.status_code == 200 and "Ivy Proxy" in inbox.text
+    assert "Sign out" not in inbox.text and "/console/signout" not in inbox.text
+    from shared.console_session import csrf_token
+
+    csrf = csrf_token(console.get_cookie("pf_console", path="/console/").value)
+    assert console.post("/console/signout", data={"csrf": csrf}, headers=header).status_code == 404
+    assert console.get("/console/", headers=header).status_code == 200  # still signed in

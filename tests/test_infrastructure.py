@@ -34,10 +34,11 @@ DEFAULTED = {
     "ANON_LIMIT_PER_IP": "the code's default; Cloud Armor throttles before it",
     "ANON_LIMIT_PER_EMAIL": "the code's default",
     "ANON_LIMIT_PER_TENANT_HOUR": "the code's default",
+    "SIGNIN_LIMIT_PER_IP": "the code's default",
     "ANON_WINDOW_SECONDS": "the code's default",
     "JWT_SECRET": "local use; deployed, JWT_SECRET_SECRET names the key's version (HS256 only)",
     "SMTP_STARTTLS": "on by default, as every relay on 587 wants",
-    "MAIL_LOG_BODIES": "off: only the local demo logs whole mails",
+    "MAIL_DIR": "unset: only the local demo writes mails to a folder",
     "SMTP_PASSWORD": "local stand-in for SMTP_PASSWORD_SECRET",
     "SMTP_CA_FILE": "public relays present publicly trusted certificates",
     "SECRET_TTL_SECONDS": "the code's default (five minutes)",
@@ -265,6 +266,18 @@ def test_the_database_has_room_for_every_instance_at_full_concurrency_in_each_pr
                                   " <= local.database_max_connections}")
 
 
+def test_a_console_export_streaming_leaves_room_for_its_pages_in_each_profile():
+    """An export reads one snapshot in one transaction, holding a connection while it streams:
+    each console instance serves another request beside it, on a whole CPU (2nd gen takes
+    more than one request at once only with at least one), with a connection for each."""
+    service = _function_resource()["service_config"][0]
+    assert float(service["available_cpu"]) >= 1
+    assert re.search(r"^\s+DB_POOL_SIZE\s+=\s+tostring\(local\.concurrency\[each\.key\]\)$",
+                     (TF / "functions.tf").read_text(), re.M)
+    for name, profile in terraform()["locals"]["profiles"].items():
+        assert profile["concurrency"]["console"] >= 2, name
+
+
 def test_the_pilot_profile_has_nothing_charged_by_the_hour_but_its_small_database():
     """What bills while idle: the load balancer's forwarding rule, Cloud Armor, and the
     private IP's VPC connector. The pilot makes none of them; its database is shared-core."""
@@ -350,8 +363,10 @@ def test_the_source_bundle_holds_what_the_functions_run_and_nothing_else(tmp_pat
     assert {f"shared/{p.name}" for p in (ROOT / "shared").glob("*.py")} <= set(files)
     assert not [f for f in files if not re.fullmatch(
         r"requirements\.txt|functions/\w+/main\.py|shared/\w+\.py|shared/console_templates/\w+\.html"
-        r"|shared/console_static/\w+\.(css|js)|shared/widget/widget\.js", f)]
-    assert {f"shared/console_templates/{p.name}" for p in (ROOT / "shared" / "console_templates").iterdir()} <= set(files)
+        r"|shared/console_static/\w+\.(css|js)|shared/widget/widget\.js"
+        r"|shared/page_templates/\w+\.(html|css)|shared/mail_templates/\w+\.txt", f)]
+    for folder in ("console_templates", "page_templates", "mail_templates"):
+        assert {f"shared/{folder}/{p.name}" for p in (ROOT / "shared" / folder).iterdir()} <= set(files)
     assert bundle.stat().st_size < 512 * 1024, bundle.stat().st_size
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(bundle).extractall(unpacked)

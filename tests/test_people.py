@@ -98,7 +98,7 @@ def test_a_link_asked_for_is_mailed_and_only_to_a_team_member(database_url, tena
 def test_known_and_unknown_addresses_meet_the_same_limit_per_source(database_url, tenant):
     person = _person(database_url, tenant)
     source = f"198.51.100.{uuid.uuid4().int % 250}"
-    for n in range(signin.REQUESTS_PER_SOURCE):
+    for n in range(signin.settings().signin_limit_per_ip):
         signin.request_link(f"stranger-{n}@example.com", source)
     for address in (person["email"], "stranger-x@example.com"):
         with pytest.raises(errors.RateLimited) as refused:

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_ONLY = {"devserver", "embedded", "api_gateway", "schema_dump"}  # the local server and deployment tooling
+LOCAL_ONLY = {"devserver", "embedded", "api_gateway", "schema_dump", "client_values"}  # the local server and tooling
 
 
 def _imports(path: Path) -> set[str]:

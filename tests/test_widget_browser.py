@@ -554,3 +554,18 @@ def test_the_readmes_pinned_tag_works_on_a_page_with_a_strict_csp(page, site):
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     assert len(_items(api, summary)) == 1
     assert page.evaluate("window.violations") == []
+
+
+def test_the_open_dialog_fits_a_phone_and_passes_axe(chromium, site):
+    api, origin, _ = site
+    # A host app made for phones says so: without it a phone lays the page out 980 px wide.
+    PAGES["/phone"] = (HOST_PAGE.format(api=api.base, key=api.intake_key).replace(
+        '<meta charset="utf-8">', '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'), {})
+    context = chromium.new_context(**browser.PHONE, locale="en-GB")
+    page = context.new_page()
+    try:
+        _open(page, origin + "/phone")
+        assert browser.too_wide(page) == []
+        assert browser.axe_violations(page) == []
+    finally:
+        context.close()

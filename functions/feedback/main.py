@@ -83,22 +83,23 @@ def stats(call: Call) -> Reply:
 
 def opt_out_page(call: Call) -> Reply:
     """What a mail's opt-out link opens: a button, so that link scanners opt no one out."""
-    from shared import mail
+    from shared import opt_outs
 
-    _, address = mail.read_opt_out_token(call.tx, call.query.token)
+    _, address = opt_outs.read(call.tx, call.query.token)
     return Reply(200, pages.opt_out_form(address), mimetype=pages.HTML)
 
 
 def opt_out(call: Call) -> Reply:
     """The button, or a mail client's one-click request (RFC 8058)."""
-    from shared import mail
+    from shared import opt_outs
 
-    return Reply(200, pages.opted_out(mail.opt_out(call.tx, call.query.token)), mimetype=pages.HTML)
+    return Reply(200, pages.opted_out(opt_outs.record(call.tx, call.query.token)), mimetype=pages.HTML)
 
 
 def follow(call: Call) -> Reply:
     """A submitter's read-only status page (shared/status_page.py)."""
-    return Reply(200, status_page.page(call.tx, call.query.token), mimetype=pages.HTML,
+    status, page = status_page.page(call.tx, call.query.token)
+    return Reply(status, page, mimetype=pages.HTML,
                  headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
 
 

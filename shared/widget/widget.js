@@ -37,8 +37,9 @@
   var ANONYMOUS = {token: null, user: null};
   var session = Promise.resolve(ANONYMOUS); // {token, user}: who sends, as kept sends name them
 
-  var TYPES = [["bug", "Bug"], ["feature", "Feature request"], ["performance", "Performance"],
-               ["ux", "Design or usability"], ["docs", "Documentation"], ["other", "Other"]];
+  // <generated from shared/choices.py by `python manage.py client-values`>
+  var TYPES = [["bug", "Bug"], ["feature", "Feature request"], ["performance", "Performance"], ["docs", "Documentation"], ["ux", "Design or usability"], ["other", "Other"]];
+  // </generated>
 
   var FIELDS = {feedback_type: "Type", summary: "Summary", description: "Description", rating: "Rating",
                 submitter_email: "Your email"};

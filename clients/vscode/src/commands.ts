@@ -3,6 +3,7 @@
 
 import { Api, ApiError, Item } from "./api";
 import { buildContext, Environment, Git } from "./context";
+import { DEFAULT_PRIORITY, FEEDBACK_TYPES, PRIORITIES as PRIORITY_VALUES } from "./values";
 
 export interface Choice<T> {
   label: string;
@@ -29,21 +30,11 @@ export interface Workspace {
   newKey(): string;
 }
 
-export const TYPES: Choice<string>[] = [
-  { label: "Bug", value: "bug" },
-  { label: "Feature request", value: "feature" },
-  { label: "Performance", value: "performance" },
-  { label: "Documentation", value: "docs" },
-  { label: "Design or usability", value: "ux" },
-  { label: "Other", value: "other" },
-];
+export const TYPES: Choice<string>[] = FEEDBACK_TYPES.map(({ label, value }) => ({ label, value }));
 
-export const PRIORITIES: Choice<string>[] = [
-  { label: "Medium", value: "medium" },
-  { label: "Low", value: "low" },
-  { label: "High", value: "high" },
-  { label: "Urgent", value: "urgent" },
-];
+// The default first: it is the one Enter picks.
+export const PRIORITIES: Choice<string>[] = [DEFAULT_PRIORITY, ...PRIORITY_VALUES.filter((p) => p !== DEFAULT_PRIORITY)]
+  .map((value) => ({ label: value[0].toUpperCase() + value.slice(1), value }));
 
 function contextChoices(trusted: boolean): Choice<boolean>[] {
   const about = "VS Code version, OS, the file's language, the extension's version";

@@ -11,17 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pilot_feedback_cli.values import FEEDBACK_TYPES as TYPES
+from pilot_feedback_cli.values import PRIORITIES, SOURCES, STATUSES
+from pilot_feedback_cli.values import SLA_STATUSES as SLA_STATES
+
 if TYPE_CHECKING:
     import uuid
 
 # What only running a command needs (config, output, uuid, the HTTP client) is imported
 # there, so that one command's usage error answers fast.
 
-TYPES = ("bug", "feature", "performance", "docs", "ux", "other")
-PRIORITIES = ("low", "medium", "high", "urgent")
-STATUSES = ("new", "acknowledged", "in_review", "planned", "in_progress", "completed", "declined", "duplicate")
-SOURCES = ("web_app", "cli", "ide_plugin", "email", "api", "other")
-SLA_STATES = ("on_track", "due_soon", "breached", "met")
 SORTS = ("newest", "oldest", "votes", "priority", "sla")
 SHELLS = ("bash", "zsh", "fish")
 PAGE_ALL = 100  # items per request when following every page
