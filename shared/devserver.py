@@ -79,6 +79,9 @@ def _start_worker_services(server: Any, worker: Any) -> None:
         _listen_for_mail(server.cfg.bind[0].rpartition(":")[0] or "127.0.0.1", port)
 
 
+SMTP_LINE_LIMIT = 64 * 1024
+
+
 def _listen_for_mail(host: str, port: int) -> None:
     """Mail to tenants' feedback addresses over SMTP (aiosmtpd), as Mailgun's webhook
     brings it deployed: any mail client or smtplib can send feedback locally."""
@@ -86,17 +89,27 @@ def _listen_for_mail(host: str, port: int) -> None:
     import logging
 
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
 
     from shared.config import settings
 
     class Intake:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             raw = envelope.original_content or envelope.content
-            return await asyncio.get_running_loop().run_in_executor(None, _take_mail, raw, list(envelope.rcpt_tos))
+            return await asyncio.get_running_loop().run_in_executor(None, _take_mail, raw, list(envelope.rcpt_tos),
+                                                                    envelope.mail_from)
+
+    class LongLines(SMTP):
+        # Real mail breaks RFC 5321's 1000: Outlook's HTML comes in lines of several KB.
+        line_length_limit = SMTP_LINE_LIMIT
+
+    class Listener(Controller):
+        def factory(self) -> SMTP:
+            return LongLines(self.handler, **self.SMTP_kwargs)
 
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     # Larger mails are read to the end so that the refusal can say why (mail_intake).
-    controller = Controller(Intake(), hostname=host, port=port, data_size_limit=2 * settings().intake_max_mail_bytes)
+    controller = Listener(Intake(), hostname=host, port=port, data_size_limit=2 * settings().intake_max_mail_bytes)
     try:
         controller.start()
     except (OSError, RuntimeError) as exc:  # the API serves on without it
@@ -106,12 +119,12 @@ def _listen_for_mail(host: str, port: int) -> None:
                             " (set INTAKE_SMTP_PORT to a free port)", error=str(exc))
 
 
-def _take_mail(raw: bytes, recipients: list[str]) -> str:
-    """The SMTP reply for one mail."""
+def _take_mail(raw: bytes, recipients: list[str], mail_from: str) -> str:
+    """The SMTP reply for one mail ("" for MAIL FROM:<>, the null sender of bounces)."""
     from shared import errors, logs, mail_intake
 
     try:
-        taken = mail_intake.receive(raw, recipients)
+        taken = mail_intake.receive(raw, recipients, envelope_sender=mail_from)
     except mail_intake.Refused as exc:
         return exc.smtp_reply()
     except errors.RateLimited:
