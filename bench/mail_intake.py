@@ -230,14 +230,20 @@ def _alternate(url: str, tenants: list[dict[str, str]], intake_port: int, refere
     return intake, reference
 
 
-def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="pf-bench-mail-"))
+def migrated_database(tmp: Path) -> str:
+    """A migrated database on an embedded server kept under `tmp`, set as DATABASE_URL."""
     url = embedded.with_database(embedded.start(tmp / "pg"), "bench")
     os.environ["DATABASE_URL"] = url
     db.reset_pools()
     conn = db.pool(owner=True).acquire()
     migrations.migrate(conn)
     db.pool(owner=True).release(conn)
+    return url
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="pf-bench-mail-"))
+    url = migrated_database(tmp)
     intake, reference = measure(url, tmp, int(os.environ.get("BENCH_ROUNDS", "3")))
     print(f"\n  mail intake / bare SMTP INSERT rate  {intake / reference:6.2f}   (>= 0.5)")
 

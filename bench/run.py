@@ -30,7 +30,7 @@ from typing import ContextManager, NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared import api_keys, db, embedded, migrations, queries, signin, team  # noqa: E402
+from shared import api_keys, db, queries, signin, team  # noqa: E402
 from shared.tenants import create_tenant  # noqa: E402
 import mail_intake as mail_bench  # noqa: E402  (bench/mail_intake.py)
 
@@ -284,12 +284,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench needs wrk: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="pf-bench-"))
-    url = embedded.with_database(embedded.start(tmp / "pg"), "bench")
-    os.environ["DATABASE_URL"] = url
-    db.reset_pools()
-    conn = db.pool(owner=True).acquire()
-    migrations.migrate(conn)
-    db.pool(owner=True).release(conn)
+    url = mail_bench.migrated_database(tmp)
 
     print(f"seeding {ITEMS:,} items over {TENANTS} tenants and {HUGE_TENANT_ITEMS:,} in one more ...", flush=True)
     started = time.perf_counter()
