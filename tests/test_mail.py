@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 import requests
-from helpers import BASE, SMTP_PASSWORD, make_due, manage, outbox_rows, sql, submit
+from helpers import BASE, SMTP_PASSWORD, make_due, manage, outbox_rows, sql, submit, wait_until
 from events import deliverer, push
 from live import LiveServer
 from standins.smtp import Mailbox
@@ -367,7 +367,8 @@ def test_the_local_server_delivers_each_mail_once_and_retries_by_its_sweep(datab
         assert answered.status_code == 200
         [message] = box.wait_for(1)
         assert message["To"] == "lin@example.com" and "On it." in message.get_content()
-        assert _one_event(database_url, item["id"])["outcome"] == "sent"
+        # The row is marked in the transaction that sent the mail, which commits just after.
+        wait_until(lambda: _one_event(database_url, item["id"])["outcome"] == "sent", what="the row marked sent")
 
         box.stop()
         requests.post(f"{server.base}{BASE}{item['id']}/complete/", json={}, headers=admin, timeout=10)
